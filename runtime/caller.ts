@@ -1,0 +1,243 @@
+// The caller side of calls: one wildcard inbox subscription per connection, one reply
+// subject per call (so the server's "no responders" status can be matched to its call),
+// replies matched without a per-call subscription. Handles timeouts, cancellation, chunked
+// replies, streams, and re-sending calls after an actor restart when retries are allowed.
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
+import {
+  ActorUnavailableError, CallCancelledError, CallTimeoutError, fromErrorData, TroupeError, type ErrorData,
+} from "./errors.js";
+import { publishFrame } from "./transport.js";
+import { producerSpan, type SpanHandle } from "./tracing.js";
+import {
+  CHUNK_MARK, ChunkAssembler, decode, encode, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
+  REQ_CALL, REQ_CANCEL, type ReplyFrame,
+} from "./wire.js";
+
+export interface CallOptions {
+  /** Fails the call with CallTimeoutError after this many milliseconds (0 = never). */
+  timeoutMs?: number;
+  /** Cancels the call: the caller gets CallCancelledError, the actor's signal aborts. */
+  signal?: AbortSignal;
+}
+
+export interface PendingCall {
+  id: number;
+  subject: string;
+  method: string;
+  /** How many more times the call may be re-sent after its actor died. */
+  retriesLeft: number;
+  /** Set while the call waits for its actor to come back before being re-sent. */
+  parked: boolean;
+  /** True once a stream started or any reply came: such a call is never re-sent. */
+  answered: boolean;
+}
+
+interface Pending extends PendingCall {
+  reply: string;
+  bytes: Uint8Array;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+  asm?: ChunkAssembler;
+  stream?: Channel;
+  span?: SpanHandle;
+  unlisten?: () => void;
+}
+
+/** What to do when the server says nobody listens on a call's subject. */
+export type NoRespondersHandler = (call: PendingCall) => void;
+
+export class Caller {
+  private readonly prefix: string;
+  private readonly prefixLen: number;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private sub: Subscription;
+  onNoResponders: NoRespondersHandler = (c) => this.fail(c.id, new ActorUnavailableError(`nobody serves ${c.subject} (call ${c.method})`));
+
+  constructor(private nc: NatsConnection) {
+    this.prefix = `_INBOX.${nuid.next()}`;
+    this.prefixLen = this.prefix.length + 1;
+    this.sub = nc.subscribe(`${this.prefix}.*`, { callback: (err, msg) => { if (!err) this.onReply(msg); } });
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  call(subject: string, method: string, args: unknown[], opts: CallOptions = {}, retries = 0): Promise<unknown> {
+    if (opts.signal?.aborted) return Promise.reject(new CallCancelledError(`${method} cancelled before it was sent`));
+    const id = this.nextId++;
+    const span = producerSpan(subject, method);
+    const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : 0;
+    const bytes = encode(span ? [REQ_CALL, method, args, deadline, span.traceparent] : deadline ? [REQ_CALL, method, args, deadline] : [REQ_CALL, method, args]);
+    return new Promise((resolve, reject) => {
+      const p: Pending = {
+        id, subject, method, retriesLeft: retries, parked: false, answered: false,
+        reply: `${this.prefix}.${id}`, bytes, resolve, reject, span,
+      };
+      this.pending.set(id, p);
+      if (opts.timeoutMs) {
+        p.timer = setTimeout(() => this.fail(id, new CallTimeoutError(`${subject}: ${method} got no reply within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+      }
+      if (opts.signal) {
+        const onAbort = () => {
+          this.sendCancel(p);
+          this.fail(id, new CallCancelledError(`${method} cancelled by the caller`));
+        };
+        opts.signal.addEventListener("abort", onAbort, { once: true });
+        p.unlisten = () => opts.signal!.removeEventListener("abort", onAbort);
+      }
+      this.send(p);
+    });
+  }
+
+  private send(p: Pending): void {
+    const r = publishFrame(this.nc, p.subject, p.bytes, p.reply);
+    if (r) r.catch((e) => this.fail(p.id, e));
+  }
+
+  private sendCancel(p: Pending): void {
+    if (!this.nc.isClosed()) this.nc.publish(p.subject, encode([REQ_CANCEL]), { reply: p.reply });
+  }
+
+  private onReply(msg: Msg): void {
+    const id = Number(msg.subject.slice(this.prefixLen));
+    const p = this.pending.get(id);
+    if (!p) return;
+    const h = msg.headers;
+    if (h && h.code === 503) {
+      if (!p.answered) this.onNoResponders(p);
+      return;
+    }
+    let data = msg.data;
+    if (data[0] === CHUNK_MARK) {
+      p.asm ??= new ChunkAssembler();
+      let whole: Uint8Array | undefined;
+      try {
+        whole = p.asm.add(data);
+      } catch (e) {
+        return this.fail(id, e as Error);
+      }
+      if (!whole) return;
+      data = whole;
+    }
+    let frame: ReplyFrame;
+    try {
+      frame = decode<ReplyFrame>(data);
+    } catch (e) {
+      return this.fail(id, new TroupeError(`undecodable reply to ${p.method}: ${(e as Error).message}`));
+    }
+    p.answered = true;
+    switch (frame[0]) {
+      case REP_OK:
+        this.done(p);
+        p.resolve(frame[1]);
+        return;
+      case REP_ERR:
+        this.fail(id, fromErrorData(frame[1] as ErrorData));
+        return;
+      case REP_STREAM_START: {
+        // The stream outlives the deadline of the call that opened it.
+        clearTimeout(p.timer);
+        p.stream = new Channel(() => {
+          if (this.pending.has(id)) {
+            this.sendCancel(p);
+            this.done(p);
+          }
+        });
+        p.resolve(p.stream);
+        return;
+      }
+      case REP_ITEM:
+        p.stream?.push(frame[1]);
+        return;
+      case REP_END:
+        this.done(p);
+        p.stream?.end();
+        return;
+    }
+  }
+
+  private done(p: Pending): void {
+    this.pending.delete(p.id);
+    clearTimeout(p.timer);
+    p.unlisten?.();
+    p.span?.end();
+  }
+
+  /** Fails one call (or ends its stream with the error). */
+  fail(id: number, err: Error): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.unlisten?.();
+    p.span?.end(err);
+    if (p.stream) p.stream.error(err);
+    else p.reject(err);
+  }
+
+  /** Calls in flight to a subject (to fail or park them when their actor dies). */
+  callsTo(subject: string): PendingCall[] {
+    const out: PendingCall[] = [];
+    for (const p of this.pending.values()) if (p.subject === subject) out.push(p);
+    return out;
+  }
+
+  /** Re-sends a parked call (its actor is back). */
+  resend(id: number): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    p.parked = false;
+    p.asm = undefined;
+    this.send(p);
+  }
+
+  close(err: Error = new CallCancelledError("the runtime is shutting down")): void {
+    this.sub.unsubscribe();
+    for (const id of [...this.pending.keys()]) this.fail(id, err);
+  }
+}
+
+/** A stream of items from an actor, read with `for await`. Breaking out cancels the actor side. */
+export class Channel<T = unknown> implements AsyncIterable<T> {
+  private items: T[] = [];
+  private waiters: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void }[] = [];
+  private ended = false;
+  private failure?: Error;
+
+  constructor(private onReturn: () => void) {}
+
+  push(v: T): void {
+    const w = this.waiters.shift();
+    if (w) w.resolve({ value: v, done: false });
+    else this.items.push(v);
+  }
+  end(): void {
+    this.ended = true;
+    for (const w of this.waiters.splice(0)) w.resolve({ value: undefined as T, done: true });
+  }
+  error(e: Error): void {
+    this.failure = e;
+    for (const w of this.waiters.splice(0)) w.reject(e);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.items.length) return Promise.resolve({ value: this.items.shift()!, done: false });
+        if (this.failure) return Promise.reject(this.failure);
+        if (this.ended) return Promise.resolve({ value: undefined as T, done: true });
+        return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+      },
+      return: () => {
+        if (!this.ended && !this.failure) this.onReturn();
+        this.ended = true;
+        this.items = [];
+        return Promise.resolve({ value: undefined as T, done: true });
+      },
+    };
+  }
+}

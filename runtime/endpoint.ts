@@ -1,0 +1,253 @@
+// Serves one object's methods on one NATS subject: the actor side of a call.
+// Mailbox rules: calls run in arrival order, at most `maxConcurrency` at a time (1 by
+// default, so calls from one caller run in order); once `maxPendingCalls` calls wait, new
+// ones are refused with PendingCallsLimitError. Methods may return async iterables; their
+// items are streamed back on the call's reply subject.
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { callStorage, type CallContext } from "./call-context.js";
+import { CallCancelledError, CallTimeoutError, PendingCallsLimitError, toErrorData } from "./errors.js";
+import { publishFrame } from "./transport.js";
+import { consumerSpan, type SpanHandle } from "./tracing.js";
+import {
+  CHUNK_MARK, ChunkAssembler, decode, encode, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
+  REQ_CALL, REQ_CANCEL, type RequestFrame,
+} from "./wire.js";
+
+export interface EndpointOptions {
+  maxConcurrency?: number;
+  /** Waiting calls beyond which new calls are refused; 0 or undefined = unlimited. */
+  maxPendingCalls?: number;
+  /** NATS queue group, for services several processes serve together (tasks, head). */
+  queue?: string;
+  /** Name used in spans. */
+  name?: string;
+}
+
+interface Job {
+  reply: string;
+  method: string;
+  args: unknown[];
+  deadline: number;
+  traceparent: string;
+  abort?: AbortController;
+}
+
+export class Endpoint {
+  private sub: Subscription;
+  private queue: Job[] = [];
+  private head = 0;
+  private running = 0;
+  private active = new Map<string, Job>();
+  private partial = new Map<string, ChunkAssembler>();
+  private readonly maxConcurrency: number;
+  private readonly maxPending: number;
+  private closed = false;
+  private idle?: () => void;
+
+  constructor(
+    private nc: NatsConnection,
+    readonly subject: string,
+    private target: object,
+    opts: EndpointOptions = {},
+  ) {
+    this.maxConcurrency = Math.max(1, opts.maxConcurrency ?? 1);
+    this.maxPending = opts.maxPendingCalls ?? 0;
+    this.name = opts.name ?? subject;
+    this.sub = nc.subscribe(subject, { queue: opts.queue, callback: (err, msg) => { if (!err) this.onMessage(msg); } });
+  }
+  readonly name: string;
+
+  /** Resolves once the server has registered the subscription (so calls can no longer miss it). */
+  ready(): Promise<void> {
+    return this.nc.flush();
+  }
+
+  private onMessage(msg: Msg): void {
+    let data = msg.data;
+    const reply = msg.reply;
+    if (!reply) return;
+    if (data[0] === CHUNK_MARK) {
+      let asm = this.partial.get(reply);
+      if (!asm) this.partial.set(reply, (asm = new ChunkAssembler()));
+      let whole: Uint8Array | undefined;
+      try {
+        whole = asm.add(data);
+      } catch (e) {
+        this.partial.delete(reply);
+        this.send(reply, [REP_ERR, toErrorData(e)]);
+        return;
+      }
+      if (!whole) return;
+      this.partial.delete(reply);
+      data = whole;
+    }
+    let frame: RequestFrame;
+    try {
+      frame = decode<RequestFrame>(data);
+    } catch (e) {
+      this.send(reply, [REP_ERR, toErrorData(new Error(`undecodable request on ${this.subject}: ${(e as Error).message}`))]);
+      return;
+    }
+    if (frame[0] === REQ_CANCEL) return this.cancel(reply);
+    if (frame[0] !== REQ_CALL) return;
+    const job: Job = { reply, method: frame[1]!, args: frame[2] ?? [], deadline: frame[3] ?? 0, traceparent: frame[4] ?? "" };
+    if (this.closed) {
+      this.send(reply, [REP_ERR, toErrorData(new CallCancelledError(`${this.name} is shutting down`))]);
+      return;
+    }
+    if (this.running < this.maxConcurrency && this.head === this.queue.length) {
+      this.start(job);
+      return;
+    }
+    if (this.maxPending > 0 && this.queue.length - this.head >= this.maxPending) {
+      const e = new PendingCallsLimitError(`${this.name}: ${this.maxPending} calls already waiting (maxPendingCalls); retry later`);
+      this.send(reply, [REP_ERR, toErrorData(e)]);
+      return;
+    }
+    this.queue.push(job);
+  }
+
+  private cancel(reply: string): void {
+    const running = this.active.get(reply);
+    if (running) {
+      running.abort?.abort(new CallCancelledError("cancelled by the caller"));
+      return;
+    }
+    // Not started yet: drop it from the queue.
+    for (let i = this.head; i < this.queue.length; i++) {
+      if (this.queue[i].reply === reply) {
+        this.queue.splice(i, 1);
+        this.send(reply, [REP_ERR, toErrorData(new CallCancelledError("cancelled by the caller before it started"))]);
+        return;
+      }
+    }
+  }
+
+  private next(): void {
+    while (this.running < this.maxConcurrency && this.head < this.queue.length) {
+      const job = this.queue[this.head++];
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      this.start(job);
+    }
+    if (this.running === 0 && this.head === this.queue.length) this.idle?.();
+  }
+
+  private start(job: Job): void {
+    if (job.deadline && Date.now() > job.deadline) {
+      this.send(job.reply, [REP_ERR, toErrorData(new CallTimeoutError(`${this.name}.${job.method}: deadline passed before the call started`))]);
+      return;
+    }
+    this.running++;
+    this.active.set(job.reply, job);
+    const span = consumerSpan(this.name, job.method, job.traceparent);
+    let result: unknown;
+    try {
+      const fn = this.lookup(job.method);
+      const ctx = this.context(job);
+      result = span ? span.run(() => callStorage.run(ctx, () => fn.apply(this.target, job.args))) : callStorage.run(ctx, () => fn.apply(this.target, job.args));
+    } catch (e) {
+      this.finish(job, [REP_ERR, toErrorData(e)], span, e);
+      return;
+    }
+    if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+      (result as Promise<unknown>).then(
+        (v) => this.settle(job, v, span),
+        (e) => this.finish(job, [REP_ERR, toErrorData(e)], span, e),
+      );
+    } else {
+      this.settle(job, result, span);
+    }
+  }
+
+  private context(job: Job): CallContext {
+    // The AbortController is made on first use: most methods never look at the signal.
+    let ctrl: AbortController | undefined;
+    const getCtrl = () => {
+      if (!ctrl) {
+        ctrl = job.abort = new AbortController();
+        if (job.deadline) {
+          const t = setTimeout(() => ctrl!.abort(new CallTimeoutError("call deadline passed")), Math.max(0, job.deadline - Date.now()));
+          t.unref();
+        }
+      }
+      return ctrl;
+    };
+    return {
+      method: job.method,
+      deadline: job.deadline,
+      traceparent: job.traceparent || undefined,
+      get signal() {
+        return getCtrl().signal;
+      },
+    };
+  }
+
+  private lookup(method: string): (...a: unknown[]) => unknown {
+    const fn = method !== "constructor" && !method.startsWith("#") ? (this.target as Record<string, unknown>)[method] : undefined;
+    if (typeof fn !== "function" || Object.prototype.hasOwnProperty.call(Object.prototype, method)) {
+      throw new TypeError(`${this.name} has no method '${method}'`);
+    }
+    return fn as (...a: unknown[]) => unknown;
+  }
+
+  private settle(job: Job, value: unknown, span: SpanHandle | undefined): void {
+    if (isStream(value)) {
+      void this.stream(job, value, span);
+      return;
+    }
+    this.finish(job, [REP_OK, value], span);
+  }
+
+  private async stream(job: Job, it: AsyncIterable<unknown>, span: SpanHandle | undefined): Promise<void> {
+    try {
+      await this.sendAsync(job.reply, [REP_STREAM_START]);
+      for await (const item of it) {
+        if (job.abort?.signal.aborted) break;
+        await this.sendAsync(job.reply, [REP_ITEM, item]);
+      }
+      this.finish(job, [REP_END], span);
+    } catch (e) {
+      this.finish(job, [REP_ERR, toErrorData(e)], span, e);
+    }
+  }
+
+  private finish(job: Job, frame: unknown[], span: SpanHandle | undefined, err?: unknown): void {
+    this.send(job.reply, frame);
+    span?.end(err);
+    this.active.delete(job.reply);
+    this.running--;
+    this.next();
+  }
+
+  private send(reply: string, frame: unknown[]): void {
+    const p = this.sendAsync(reply, frame);
+    if (p) p.catch(() => undefined);
+  }
+
+  private sendAsync(reply: string, frame: unknown[]): void | Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(frame);
+    } catch (e) {
+      bytes = encode([REP_ERR, toErrorData(new TypeError(`${this.name}: the reply cannot be serialized: ${(e as Error).message}`))]);
+    }
+    if (this.nc.isClosed()) return;
+    return publishFrame(this.nc, reply, bytes);
+  }
+
+  /** Stops taking calls; waits for the running and queued ones when `drain` is set. */
+  async close(drain = false): Promise<void> {
+    this.closed = true;
+    this.sub.unsubscribe();
+    if (drain && (this.running > 0 || this.head < this.queue.length)) {
+      await new Promise<void>((r) => (this.idle = r));
+    }
+  }
+}
+
+function isStream(v: unknown): v is AsyncIterable<unknown> {
+  return v !== null && typeof v === "object" && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
+}

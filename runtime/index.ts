@@ -1,0 +1,20 @@
+// The runtime's public face. Other folders import only this file.
+export { init, Cluster, PlacementGroup, actorClass, type ActorClass, type ClusterOptions } from "./cluster.js";
+export type { ActorHandle } from "./handle.js";
+export type { CallOptions } from "./caller.js";
+export { currentCall, type CallContext } from "./call-context.js";
+export { Tensor, type DType } from "./tensor.js";
+export { pack, unpack } from "./codec.js";
+export {
+  TroupeError, ActorDiedError, ActorUnavailableError, CallTimeoutError, CallCancelledError, PendingCallsLimitError,
+  UnschedulableError, ConfigError, RemoteMethodError, type ErrorData,
+} from "./errors.js";
+export { NodeAgent, type NodeOptions } from "./node-agent.js";
+export { startNatsServer, type NatsServer } from "./nats-server.js";
+export { parseClusterUrl, type ClusterAddress, type ClusterAuth } from "./connect.js";
+export { parseResources, detectResources, type Resources } from "./resources.js";
+export type { ClusterInfo } from "./head.js";
+export { currentRuntime } from "./runtime.js";
+export { setTracingEnabled, initTracingFromEnv, shutdownTracing } from "./tracing.js";
+export { onTeardown } from "./lifecycle.js";
+export type { Strategy } from "./scheduler.js";

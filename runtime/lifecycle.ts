@@ -1,0 +1,67 @@
+// Process-wide teardown: everything the runtime starts (nats-server, node hosts, stores)
+// registers here and is stopped on normal exit, on an uncaught exception and on
+// SIGINT/SIGTERM. Children are also started so that they die with us on kill -9
+// (pdeathsig for nats-server, the IPC channel for host processes).
+import type { ChildProcess } from "node:child_process";
+
+type Hook = { name: string; async: () => Promise<void>; sync: () => void };
+const hooks = new Set<Hook>();
+let installed = false;
+let exiting = false;
+
+export function onTeardown(name: string, asyncStop: () => Promise<void>, syncStop: () => void): () => void {
+  install();
+  const h: Hook = { name, async: asyncStop, sync: syncStop };
+  hooks.add(h);
+  return () => hooks.delete(h);
+}
+
+/** Registers a child process to be SIGKILLed synchronously if we exit without stopping it. */
+export function killOnExit(child: ChildProcess, name: string): () => void {
+  return onTeardown(
+    name,
+    async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+    () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  );
+}
+
+async function runAsyncHooks(timeoutMs: number): Promise<void> {
+  const all = [...hooks].reverse();
+  hooks.clear();
+  const done = Promise.allSettled(all.map((h) => h.async()));
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise((r) => (t = setTimeout(r, timeoutMs)))]);
+  clearTimeout(t);
+  for (const h of all) {
+    try {
+      h.sync();
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  process.on("exit", () => {
+    for (const h of [...hooks].reverse()) {
+      try {
+        h.sync();
+      } catch {
+        /* best effort during exit */
+      }
+    }
+  });
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(sig, () => {
+      if (exiting) return;
+      exiting = true;
+      void runAsyncHooks(3000).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+    });
+  }
+}

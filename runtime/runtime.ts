@@ -1,0 +1,192 @@
+// A process's connection to the cluster: the NATS connection, the caller, the actor event
+// feed, and the handle backend. The driver, every node and every actor host have one;
+// handles received in a message bind to the runtime of the process that unpacks them.
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { Kvm, type KV } from "@nats-io/kv";
+import { ActorRef, setHandleFactory, unpack } from "./codec.js";
+import { Caller, type CallOptions, type PendingCall } from "./caller.js";
+import { connectCluster, type ClusterAddress } from "./connect.js";
+import { ActorDiedError, ActorUnavailableError } from "./errors.js";
+import { makeHandle, type ActorHandle, type HandleBackend } from "./handle.js";
+import { ACTOR_EVENTS_ALL, actorSubject, BUCKET, HEAD, type ActorEvent } from "./subjects.js";
+
+const ACTOR_PREFIX = "troupe.a.";
+/** How long a call waits for its restarting actor before ActorUnavailableError. */
+const RESTART_WAIT_MS = 60_000;
+/** How long control calls keep trying while no head answers (failover). */
+const HEAD_WAIT_MS = 30_000;
+
+export class Runtime implements HandleBackend {
+  readonly caller: Caller;
+  private events: Subscription;
+  /** Actors known to be permanently dead, with the reason. */
+  private dead = new Map<string, string>();
+  /** Calls waiting for their actor to come back, by actor id. */
+  private parked = new Map<string, Set<number>>();
+  private buckets = new Map<string, Promise<KV>>();
+
+  private constructor(readonly nc: NatsConnection, readonly address: ClusterAddress) {
+    this.caller = new Caller(nc);
+    this.caller.onNoResponders = (c) => this.noResponders(c);
+    this.events = nc.subscribe(ACTOR_EVENTS_ALL, {
+      callback: (err, msg) => {
+        if (err) return;
+        const id = msg.subject.slice("troupe.ev.".length);
+        this.onActorEvent(id, unpack<ActorEvent>(msg.data));
+      },
+    });
+  }
+
+  /**
+   * Connects. The process's first runtime becomes its current one: handles unpacked in this
+   * process bind to it (a node agent that shares the driver's process does not take over).
+   */
+  static async connect(address: ClusterAddress, name: string): Promise<Runtime> {
+    const nc = await connectCluster(address, name);
+    const rt = new Runtime(nc, address);
+    if (!current) {
+      current = rt;
+      setHandleFactory((ref) => rt.handle(ref));
+    }
+    return rt;
+  }
+
+  handle<T>(ref: ActorRef): ActorHandle<T> {
+    return makeHandle<T>(ref, this);
+  }
+
+  call(ref: ActorRef, method: string, args: unknown[], opts: CallOptions): Promise<unknown> {
+    const reason = this.dead.get(ref.actorId);
+    if (reason) return Promise.reject(new ActorDiedError(`actor ${ref.name ?? ref.actorId} is dead: ${reason}`));
+    return this.caller.call(actorSubject(ref.actorId), method, args, opts, ref.maxTaskRetries);
+  }
+
+  /** Calls the head; during a head failover the call waits for the next head. */
+  head<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    return this.caller.call(HEAD, method, args) as Promise<T>;
+  }
+
+  kv(name: string): Promise<KV> {
+    let b = this.buckets.get(name);
+    if (!b) {
+      b = new Kvm(this.nc).create(name, { history: 1 });
+      this.buckets.set(name, b);
+      b.catch(() => this.buckets.delete(name));
+    }
+    return b;
+  }
+
+  async lookupName(name: string): Promise<{ actorId: string; maxTaskRetries: number } | undefined> {
+    const kv = await this.kv(BUCKET.names);
+    const e = await kv.get(name);
+    if (!e || e.operation !== "PUT" || !e.value.length) return undefined;
+    return unpack(e.value);
+  }
+
+  private onActorEvent(id: string, ev: ActorEvent): void {
+    const subject = actorSubject(id);
+    if (ev.type === "died") {
+      const err = new ActorDiedError(`actor ${id} died during the call: ${ev.reason ?? "process exited"}`);
+      for (const c of this.caller.callsTo(subject)) {
+        if (c.parked) continue;
+        if (!c.answered && c.retriesLeft !== 0) {
+          if (c.retriesLeft > 0) c.retriesLeft--;
+          this.park(id, c);
+        } else {
+          this.caller.fail(c.id, err);
+        }
+      }
+    } else if (ev.type === "alive") {
+      this.dead.delete(id);
+      const ids = this.parked.get(id);
+      this.parked.delete(id);
+      for (const cid of ids ?? []) this.caller.resend(cid);
+    } else if (ev.type === "dead") {
+      const reason = ev.reason ?? "no restarts left";
+      this.dead.set(id, reason);
+      const ids = this.parked.get(id);
+      this.parked.delete(id);
+      for (const cid of ids ?? []) this.caller.fail(cid, new ActorDiedError(`actor ${id} is dead: ${reason}`));
+    }
+  }
+
+  /**
+   * Holds a call until its actor is back. The 'alive' event re-sends it at once; a re-send
+   * every second covers an event missed in a race (a re-send that finds nobody comes back
+   * here through noResponders, since the server then says so).
+   */
+  private park(actorId: string, c: PendingCall): void {
+    const call = c as PendingCall & { parkedSince?: number };
+    call.parked = true;
+    call.parkedSince ??= Date.now();
+    if (Date.now() - call.parkedSince > RESTART_WAIT_MS) {
+      this.caller.fail(c.id, new ActorUnavailableError(`actor ${actorId} did not come back within ${RESTART_WAIT_MS} ms`));
+      return;
+    }
+    let set = this.parked.get(actorId);
+    if (!set) this.parked.set(actorId, (set = new Set()));
+    set.add(c.id);
+    setTimeout(() => {
+      if (set!.delete(c.id)) this.caller.resend(c.id);
+    }, 1000).unref();
+  }
+
+  /**
+   * The server says nobody listens: the call was never delivered, so re-sending is always
+   * safe. Ask the directory what the actor is doing and wait for it, or fail with the reason.
+   */
+  private noResponders(c: PendingCall): void {
+    if (c.subject === HEAD) {
+      const started = (c as PendingCall & { headSince?: number });
+      started.headSince ??= Date.now();
+      if (Date.now() - started.headSince > HEAD_WAIT_MS) {
+        this.caller.fail(c.id, new ActorUnavailableError(`no head answered for ${HEAD_WAIT_MS} ms: is a node of the cluster running?`));
+      } else setTimeout(() => this.caller.resend(c.id), 100);
+      return;
+    }
+    if (!c.subject.startsWith(ACTOR_PREFIX)) {
+      this.caller.fail(c.id, new ActorUnavailableError(`nobody serves ${c.subject}`));
+      return;
+    }
+    const id = c.subject.slice(ACTOR_PREFIX.length);
+    const dead = this.dead.get(id);
+    if (dead) return this.caller.fail(c.id, new ActorDiedError(`actor ${id} is dead: ${dead}`));
+    c.parked = true;
+    void this.kv(BUCKET.actors)
+      .then((kv) => kv.get(id))
+      .then((e) => {
+        const rec = e && e.operation === "PUT" && e.value.length ? unpack<{ state: string; deathReason?: string }>(e.value) : undefined;
+        if (!rec) return this.caller.fail(c.id, new ActorUnavailableError(`no actor ${id} in the cluster`));
+        if (rec.state === "dead") {
+          this.dead.set(id, rec.deathReason ?? "dead");
+          return this.caller.fail(c.id, new ActorDiedError(`actor ${id} is dead: ${rec.deathReason ?? ""}`));
+        }
+        if (rec.state === "alive") {
+          // The directory still says alive: its death may not be reported yet. Try again shortly.
+          const tries = ((c as PendingCall & { tries?: number }).tries ?? 0) + 1;
+          (c as PendingCall & { tries?: number }).tries = tries;
+          if (tries > 50) return this.caller.fail(c.id, new ActorUnavailableError(`actor ${id} is registered but nobody answers`));
+          setTimeout(() => this.caller.resend(c.id), Math.min(20 * tries, 200));
+          return;
+        }
+        this.park(id, c);
+      })
+      .catch((e) => this.caller.fail(c.id, e));
+  }
+
+  async close(): Promise<void> {
+    this.caller.close();
+    this.events.unsubscribe();
+    if (current === this) current = undefined;
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+let current: Runtime | undefined;
+
+/** The runtime of this process (inside an actor: the host's connection). */
+export function currentRuntime(): Runtime | undefined {
+  return current;
+}
+
+export { ActorRef };

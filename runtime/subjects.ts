@@ -1,0 +1,22 @@
+// NATS subjects and KV bucket names of the control and data planes.
+export const actorSubject = (id: string) => `troupe.a.${id}`;
+export const actorEvents = (id: string) => `troupe.ev.${id}`;
+export const ACTOR_EVENTS_ALL = "troupe.ev.*";
+export const HEAD = "troupe.head";
+export const nodeSubject = (id: string) => `troupe.node.${id}`;
+export const heartbeat = (id: string) => `troupe.hb.${id}`;
+export const HEARTBEATS_ALL = "troupe.hb.*";
+export const TASKS = "troupe.tasks";
+
+export const BUCKET = {
+  nodes: "troupe_nodes",
+  actors: "troupe_actors",
+  names: "troupe_names",
+  groups: "troupe_pgs",
+  head: "troupe_head",
+} as const;
+
+export interface ActorEvent {
+  type: "died" | "restarting" | "alive" | "dead";
+  reason?: string;
+}
