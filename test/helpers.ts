@@ -1,0 +1,67 @@
+// Shared test plumbing: clusters, node processes, waiting for conditions.
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { actorClass, type Cluster } from "../runtime/index.js";
+import type * as Fixtures from "./fixtures/actors.js";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const FIXTURES = new URL("./fixtures/actors.js", import.meta.url);
+
+export const Echo = actorClass<typeof Fixtures.Echo>(FIXTURES, "Echo");
+export const Chain = actorClass<typeof Fixtures.Chain>(FIXTURES, "Chain");
+export const Broken = actorClass<typeof Fixtures.Broken>(FIXTURES, "Broken");
+export const Slow = actorClass<typeof Fixtures.Slow>(FIXTURES, "Slow");
+export const TASKS = new URL("./fixtures/tasks.js", import.meta.url);
+
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `node driver.js node` joined to the cluster; resolves once the head sees it. */
+export async function startNodeProcess(cluster: Cluster, args: string[] = []): Promise<{ child: ChildProcess; nodeId: string }> {
+  const before = new Set((await cluster.info()).nodes.map((n) => n.id));
+  const a = cluster.address;
+  const child = spawn(process.execPath, ["driver.js", "node", "--cluster", a.url, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, TROUPE_NATS_TOKEN: a.token ?? "" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  const nodeId = await until("the node process to join", async () => {
+    if (child.exitCode !== null) throw new Error(`node process exited with ${child.exitCode}`);
+    const m = /node (\S+) joined/.exec(out);
+    if (!m) return undefined;
+    const info = await cluster.info();
+    return info.nodes.some((n) => n.id === m[1] && !before.has(n.id)) ? m[1] : undefined;
+  });
+  return { child, nodeId };
+}
+
+export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    child.once("exit", () => r());
+    child.kill(signal);
+  });
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
