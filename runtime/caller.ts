@@ -35,6 +35,8 @@ export interface PendingCall {
 
 interface Pending extends PendingCall {
   reply: string;
+  /** Published while the connection was down: the client dropped it, it never left. */
+  unsent: boolean;
   bytes: Uint8Array;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -75,7 +77,7 @@ export class Caller {
     return new Promise((resolve, reject) => {
       const p: Pending = {
         id, subject, method, retriesLeft: retries, parked: false, answered: false,
-        reply: `${this.prefix}.${id}`, bytes, resolve, reject, span,
+        reply: `${this.prefix}.${id}`, bytes, resolve, reject, span, unsent: false,
       };
       this.pending.set(id, p);
       if (opts.timeoutMs) {
@@ -94,6 +96,13 @@ export class Caller {
   }
 
   private send(p: Pending): void {
+    // nats.js discards what is published while disconnected (its buffer is reset on every
+    // reconnect attempt), so such a call is held and sent after the reconnect instead.
+    if (!isConnected(this.nc)) {
+      p.unsent = true;
+      return;
+    }
+    p.unsent = false;
     const r = publishFrame(this.nc, p.subject, p.bytes, p.reply);
     if (r) r.catch((e) => this.fail(p.id, e));
   }
@@ -195,10 +204,33 @@ export class Caller {
     this.send(p);
   }
 
+  /**
+   * After a reconnect: send the calls held while disconnected; a call that was in flight
+   * across the outage may or may not have run, so it is re-sent only if it may be retried.
+   */
+  reconnected(): void {
+    for (const p of [...this.pending.values()]) {
+      if (p.parked || p.answered) continue;
+      if (p.unsent) this.send(p);
+      else if (p.retriesLeft !== 0) {
+        if (p.retriesLeft > 0) p.retriesLeft--;
+        this.send(p);
+      } else {
+        this.fail(p.id, new ActorUnavailableError(`${p.subject}: the connection to the cluster was lost while ${p.method} was in flight; it may or may not have run`));
+      }
+    }
+  }
+
   close(err: Error = new CallCancelledError("the runtime is shutting down")): void {
     this.sub.unsubscribe();
     for (const id of [...this.pending.keys()]) this.fail(id, err);
   }
+}
+
+/** Whether the client is connected right now (nats.js keeps this on its protocol handler). */
+function isConnected(nc: NatsConnection): boolean {
+  const proto = (nc as unknown as { protocol?: { connected?: boolean } }).protocol;
+  return proto?.connected ?? !nc.isClosed();
 }
 
 /** A stream of items from an actor, read with `for await`. Breaking out cancels the actor side. */

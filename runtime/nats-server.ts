@@ -33,17 +33,13 @@ const STORE_PREFIX = "troupe-nats-";
 /** Locates nats-server: TROUPE_NATS_SERVER, then PATH, then Debian's /usr/sbin. */
 export function findNatsServer(): string {
   const env = process.env.TROUPE_NATS_SERVER;
-  if (env) {
-    if (!existsSync(env)) throw new ConfigError(`TROUPE_NATS_SERVER=${env}: no such file`);
-    return env;
-  }
-  for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/local/sbin"]) {
-    if (dir && existsSync(join(dir, "nats-server"))) return join(dir, "nats-server");
-  }
+  const candidates = env ? [env] : [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/local/sbin"].filter(Boolean).map((d) => join(d, "nats-server"));
+  const found = candidates.find((p) => existsSync(p));
+  if (found) return found;
   throw new ConfigError(
-    "nats-server not found: the embedded cluster needs it. Install it with `apt-get install nats-server` " +
-      "(Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases, or set TROUPE_NATS_SERVER=/path/to/nats-server; " +
-      "or join an existing cluster with --cluster nats://HOST:4222",
+    `nats-server not found${env ? ` at TROUPE_NATS_SERVER=${env}` : " on PATH"}: the embedded cluster needs it. ` +
+      "Install it with `apt-get install nats-server` (Debian/Ubuntu) or from https://github.com/nats-io/nats-server/releases " +
+      "and set TROUPE_NATS_SERVER=/path/to/nats-server, or join an existing cluster with --cluster nats://HOST:4222",
   );
 }
 

@@ -166,6 +166,8 @@ export class NodeAgent {
       env: { ...process.env, ...addressToEnv(this.opts.address), ...(this.opts.env ?? {}), ...env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
+      // Not the driver's flags (--input-type, --eval… break a plain module): NODE_OPTIONS still applies.
+      execArgv: [],
     });
     const host: Host = {
       child, pid: child.pid!, dedicated, actors: new Set(), waiting: new Map(), killed: false,

@@ -44,6 +44,9 @@ export class Runtime implements HandleBackend {
   static async connect(address: ClusterAddress, name: string): Promise<Runtime> {
     const nc = await connectCluster(address, name);
     const rt = new Runtime(nc, address);
+    void (async () => {
+      for await (const s of nc.status()) if (s.type === "reconnect") rt.caller.reconnected();
+    })().catch(() => undefined);
     if (!current) {
       current = rt;
       setHandleFactory((ref) => rt.handle(ref));

@@ -1,0 +1,215 @@
+// Fault tolerance: kill -9 of an actor's process, of a node process, and a NATS restart.
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { ActorDiedError, ActorUnavailableError, init, startNatsServer, NodeAgent, Cluster, type NatsServer } from "../runtime/index.js";
+import { Echo, pidAlive, startNodeProcess, stopProcess, until } from "./helpers.js";
+
+describe("fault tolerance", function () {
+  let cluster: Cluster;
+  before(async () => {
+    cluster = await init({ nodeTimeoutMs: 1500 });
+  });
+  after(async () => {
+    await cluster?.shutdown();
+  });
+
+  it("kill -9 of an actor's process during a call: the caller gets ActorDiedError, the actor restarts", async () => {
+    const e = await cluster.actor(Echo, [], { maxRestarts: 2, process: "dedicated" });
+    const pid = await e.pid();
+    const inFlight = e.sleep(5000);
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(pid, "SIGKILL");
+    const err = await inFlight.catch((x) => x);
+    expect(err).to.be.instanceOf(ActorDiedError);
+    // New calls wait for the restart and are served by a fresh process (constructor re-run).
+    const pid2 = await e.pid();
+    expect(pid2).to.not.equal(pid);
+    expect(await e.echo("back")).to.equal("back");
+  });
+
+  it("retries an in-flight call after a restart when maxTaskRetries allows it", async () => {
+    const e = await cluster.actor(Echo, [], { maxRestarts: 1, maxTaskRetries: 1, process: "dedicated" });
+    const pid = await e.pid();
+    const inFlight = e.sleep(1500);
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(pid, "SIGKILL");
+    expect(await inFlight).to.equal("slept");
+    expect(await e.pid()).to.not.equal(pid);
+  });
+
+  it("an actor with no restarts left is dead: calls fail fast with ActorDiedError", async () => {
+    const e = await cluster.actor(Echo, [], { process: "dedicated" });
+    process.kill(await e.pid(), "SIGKILL");
+    const err = await until("the death to be reported", async () => {
+      const r = await e.echo(1).catch((x) => x);
+      return r instanceof ActorDiedError ? r : undefined;
+    });
+    expect(err.message).to.match(/dead|died/);
+  });
+
+  it("when a shared host dies, each of its actors follows its own restart policy", async () => {
+    const keep = await cluster.actor(Echo, ["keep"], { maxRestarts: 1, process: "shared" });
+    const lose = await cluster.actor(Echo, ["lose"], { maxRestarts: 0, process: "shared" });
+    const pids = new Set([await keep.pid(), await lose.pid()]);
+    for (const pid of pids) process.kill(pid, "SIGKILL");
+    // A call sent before the death is known may be lost with the process (at-most-once): retry.
+    expect(await until("the restarted actor to answer", () => keep.echo("alive").catch(() => undefined))).to.equal("alive");
+    const err = await until("the second actor to be declared dead", async () => {
+      const r = await lose.echo(1).catch((x) => x);
+      return r instanceof ActorDiedError ? r : undefined;
+    });
+    expect(err).to.be.instanceOf(ActorDiedError);
+  });
+
+  it("kill -9 of a node process: its actors come back on another node, its hosts die with it", async () => {
+    const { child, nodeId } = await startNodeProcess(cluster, ["--resources", "cpu=4,special=1"]);
+    // `special` exists only on the node process: the actor must land there.
+    const e = await cluster.actor(Echo, ["moved"], { resources: { special: 1 }, maxRestarts: 1, process: "dedicated" });
+    const hostPid = await e.pid();
+    const info = await cluster.info();
+    expect(info.nodes.find((n) => n.id === nodeId)!.actors).to.equal(1);
+    // A second actor that may restart anywhere.
+    const anywhere = await cluster.actor(Echo, [], { maxRestarts: 1, affinity: { nodeId, soft: true } });
+    const before = await anywhere.pid();
+    child.kill("SIGKILL");
+    await until("the node's host process to exit", () => !pidAlive(hostPid), 10_000);
+    // The actor that can live elsewhere comes back elsewhere.
+    const after = await anywhere.pid();
+    expect(after).to.not.equal(before);
+    await until("the dead node to leave the cluster", async () => !(await cluster.info()).nodes.some((n) => n.id === nodeId), 10_000);
+    // The one that needs `special` has nowhere to go: it is declared dead, not left waiting.
+    const err = await until("the pinned actor to be declared dead", async () => {
+      const r = await e.echo(1).catch((x) => x);
+      return r instanceof Error ? r : undefined;
+    });
+    expect(err).to.be.instanceOf(ActorDiedError);
+    expect(err.message).to.match(/never be placed|special/);
+  });
+});
+
+describe("a NATS server restart", function () {
+  let server: NatsServer | undefined;
+  let cluster: Cluster | undefined;
+  let node: NodeAgent | undefined;
+  after(async () => {
+    await cluster?.shutdown();
+    await node?.stop();
+    await server?.stop();
+  });
+
+  it("is ridden out: calls resume on the same actors", async () => {
+    // A server we can restart on the same port and store: the cluster joins it from outside.
+    server = await startNatsServer({ token: "restart-test" });
+    const port = server.port;
+    const storeDir = server.storeDir;
+    const address = { url: server.url, token: "restart-test" };
+    node = await NodeAgent.start({ address, nodeTimeoutMs: 3000 });
+    cluster = await init({ cluster: address });
+    const e = await cluster.actor(Echo, [], { maxTaskRetries: 1 });
+    const once = await cluster.actor(Echo, []);
+    expect(await e.echo(1)).to.equal(1);
+    // Stop the server (keeping its store) and bring it back on the same port.
+    server.process.kill("SIGKILL");
+    await new Promise((r) => server!.process.once("exit", r));
+    // A call made during the outage: re-sent after the reconnect when the actor allows retries;
+    // at-most-once otherwise, so it fails with a clear error instead of hanging.
+    const during = e.$with({ timeoutMs: 20_000 }).echo("queued during the outage");
+    const duringOnce = once.$with({ timeoutMs: 20_000 }).echo("at most once").catch((x) => x);
+    await new Promise((r) => setTimeout(r, 500));
+    server = await startNatsServer({ port, storeDir, token: "restart-test" });
+    expect(await during).to.equal("queued during the outage");
+    const r = await duringOnce;
+    if (r instanceof Error) {
+      expect(r).to.be.instanceOf(ActorUnavailableError);
+      expect(r.message).to.match(/may or may not have run/);
+    } else expect(r).to.equal("at most once");
+    expect(await once.echo("once again")).to.equal("once again");
+    expect(await until("calls to resume", () => e.echo(2).catch(() => undefined))).to.equal(2);
+    expect(await e.echo(3)).to.equal(3);
+    // The control plane survived too: a new actor can be created after the restart.
+    const e2 = await cluster.actor(Echo, []);
+    expect(await e2.echo("new")).to.equal("new");
+  });
+});
+
+describe("embedded cluster lifecycle", function () {
+  it("leaves no nats-server or host process behind after kill -9 of the driver", async () => {
+    const script = `
+      import { init, actorClass } from "troupe";
+      const Echo = actorClass(${JSON.stringify(new URL("./fixtures/actors.js", import.meta.url).href)}, "Echo");
+      const c = await init();
+      const e = await c.actor(Echo, [], { process: "dedicated" });
+      console.log(JSON.stringify({ host: await e.pid() }));
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    const { host } = await until("the driver to start", () => (out.includes("}") ? JSON.parse(out) : undefined));
+    const natsPids = await childrenNamed(child.pid!, "nats-server");
+    expect(natsPids.length).to.equal(1);
+    child.kill("SIGKILL");
+    await until("nats-server and the host to exit", () => !pidAlive(natsPids[0]) && !pidAlive(host), 10_000);
+  });
+
+  it("stops everything on SIGTERM", async () => {
+    const script = `
+      import { init } from "troupe";
+      await init();
+      console.log("up");
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    await until("the driver to start", () => new Promise<boolean>((r) => child.stdout.once("data", () => r(true))));
+    const natsPids = await childrenNamed(child.pid!, "nats-server");
+    expect(natsPids.length).to.equal(1);
+    await stopProcess(child, "SIGTERM");
+    expect(child.exitCode ?? child.signalCode).to.not.equal(null);
+    await until("nats-server to exit", () => !pidAlive(natsPids[0]), 5000);
+  });
+
+  it("says how to install nats-server when it is missing", async () => {
+    const saved = process.env.TROUPE_NATS_SERVER;
+    process.env.TROUPE_NATS_SERVER = "/nonexistent/nats-server";
+    try {
+      const err = await init().catch((x) => x);
+      expect(err.message).to.match(/nats-server/);
+    } finally {
+      if (saved === undefined) delete process.env.TROUPE_NATS_SERVER;
+      else process.env.TROUPE_NATS_SERVER = saved;
+    }
+    const child = spawn(process.execPath, ["driver.js", "status"], { env: { ...process.env, TROUPE_NATS_SERVER: "/nonexistent/nats-server" }, stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code).to.equal(2);
+    expect(err.trim().split("\n")).to.have.length(1);
+    expect(err).to.match(/apt-get install nats-server/);
+  });
+});
+
+/** Pids of the descendants of `pid` whose command name is `name` (through /proc). */
+async function childrenNamed(pid: number, name: string): Promise<number[]> {
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const out: number[] = [];
+  const parents = new Map<number, number>();
+  const names = new Map<number, string>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
+      if (!m) continue;
+      parents.set(Number(d), Number(m[2]));
+      names.set(Number(d), m[1]);
+    } catch {
+      /* gone */
+    }
+  }
+  for (const [p] of parents) {
+    let q: number | undefined = p;
+    while (q && q !== pid) q = parents.get(q);
+    if (q === pid && names.get(p) === name) out.push(p);
+  }
+  return out;
+}
