@@ -59,7 +59,7 @@ export class NodeAgent {
   private hosts = new Set<Host>();
   private hostOf = new Map<string, Host>();
   private gpuFree = new Map<number, number>();
-  private gpuOf = new Map<string, number[]>();
+  private gpuOf = new Map<string, { gpus: number[]; demand: number }>();
   private endpoint!: Endpoint;
   private tasks?: Endpoint;
   private pool?: Piscina;
@@ -137,8 +137,9 @@ export class NodeAgent {
     if (demand <= 0) return [];
     const out: number[] = [];
     if (demand < 1) {
-      // Fractional: share the GPU with the most room left.
-      const best = [...this.gpuFree].filter(([, f]) => f + 1e-9 >= demand).sort((a, b) => b[1] - a[1])[0];
+      // Fractional: best fit, the GPU with the least room that still fits, so fractions pack
+      // together and whole GPUs stay free for whole-GPU actors.
+      const best = [...this.gpuFree].filter(([, f]) => f + 1e-9 >= demand).sort((a, b) => a[1] - b[1])[0];
       if (best) {
         this.gpuFree.set(best[0], best[1] - demand);
         out.push(best[0]);
@@ -150,15 +151,15 @@ export class NodeAgent {
       }
       for (const g of out) this.gpuFree.set(g, 0);
     }
-    this.gpuOf.set(id, out);
+    this.gpuOf.set(id, { gpus: out, demand });
     return out;
   }
 
-  private freeGpus(id: string, demand: number): void {
-    const gs = this.gpuOf.get(id);
-    if (!gs) return;
+  private freeGpus(id: string): void {
+    const held = this.gpuOf.get(id);
+    if (!held) return;
     this.gpuOf.delete(id);
-    for (const g of gs) this.gpuFree.set(g, Math.min(1, (this.gpuFree.get(g) ?? 0) + (demand < 1 ? demand : 1)));
+    for (const g of held.gpus) this.gpuFree.set(g, Math.min(1, (this.gpuFree.get(g) ?? 0) + Math.min(1, held.demand)));
   }
 
   private startHost(dedicated: boolean, env: Record<string, string>): Host {
@@ -194,7 +195,10 @@ export class NodeAgent {
     const reason = `actor host process ${host.pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`;
     for (const w of host.waiting.values()) w.reject(new Error(reason));
     const ids = [...host.actors];
-    for (const id of ids) this.hostOf.delete(id);
+    for (const id of ids) {
+      this.hostOf.delete(id);
+      this.freeGpus(id);
+    }
     if (!ids.length || this.stopped) return;
     void this.rt.head("hostExited", this.id, host.pid, ids, reason).catch(() => undefined);
   }
@@ -233,7 +237,7 @@ export class NodeAgent {
     } catch (e) {
       host.actors.delete(rec.id);
       this.hostOf.delete(rec.id);
-      this.freeGpus(rec.id, gpuDemand);
+      this.freeGpus(rec.id);
       if (dedicated) this.killHost(host);
       throw e;
     } finally {
@@ -253,6 +257,7 @@ export class NodeAgent {
     if (!host) return;
     host.actors.delete(id);
     this.hostOf.delete(id);
+    this.freeGpus(id);
     if (host.dedicated) this.killHost(host);
     else host.child.send({ op: "destroy", id } satisfies HostRequest);
   }
