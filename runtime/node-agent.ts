@@ -275,9 +275,16 @@ export class NodeAgent {
     await this.head?.stop();
     await this.tasks?.close();
     await this.endpoint?.close();
-    const hosts = [...this.hosts];
-    for (const h of hosts) this.killHost(h);
-    await Promise.all(hosts.map((h) => (h.child.exitCode !== null || h.child.signalCode !== null ? null : new Promise((r) => h.child.once("exit", r)))));
+    // SIGTERM first so hosts flush their spans and run onStop; SIGKILL whoever lingers.
+    const hosts = [...this.hosts].filter((h) => h.child.exitCode === null && h.child.signalCode === null);
+    const exited = hosts.map((h) => new Promise((r) => h.child.once("exit", r)));
+    for (const h of hosts) {
+      h.killed = true;
+      h.child.kill("SIGTERM");
+    }
+    const t = setTimeout(() => hosts.forEach((h) => this.killHost(h)), 2000);
+    await Promise.all(exited);
+    clearTimeout(t);
     if (!this.rt.nc.isClosed()) {
       this.record.state = "dead";
       await (await this.rt.kv(BUCKET.nodes)).put(this.id, pack(this.record)).catch(() => undefined);

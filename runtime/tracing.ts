@@ -2,7 +2,7 @@
 // a W3C traceparent carried in the call frame. With no exporter configured nothing is
 // created at all (one boolean test per call), so the cost is near zero.
 import { appendFileSync } from "node:fs";
-import { context, SpanKind, SpanStatusCode, trace, type Context, type Span, type TracerProvider } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span, type TracerProvider } from "@opentelemetry/api";
 
 let enabled = false;
 let shutdownHook: (() => Promise<void>) | undefined;
@@ -50,6 +50,12 @@ export async function shutdownTracing(): Promise<void> {
   shutdownHook = undefined;
   enabled = false;
   await h?.();
+  // Unregister the globals so that a later cluster in this process can start tracing again.
+  if (h) {
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  }
 }
 
 /** Writes each finished span as one JSON line: readable without a collector. */
