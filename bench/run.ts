@@ -1,0 +1,14 @@
+// `npm run bench -- NAME`: runs one benchmark; its last output line is one JSON object.
+const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
+  calls: async () => (await import("./calls.js")).run(),
+  actors: async () => (await import("./actors.js")).run(),
+};
+
+const name = process.argv[2];
+if (!name || !BENCHES[name]) {
+  console.error(`usage: npm run bench -- NAME   (NAME: ${Object.keys(BENCHES).join(", ")})`);
+  process.exit(2);
+}
+const result = await BENCHES[name]();
+console.log(JSON.stringify(result));
+process.exit(0);

@@ -1,0 +1,39 @@
+// Timing helpers for benchmarks.
+
+/** Calls per second of `n` sequential awaited calls. */
+export async function sequential(n: number, call: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.min(200, n); i++) await call(); // warm-up
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await call();
+  return Math.round((n * 1000) / (performance.now() - t));
+}
+
+/** Calls per second with `window` calls kept in flight until `n` complete. */
+export async function pipelined(n: number, window: number, call: () => Promise<unknown>): Promise<number> {
+  await Promise.all(Array.from({ length: window }, () => call()));
+  const t = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    let done = 0;
+    const go = (): void => {
+      sent++;
+      call().then(() => {
+        if (++done === n) resolve();
+        else if (sent < n) go();
+      }, reject);
+    };
+    for (let i = 0; i < window; i++) go();
+  });
+  return Math.round((n * 1000) / (performance.now() - t));
+}
+
+/** The best of `rounds` runs: the machine is shared and noisy, the best run is the least disturbed. */
+export async function best(rounds: number, f: () => Promise<number>): Promise<number> {
+  let b = 0;
+  for (let i = 0; i < rounds; i++) b = Math.max(b, await f());
+  return b;
+}
+
+export function log(msg: string): void {
+  console.error(msg);
+}
