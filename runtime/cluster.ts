@@ -93,8 +93,11 @@ export class Cluster {
       const nodeOpts: NodeOptions = { address, resources: opts.resources, allowModules: opts.allowModules, nodeTimeoutMs: opts.nodeTimeoutMs };
       nodes.push(await NodeAgent.start(nodeOpts));
       for (let i = 1; i < n; i++) nodes.push(await NodeAgent.start({ ...nodeOpts, headCandidate: false }));
-      // The first node becomes head; wait until it answers.
-      await rt.head("clusterInfo");
+      // The first node becomes head; wait until it answers and has seen every local node.
+      const deadline = Date.now() + 10_000;
+      while ((await rt.head<ClusterInfo>("clusterInfo")).nodes.length < n && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
     } catch (e) {
       await Promise.allSettled(nodes.map((x) => x.stop()));
       await rt?.close().catch(() => undefined);
