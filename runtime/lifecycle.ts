@@ -30,9 +30,12 @@ export function killOnExit(child: ChildProcess, name: string): () => void {
 }
 
 async function runAsyncHooks(timeoutMs: number): Promise<void> {
+  // Newest first, one after another: a cluster stops its nodes before its nats-server goes.
   const all = [...hooks].reverse();
   hooks.clear();
-  const done = Promise.allSettled(all.map((h) => h.async()));
+  const done = (async () => {
+    for (const h of all) await h.async().catch(() => undefined);
+  })();
   let t: NodeJS.Timeout | undefined;
   await Promise.race([done, new Promise((r) => (t = setTimeout(r, timeoutMs)))]);
   clearTimeout(t);
