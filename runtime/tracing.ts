@@ -31,12 +31,12 @@ export async function initTracingFromEnv(env: NodeJS.ProcessEnv = process.env): 
   const otlp = !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || (exporterName !== undefined && exporterName !== "none");
   if (!file && !otlp) return;
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
-  const { BatchSpanProcessor } = await import("@opentelemetry/sdk-trace");
+  const { BatchSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
   const processors = [];
-  if (file) processors.push(new BatchSpanProcessor({ exporter: new JsonlFileExporter(file), scheduledDelayMillis: 200 }));
+  if (file) processors.push(new BatchSpanProcessor(new JsonlFileExporter(file), { scheduledDelayMillis: 200 }));
   if (otlp) {
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
-    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter() }));
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
   }
   const sdk = new NodeSDK({ spanProcessors: processors, metricReaders: [], logRecordProcessors: [], instrumentations: [] });
   sdk.start();
@@ -61,7 +61,7 @@ export async function shutdownTracing(): Promise<void> {
 /** Writes each finished span as one JSON line: readable without a collector. */
 export class JsonlFileExporter {
   constructor(private path: string) {}
-  export(spans: ReadonlyArray<import("@opentelemetry/sdk-trace").ReadableSpan>, done: (r: { code: number; error?: Error }) => void): void {
+  export(spans: ReadonlyArray<import("@opentelemetry/sdk-trace-base").ReadableSpan>, done: (r: { code: number; error?: Error }) => void): void {
     try {
       const lines = spans.map((s) =>
         JSON.stringify({
