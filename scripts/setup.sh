@@ -18,5 +18,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # The Debian package starts a system nats-server where systemd runs; Troupe starts its own.
 
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# `npm install`, not `npm ci`: npm's lock omits msgpackr's optional per-platform packages for
+# other platforms and `npm ci` then refuses it as out of sync; install still follows the lock.
+npm install --no-audit --no-fund
 npm run build
