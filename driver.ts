@@ -1,7 +1,7 @@
 // The command line: `node driver.js COMMAND …`. Exit codes: 0 success, 1 the work failed,
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError, NodeAgent, parseClusterUrl, parseResources, init } from "./runtime/index.js";
+import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
 
@@ -69,17 +69,6 @@ async function nodeCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Credentials given in the environment, for clusters whose URL carries none. */
-function authFromEnv() {
-  const e = process.env;
-  const out: Record<string, unknown> = {};
-  if (e.TROUPE_NATS_TOKEN) out.token = e.TROUPE_NATS_TOKEN;
-  if (e.TROUPE_NATS_USER) Object.assign(out, { user: e.TROUPE_NATS_USER, pass: e.TROUPE_NATS_PASS });
-  if (e.TROUPE_NATS_NKEY_SEED_FILE) out.nkeySeedFile = e.TROUPE_NATS_NKEY_SEED_FILE;
-  if (e.TROUPE_NATS_TLS_CA || e.TROUPE_NATS_TLS_CERT) out.tls = { caFile: e.TROUPE_NATS_TLS_CA, certFile: e.TROUPE_NATS_TLS_CERT, keyFile: e.TROUPE_NATS_TLS_KEY };
-  return out;
-}
-
 async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { cluster: { type: "string" } });
   if (values.help) return help("status");
@@ -87,17 +76,13 @@ async function statusCommand(argv: string[]): Promise<number> {
   try {
     const info = await cluster.info();
     for (const n of info.nodes) {
-      console.log(`${n.id}  ${n.hostname}  actors=${n.actors}  total ${fmt(n.total)}  available ${fmt(n.available)}`);
+      console.log(`${n.id}  ${n.hostname}  actors=${n.actors}  total ${formatResources(n.total)}  available ${formatResources(n.available)}`);
     }
     console.log(`actors: ${JSON.stringify(info.actors)}  placement groups: ${info.groups}`);
   } finally {
     await cluster.shutdown();
   }
   return 0;
-}
-
-function fmt(r: Record<string, number>): string {
-  return Object.entries(r).map(([k, v]) => `${k}=${k === "memory" ? (v / 2 ** 30).toFixed(1) + "GiB" : +v.toFixed(2)}`).join(",");
 }
 
 function help(cmd?: string): number {

@@ -44,19 +44,20 @@ export function addressToEnv(a: ClusterAddress): Record<string, string> {
   return env;
 }
 
+/** Credentials and TLS given in the environment (only the variables that are set). */
+export function authFromEnv(env: NodeJS.ProcessEnv = process.env): ClusterAuth {
+  const out: ClusterAuth = {};
+  if (env[ENV.token]) out.token = env[ENV.token];
+  if (env[ENV.user]) Object.assign(out, { user: env[ENV.user], pass: env[ENV.pass] });
+  if (env[ENV.nkeySeedFile]) out.nkeySeedFile = env[ENV.nkeySeedFile];
+  if (env[ENV.ca] || env[ENV.cert]) out.tls = { caFile: env[ENV.ca], certFile: env[ENV.cert], keyFile: env[ENV.key] };
+  return out;
+}
+
 /** Reads an address from the environment (set by addressToEnv, or by an operator). */
 export function addressFromEnv(env: NodeJS.ProcessEnv = process.env): ClusterAddress | undefined {
   const url = env[ENV.url];
-  if (!url) return undefined;
-  const tls = env[ENV.ca] || env[ENV.cert] ? { caFile: env[ENV.ca], certFile: env[ENV.cert], keyFile: env[ENV.key] } : undefined;
-  return {
-    url,
-    token: env[ENV.token],
-    user: env[ENV.user],
-    pass: env[ENV.pass],
-    nkeySeedFile: env[ENV.nkeySeedFile],
-    tls,
-  };
+  return url ? { url, ...authFromEnv(env) } : undefined;
 }
 
 /** Splits credentials embedded in the URL out of it (the client wants them as options). */

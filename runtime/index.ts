@@ -11,8 +11,8 @@ export {
 } from "./errors.js";
 export { NodeAgent, type NodeOptions } from "./node-agent.js";
 export { startNatsServer, type NatsServer } from "./nats-server.js";
-export { parseClusterUrl, type ClusterAddress, type ClusterAuth } from "./connect.js";
-export { parseResources, detectResources, type Resources } from "./resources.js";
+export { parseClusterUrl, authFromEnv, type ClusterAddress, type ClusterAuth } from "./connect.js";
+export { parseResources, detectResources, format as formatResources, type Resources } from "./resources.js";
 export type { ClusterInfo } from "./head.js";
 export { currentRuntime } from "./runtime.js";
 export { setTracingEnabled, initTracingFromEnv, shutdownTracing } from "./tracing.js";

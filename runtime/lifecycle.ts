@@ -16,17 +16,16 @@ export function onTeardown(name: string, asyncStop: () => Promise<void>, syncSto
   return () => hooks.delete(h);
 }
 
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 /** Registers a child process to be SIGKILLed synchronously if we exit without stopping it. */
 export function killOnExit(child: ChildProcess, name: string): () => void {
-  return onTeardown(
-    name,
-    async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    },
-    () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    },
-  );
+  const kill = () => {
+    if (isRunning(child)) child.kill("SIGKILL");
+  };
+  return onTeardown(name, async () => kill(), kill);
 }
 
 async function runAsyncHooks(timeoutMs: number): Promise<void> {

@@ -13,7 +13,7 @@ import { fromErrorData } from "./errors.js";
 import { LeaderLease } from "./election.js";
 import { Head } from "./head.js";
 import type { HostReply, HostRequest } from "./host-main.js";
-import { killOnExit } from "./lifecycle.js";
+import { isRunning, killOnExit } from "./lifecycle.js";
 import { defaultModuleRoots, ModulePolicy } from "./modules.js";
 import { detectGpus, detectResources, type Resources } from "./resources.js";
 import { Runtime } from "./runtime.js";
@@ -248,7 +248,7 @@ export class NodeAgent {
 
   private killHost(host: Host): void {
     host.killed = true;
-    if (host.child.exitCode === null && host.child.signalCode === null) host.child.kill("SIGKILL");
+    if (isRunning(host.child)) host.child.kill("SIGKILL");
   }
 
   /** Removes one actor on purpose: not reported as a crash. */
@@ -276,7 +276,7 @@ export class NodeAgent {
     await this.tasks?.close();
     await this.endpoint?.close();
     // SIGTERM first so hosts flush their spans and run onStop; SIGKILL whoever lingers.
-    const hosts = [...this.hosts].filter((h) => h.child.exitCode === null && h.child.signalCode === null);
+    const hosts = [...this.hosts].filter((h) => isRunning(h.child));
     const exited = hosts.map((h) => new Promise((r) => h.child.once("exit", r)));
     for (const h of hosts) {
       h.killed = true;
