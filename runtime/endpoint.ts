@@ -141,18 +141,20 @@ export class Endpoint {
       return;
     }
     this.running++;
-    this.active.set(job.reply, job);
     const span = consumerSpan(this.name, job.method, job.traceparent);
     let result: unknown;
     try {
       const fn = this.lookup(job.method);
-      const ctx = this.context(job);
+      const ctx = new JobContext(job);
       result = span ? span.run(() => callStorage.run(ctx, () => fn.apply(this.target, job.args))) : callStorage.run(ctx, () => fn.apply(this.target, job.args));
     } catch (e) {
       this.finish(job, [REP_ERR, toErrorData(e)], span, e);
       return;
     }
     if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+      // Only a call that is still running after this tick can be cancelled, so only such
+      // calls are indexed for cancellation (the common synchronous call skips the map).
+      this.active.set(job.reply, job);
       (result as Promise<unknown>).then(
         (v) => this.settle(job, v, span),
         (e) => this.finish(job, [REP_ERR, toErrorData(e)], span, e),
@@ -160,29 +162,6 @@ export class Endpoint {
     } else {
       this.settle(job, result, span);
     }
-  }
-
-  private context(job: Job): CallContext {
-    // The AbortController is made on first use: most methods never look at the signal.
-    let ctrl: AbortController | undefined;
-    const getCtrl = () => {
-      if (!ctrl) {
-        ctrl = job.abort = new AbortController();
-        if (job.deadline) {
-          const t = setTimeout(() => ctrl!.abort(new CallTimeoutError("call deadline passed")), Math.max(0, job.deadline - Date.now()));
-          t.unref();
-        }
-      }
-      return ctrl;
-    };
-    return {
-      method: job.method,
-      deadline: job.deadline,
-      traceparent: job.traceparent || undefined,
-      get signal() {
-        return getCtrl().signal;
-      },
-    };
   }
 
   private lookup(method: string): (...a: unknown[]) => unknown {
@@ -195,6 +174,7 @@ export class Endpoint {
 
   private settle(job: Job, value: unknown, span: SpanHandle | undefined): void {
     if (isStream(value)) {
+      this.active.set(job.reply, job);
       void this.stream(job, value, span);
       return;
     }
@@ -217,7 +197,7 @@ export class Endpoint {
   private finish(job: Job, frame: unknown[], span: SpanHandle | undefined, err?: unknown): void {
     this.send(job.reply, frame);
     span?.end(err);
-    this.active.delete(job.reply);
+    if (this.active.size) this.active.delete(job.reply);
     this.running--;
     this.next();
   }
@@ -245,6 +225,31 @@ export class Endpoint {
     if (drain && (this.running > 0 || this.head < this.queue.length)) {
       await new Promise<void>((r) => (this.idle = r));
     }
+  }
+}
+
+/** The CallContext of one job; its AbortController is made on first use (most methods never look). */
+class JobContext implements CallContext {
+  constructor(private job: Job) {}
+  get method(): string {
+    return this.job.method;
+  }
+  get deadline(): number {
+    return this.job.deadline;
+  }
+  get traceparent(): string | undefined {
+    return this.job.traceparent || undefined;
+  }
+  get signal(): AbortSignal {
+    const job = this.job;
+    if (!job.abort) {
+      const ctrl = (job.abort = new AbortController());
+      if (job.deadline) {
+        const t = setTimeout(() => ctrl.abort(new CallTimeoutError("call deadline passed")), Math.max(0, job.deadline - Date.now()));
+        t.unref();
+      }
+    }
+    return job.abort.signal;
   }
 }
 
