@@ -2,6 +2,7 @@
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
+import { buildImages, DockerBackend, EnvError, loadTasks, TaskFormatError, validateTasks, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
 
@@ -10,12 +11,17 @@ usage:
       join a machine to a cluster: advertise its resources, host actors, run tasks
   node driver.js status [--cluster nats://HOST:4222]
       print the nodes, their resources and the actors of a cluster
+  node driver.js images build [--tasks SPEC]
+      build the base image and the image of every local task (cached by content hash)
+  node driver.js validate-tasks --tasks SPEC [--parallel N]
+      check every task: its gold patch must score 1, its untouched repository 0
   node driver.js --help           (and --help after any command)
 
 shared flags:
   --cluster URL    nats://[user:pass@|token@]HOST:PORT; omit for an embedded cluster
                    (credentials also from TROUPE_NATS_TOKEN, TROUPE_NATS_USER/PASS,
                     TROUPE_NATS_NKEY_SEED_FILE; TLS from TROUPE_NATS_TLS_CA/CERT/KEY)
+  --tasks SPEC     bundled | bundled:train | bundled:validation | FILE.jsonl | TASK_FOLDER
 
 tests: npm test        benchmarks: npm run bench -- NAME
 `;
@@ -31,6 +37,15 @@ const COMMAND_HELP: Record<string, string> = {
   Prints the cluster's nodes, their total and available resources, and actor counts.
 `,
 };
+
+COMMAND_HELP.images = `usage: node driver.js images build [--tasks SPEC]
+  Builds the base image (debootstrap + docker import; needs root the first time) and one image
+  per local task of SPEC (default: bundled). Images that exist are not built again.
+`;
+COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks SPEC [--parallel N]
+  For every task, runs the hidden tests twice: after the gold patch (must score 1) and on the
+  untouched repository (must score 0). Prints a table; exits 1 when any task fails.
+`;
 
 class UsageError extends Error {}
 
@@ -85,6 +100,46 @@ async function statusCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Loads --tasks; malformed rows are reported (with file:line and field) and skipped. */
+function tasksFrom(spec: string): Task[] {
+  const { tasks, errors } = loadTasks(spec);
+  for (const e of errors) console.error(`troupe: skipped a task: ${e.message}`);
+  if (tasks.length === 0) throw new TaskFormatError(spec, "", "no usable task");
+  return tasks;
+}
+
+async function imagesCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === "--help" || sub === "-h") return help("images");
+  if (sub !== "build") throw new UsageError("images: the only subcommand is 'build' (node driver.js images build [--tasks SPEC])");
+  const { values } = parse(rest, { tasks: { type: "string" } });
+  if (values.help) return help("images");
+  const tasks = tasksFrom((values.tasks as string | undefined) ?? "bundled");
+  const backend = await DockerBackend.connect();
+  const reports = await buildImages(backend.docker, tasks, (s) => console.error(s));
+  const built = reports.filter((r) => r.built).length;
+  console.log(`${reports.length} images ready (${built} built, ${reports.length - built} cached)`);
+  return 0;
+}
+
+async function validateCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { tasks: { type: "string" }, parallel: { type: "string" } });
+  if (values.help) return help("validate-tasks");
+  if (!values.tasks) throw new UsageError("validate-tasks: --tasks SPEC is required");
+  const parallel = values.parallel ? Number(values.parallel) : 2;
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`validate-tasks: --parallel must be a positive integer, got ${values.parallel}`);
+  const tasks = tasksFrom(values.tasks as string);
+  const backend = await DockerBackend.connect();
+  await buildImages(backend.docker, tasks, (s) => console.error(s));
+  const width = Math.max(4, ...tasks.map((t) => t.id.length));
+  console.log(`${"task".padEnd(width)}  gold  base  result`);
+  const results = await validateTasks(backend, tasks, parallel, (v) =>
+    console.log(`${v.id.padEnd(width)}  ${v.gold}     ${v.base}     ${v.ok ? "ok" : `FAIL ${v.detail}`}`));
+  const bad = results.filter((v) => !v.ok).length;
+  console.log(`${results.length - bad}/${results.length} tasks valid`);
+  return bad ? 1 : 0;
+}
+
 function help(cmd?: string): number {
   process.stdout.write(cmd ? COMMAND_HELP[cmd] : HELP);
   return 0;
@@ -95,6 +150,8 @@ async function main(argv: string[]): Promise<number> {
   if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") return help();
   if (cmd === "node") return nodeCommand(rest);
   if (cmd === "status") return statusCommand(rest);
+  if (cmd === "images") return imagesCommand(rest);
+  if (cmd === "validate-tasks") return validateCommand(rest);
   if (cmd === "--recipe" || cmd.startsWith("--recipe=")) {
     throw new UsageError("--recipe: no recipes are available in this version yet (the deepswe recipe is being built)");
   }
@@ -108,7 +165,8 @@ main(process.argv.slice(2)).then(
       console.error(`troupe: ${e.message}`);
       process.exit(2);
     }
-    console.error(`troupe: ${e instanceof ConfigError ? "" : `${(e as Error).name}: `}${(e as Error).message}`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
+    const usage = e instanceof ConfigError || e instanceof TaskFormatError;
+    console.error(`troupe: ${usage || e instanceof EnvError ? "" : `${(e as Error).name}: `}${(e as Error).message}`);
+    process.exit(usage ? 2 : 1);
   },
 );

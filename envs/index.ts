@@ -1,0 +1,9 @@
+// Environments: sandboxes, the agent's tools, test-based rewards, task sets. No dependency on
+// the runtime: everything here works in a plain script.
+export * from "./errors.js";
+export * from "./sandbox/index.js";
+export * from "./tools/index.js";
+export * from "./reward/index.js";
+export * from "./tasks/index.js";
+export { SWEEnv, applyPatch, type SWEEnvOptions, type StepResult } from "./swe-env.js";
+export { validateTask, validateTasks, type Validation } from "./validate.js";

@@ -1,0 +1,41 @@
+// Per-test statuses from test runner output. Statuses use pytest's words.
+export type TestStatus = "PASSED" | "FAILED" | "ERROR" | "SKIPPED" | "XFAIL" | "XPASS";
+export type TestFormat = "pytest" | "unittest";
+
+/** Statuses that count as a pass for the reward (an expected failure is a pass, as in SWE-bench). */
+export const PASSING: ReadonlySet<string> = new Set(["PASSED", "XFAIL"]);
+
+const PYTEST_LINE = /^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(?:\[\d+\]\s+)?(\S+?)(?::\d+)?(?:\s+-\s.*)?$/;
+
+/** pytest with `-rA`: the short test summary lists every test as `STATUS node_id [- message]`. */
+export function parsePytest(output: string): Record<string, TestStatus> {
+  const out: Record<string, TestStatus> = {};
+  for (const raw of output.split("\n")) {
+    const m = PYTEST_LINE.exec(raw.trimEnd());
+    if (m) out[m[2].replace(/:$/, "")] = m[1] as TestStatus;
+  }
+  return out;
+}
+
+const UNITTEST_LINE = /^(\w+) \(([\w.]+)\)(?:\n.*?)? \.\.\. (ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)$/;
+
+/**
+ * unittest with `-v`: `test_name (module.Class[.test_name]) ... ok|FAIL|ERROR|skipped …`.
+ * Ids are `module.Class.test_name` whichever Python wrote the line.
+ */
+export function parseUnittest(output: string): Record<string, TestStatus> {
+  const out: Record<string, TestStatus> = {};
+  for (const raw of output.split("\n")) {
+    const m = UNITTEST_LINE.exec(raw.trimEnd());
+    if (!m) continue;
+    const [, name, where, word] = m;
+    const id = where.endsWith(`.${name}`) ? where : `${where}.${name}`;
+    out[id] = word === "ok" ? "PASSED" : word === "FAIL" ? "FAILED" : word === "ERROR" ? "ERROR"
+      : word === "expected failure" ? "XFAIL" : word === "unexpected success" ? "XPASS" : "SKIPPED";
+  }
+  return out;
+}
+
+export function parseTestOutput(output: string, format: TestFormat): Record<string, TestStatus> {
+  return format === "unittest" ? parseUnittest(output) : parsePytest(output);
+}

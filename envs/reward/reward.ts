@@ -1,0 +1,86 @@
+// The reward: put the hidden tests back (the task's test patch, applied now so that the agent
+// never saw or changed them), run the task's test command under a time limit, parse per-test
+// statuses, and score 1 only when every FAIL_TO_PASS and PASS_TO_PASS test passes.
+import type { Sandbox } from "../sandbox/index.js";
+import { shellQuote } from "../sandbox/index.js";
+import type { Task } from "../tasks/index.js";
+import { parseTestOutput, PASSING, type TestStatus } from "./parse.js";
+
+export interface RewardOptions {
+  /** Time limit for the test command (DeepSWE: 5 minutes). */
+  timeoutSec?: number;
+  /** Characters of test output kept in the result. */
+  tailChars?: number;
+}
+
+export interface RewardResult {
+  reward: 0 | 1;
+  /** Status of every test the run reported. */
+  statuses: Record<string, TestStatus>;
+  /** FAIL_TO_PASS / PASS_TO_PASS tests that did not pass (missing ones included, as "MISSING"). */
+  failing: Record<string, string>;
+  timedOut: boolean;
+  exitCode: number;
+  /** Why the reward is 0 when no test said so (patch did not apply, timeout, …). */
+  error?: string;
+  outputTail: string;
+  durationMs: number;
+}
+
+const TEST_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/** Files a unified diff touches (its `+++ b/…` and `--- a/…` paths). */
+export function patchFiles(patch: string): string[] {
+  const files = new Set<string>();
+  for (const m of patch.matchAll(/^(?:\+\+\+|---) (?:[ab]\/)?(\S+)/gm)) if (m[1] !== "/dev/null") files.add(m[1]);
+  return [...files];
+}
+
+export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOptions = {}): Promise<RewardResult> {
+  const started = performance.now();
+  const tailChars = opts.tailChars ?? 4000;
+  const zero = (error: string, out = ""): RewardResult => ({
+    reward: 0, statuses: {}, failing: {}, timedOut: false, exitCode: -1, error,
+    outputTail: out.slice(-tailChars), durationMs: performance.now() - started,
+  });
+  if (task.testPatch.trim()) {
+    const restored = await restoreTestFiles(sandbox, task);
+    if (restored) return zero(restored);
+  }
+  const timeoutSec = opts.timeoutSec ?? 300;
+  const r = await sandbox.exec(task.testCommand, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
+  const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ""}`;
+  if (r.timedOut) return { ...zero(`the tests ran past ${timeoutSec} s`, output), timedOut: true, exitCode: r.exitCode };
+  const statuses = parseTestOutput(output, task.testFormat);
+  const failing: Record<string, string> = {};
+  for (const id of [...task.failToPass, ...task.passToPass]) {
+    const s = statuses[id];
+    if (!s || !PASSING.has(s)) failing[id] = s ?? "MISSING";
+  }
+  const selected = task.failToPass.length + task.passToPass.length;
+  return {
+    reward: selected > 0 && Object.keys(failing).length === 0 ? 1 : 0,
+    statuses,
+    failing,
+    timedOut: false,
+    exitCode: r.exitCode,
+    error: selected === 0 ? "the task selects no tests" : undefined,
+    outputTail: output.slice(-tailChars),
+    durationMs: performance.now() - started,
+  };
+}
+
+/** Puts the test files back to their base state, then applies the test patch. Returns an error or undefined. */
+async function restoreTestFiles(sandbox: Sandbox, task: Task): Promise<string | undefined> {
+  const base = task.baseCommit ?? "HEAD";
+  const resets = patchFiles(task.testPatch).map((f) => {
+    const q = shellQuote(f);
+    // Tracked at base: check it out again; new in the test patch: remove whatever the agent put there.
+    return `if git cat-file -e ${shellQuote(`${base}:${f}`)} 2>/dev/null; then git checkout -q ${shellQuote(base)} -- ${q}; else rm -rf -- ${q}; fi`;
+  });
+  const patchPath = "/tmp/.troupe/test.patch";
+  await sandbox.writeFile(patchPath, task.testPatch);
+  const r = await sandbox.exec(`${resets.join(" && ")} && git apply --whitespace=nowarn ${patchPath}`, { timeoutSec: 120 });
+  if (r.exitCode !== 0) return `the test patch did not apply: ${(r.stderr || r.stdout).trim().slice(0, 500)}`;
+  return undefined;
+}

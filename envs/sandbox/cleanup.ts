@@ -1,0 +1,63 @@
+// Every open sandbox is registered here so that it is removed on normal exit paths and on
+// SIGINT/SIGTERM, in plain scripts too (envs/ does not depend on the runtime's teardown).
+// After a kill -9 nothing can run: the backends' reap() removes such leftovers at the next start,
+// recognising them by their owner label (this host and a process id that no longer exists).
+import { hostname } from "node:os";
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+const live = new Set<Closable>();
+let installed = false;
+
+export const OWNER_LABEL = "troupe.owner";
+export const SANDBOX_LABEL = "troupe.sandbox";
+
+/** This process as a sandbox owner: "host/pid". */
+export function ownerId(): string {
+  return `${hostname()}/${process.pid}`;
+}
+
+/** True when `owner` names a process of this host that no longer runs. */
+export function ownerIsDead(owner: string | undefined): boolean {
+  if (!owner) return false;
+  const slash = owner.lastIndexOf("/");
+  if (owner.slice(0, slash) !== hostname()) return false;
+  const pid = Number(owner.slice(slash + 1));
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+export function track(s: Closable): () => void {
+  install();
+  live.add(s);
+  return () => live.delete(s);
+}
+
+/** Closes every sandbox this process still has open. */
+export async function closeAllSandboxes(): Promise<void> {
+  const all = [...live];
+  live.clear();
+  await Promise.all(all.map((s) => s.close().catch(() => undefined)));
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const onSignal = () => {
+      process.off(sig, onSignal);
+      void closeAllSandboxes().finally(() => {
+        // Someone else (the runtime's teardown) handles the exit; otherwise die of the signal.
+        if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+      });
+    };
+    process.on(sig, onSignal);
+  }
+}

@@ -1,0 +1,92 @@
+// The local backend, for machines without Docker: bubblewrap. The image is a root file system
+// folder (the same Debian tree `images build` imports into Docker), bound read-only; the
+// workdir is a private writable copy; no network, no capabilities, a new session, and the
+// sandbox dies with its owner. Without cgroups the limits are rlimits set in the shell:
+// address space and file size are enforced, the process count is bounded only by the time limit.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SandboxUnavailableError } from "../errors.js";
+import { ownerId, ownerIsDead } from "./cleanup.js";
+import { ShellSession } from "./shell.js";
+import { ShellSandbox } from "./shell-sandbox.js";
+import { resolveLimits, type SandboxBackend, type SandboxSpec } from "./types.js";
+
+const PREFIX = "troupe-sbx-";
+
+export class LocalBackend implements SandboxBackend {
+  readonly name = "local";
+
+  static available(): boolean {
+    return spawnSync("bwrap", ["--version"]).status === 0;
+  }
+
+  static connect(): LocalBackend {
+    if (!LocalBackend.available()) {
+      throw new SandboxUnavailableError("bubblewrap (bwrap) is not installed; install it (Debian: apt-get install bubblewrap) or run a Docker daemon");
+    }
+    return new LocalBackend();
+  }
+
+  async create(spec: SandboxSpec): Promise<LocalSandbox> {
+    if (!existsSync(join(spec.image, "bin"))) {
+      throw new SandboxUnavailableError(`local sandbox image ${spec.image} is not a root file system folder`);
+    }
+    const limits = resolveLimits(spec.limits);
+    const workdir = spec.workdir ?? "/testbed";
+    const dir = mkdtempSync(join(tmpdir(), PREFIX));
+    writeFileSync(join(dir, "owner"), ownerId());
+    const work = join(dir, "work");
+    const seed = join(spec.image, workdir);
+    if (existsSync(seed)) cpSync(seed, work, { recursive: true });
+    else mkdirSync(work);
+    const args = [
+      "--ro-bind", spec.image, "/", "--bind", work, workdir, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+      "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", "/",
+      "sh", "-c", `ulimit -v ${Math.floor(limits.memoryBytes / 1024)}; ulimit -f ${Math.floor(limits.fileBytes / 512)}; exec sh`,
+    ];
+    const child = spawn("bwrap", args, { stdio: ["pipe", "pipe", "ignore"] });
+    try {
+      const shell = await ShellSession.open(child.stdin!, child.stdout!, `bwrap sandbox ${dir}`);
+      return new LocalSandbox(child, dir, spec.image, workdir, shell);
+    } catch (e) {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async reap(): Promise<number> {
+    let n = 0;
+    for (const name of readdirSync(tmpdir())) {
+      if (!name.startsWith(PREFIX)) continue;
+      const dir = join(tmpdir(), name);
+      try {
+        if (!statSync(dir).isDirectory() || !ownerIsDead(readFileSync(join(dir, "owner"), "utf8"))) continue;
+      } catch {
+        continue;
+      }
+      rmSync(dir, { recursive: true, force: true });
+      n++;
+    }
+    return n;
+  }
+}
+
+export class LocalSandbox extends ShellSandbox {
+  readonly backend = "local";
+
+  constructor(private child: ChildProcess, private dir: string, image: string, workdir: string, shell: ShellSession) {
+    super(dir.slice(dir.lastIndexOf(PREFIX) + PREFIX.length), image, workdir, shell);
+  }
+
+  protected async remove(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const gone = new Promise((r) => this.child.once("exit", r));
+      this.child.kill("SIGKILL");
+      await gone;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,80 @@
+// What docker and local sandboxes share: everything goes through one persistent shell, so a
+// backend only has to start a `sh` with piped stdin/stdout and know how to remove it.
+import type { RawResult, ShellSession } from "./shell.js";
+import { shellQuote } from "./shell.js";
+import { track } from "./cleanup.js";
+import type { ExecOptions, ExecResult, Sandbox } from "./types.js";
+
+const DEFAULT_TIMEOUT_SEC = 90;
+const DEFAULT_OUTPUT_BYTES = 1024 * 1024;
+const READ_LIMIT_BYTES = 256 * 1024 * 1024;
+
+export abstract class ShellSandbox implements Sandbox {
+  abstract readonly backend: string;
+  private untrack: () => void;
+  private closing?: Promise<void>;
+
+  protected constructor(
+    readonly id: string,
+    readonly image: string,
+    readonly workdir: string,
+    protected shell: ShellSession,
+  ) {
+    this.untrack = track(this);
+  }
+
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.raw(command, opts);
+    return { ...r, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    const r = await this.raw(`cat -- ${shellQuote(path)}`, { maxOutputBytes: READ_LIMIT_BYTES, cwd: this.workdir });
+    if (r.exitCode !== 0) throw new Error(r.stderr.toString().trim() || `cannot read ${path} (exit ${r.exitCode})`);
+    return r.stdout;
+  }
+
+  async writeFile(path: string, data: Uint8Array | string): Promise<void> {
+    this.check();
+    const abs = path.startsWith("/") ? path : `${this.workdir}/${path}`;
+    await this.shell.writeFile(abs, typeof data === "string" ? Buffer.from(data) : data);
+  }
+
+  async diff(): Promise<string> {
+    // Intent-to-add makes new files show up in the diff without staging their content.
+    const r = await this.exec("git add -A -N . >/dev/null 2>&1; git -c core.quotepath=off diff --no-color --no-ext-diff", {
+      maxOutputBytes: 64 * 1024 * 1024, timeoutSec: 120,
+    });
+    if (r.exitCode !== 0) throw new Error(`git diff failed in ${this.workdir}: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.untrack();
+      this.shell.kill(new Error(`sandbox ${this.id} is closed`));
+      await this.remove();
+    })();
+    return this.closing;
+  }
+
+  /** Removes the backend's resources (container, process, folders). */
+  protected abstract remove(): Promise<void>;
+
+  private check(): void {
+    if (this.closing) throw new Error(`sandbox ${this.id} is closed`);
+  }
+
+  private raw(command: string, opts: ExecOptions): Promise<RawResult> {
+    this.check();
+    return this.shell.run(command, {
+      timeoutSec: opts.timeoutSec ?? DEFAULT_TIMEOUT_SEC,
+      maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES,
+      cwd: opts.cwd ?? this.workdir,
+    });
+  }
+}

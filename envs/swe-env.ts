@@ -1,0 +1,99 @@
+// The SWE environment: one trajectory at a time in a fresh sandbox of the task's image.
+// reset(task) → the problem statement; step(tool call) → an observation; reward() → the tests'
+// verdict. Works in a plain script: nothing here knows about actors or NATS.
+import { computeReward, type RewardOptions, type RewardResult } from "./reward/index.js";
+import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
+import { WarmPool } from "./sandbox/index.js";
+import type { Task } from "./tasks/index.js";
+import { runTool, type ToolCall, type ToolResult } from "./tools/index.js";
+
+export interface SWEEnvOptions {
+  /** Per tool-call time limit in seconds (DeepSWE: 90). */
+  stepTimeoutSec?: number;
+  /** Steps per trajectory; observations end with how many remain (DeepSWE: 50–100). */
+  maxSteps?: number;
+  reward?: RewardOptions;
+}
+
+export interface StepResult extends ToolResult {
+  stepsLeft: number;
+}
+
+export class SWEEnv {
+  private sandbox?: Sandbox;
+  private task?: Task;
+  private history = new Map<string, string[]>();
+  private steps = 0;
+  private finished = false;
+  readonly stepTimeoutSec: number;
+  readonly maxSteps: number;
+
+  /** A pool shares warm sandboxes between envs; a backend alone gives each env a private pool. */
+  constructor(source: WarmPool | SandboxBackend, private opts: SWEEnvOptions = {}) {
+    this.pool = source instanceof WarmPool ? source : new WarmPool(source, { size: 1 });
+    this.stepTimeoutSec = opts.stepTimeoutSec ?? 90;
+    this.maxSteps = opts.maxSteps ?? 50;
+  }
+  private pool: WarmPool;
+
+  get currentTask(): Task | undefined {
+    return this.task;
+  }
+
+  get currentSandbox(): Sandbox | undefined {
+    return this.sandbox;
+  }
+
+  /** Starts a trajectory on `task` in a fresh sandbox; returns the first observation. */
+  async reset(task: Task): Promise<string> {
+    await this.sandbox?.close();
+    this.sandbox = undefined;
+    this.sandbox = await this.pool.acquire({ image: task.image, workdir: task.workdir });
+    this.task = task;
+    this.history = new Map();
+    this.steps = 0;
+    this.finished = false;
+    return task.problemStatement;
+  }
+
+  async step(call: ToolCall): Promise<StepResult> {
+    const sandbox = this.need();
+    if (this.finished) throw new Error("the trajectory is finished; call reset() for a new one");
+    this.steps++;
+    const r = await runTool({ sandbox, stepTimeoutSec: this.stepTimeoutSec, history: this.history }, call);
+    const stepsLeft = Math.max(0, this.maxSteps - this.steps);
+    if (r.done || stepsLeft === 0) this.finished = true;
+    return { ...r, done: this.finished, stepsLeft };
+  }
+
+  /** The agent's patch so far. */
+  diff(): Promise<string> {
+    return this.need().diff();
+  }
+
+  /** Runs the hidden tests in the sandbox the agent edited. */
+  reward(): Promise<RewardResult> {
+    const sandbox = this.need();
+    this.finished = true;
+    return computeReward(sandbox, this.task!, this.opts.reward);
+  }
+
+  async close(): Promise<void> {
+    await this.sandbox?.close();
+    this.sandbox = undefined;
+  }
+
+  private need(): Sandbox {
+    if (!this.sandbox || !this.task) throw new Error("no trajectory: call reset(task) first");
+    return this.sandbox;
+  }
+}
+
+/** Applies a patch (unified diff) in the sandbox's repository; returns git's complaint or undefined. */
+export async function applyPatch(sandbox: Sandbox, patch: string): Promise<string | undefined> {
+  if (!patch.trim()) return undefined;
+  const file = "/tmp/.troupe/apply.patch";
+  await sandbox.writeFile(file, patch.endsWith("\n") ? patch : `${patch}\n`);
+  const r = await sandbox.exec(`git apply --whitespace=nowarn ${file}`, { timeoutSec: 120 });
+  return r.exitCode === 0 ? undefined : (r.stderr || r.stdout).trim();
+}

@@ -1,0 +1,7 @@
+// Task sets: SWE-bench / R2E-Gym rows, local task folders, the bundled set, and their images.
+export type { Task, LocalTaskSource } from "./task.js";
+export { loadJsonl, rowToTask, SweBenchRow, R2EGymRow, DEFAULT_SWEBENCH_IMAGE, type LoadResult, type RowOptions } from "./rows.js";
+export { loadTaskFolder, isTaskFolder, TaskJson } from "./folder.js";
+export { loadTasks, bundledDir } from "./spec.js";
+export { baseImageTag, BASE_PACKAGES } from "./base-image.js";
+export { buildBaseImage, buildTaskImage, buildImages, baseRootfsDir, ensureBaseRootfs, imageExists, cacheDir, type BuildReport } from "./images.js";

@@ -1,0 +1,53 @@
+// --tasks SPEC: `bundled`, `bundled:train`, `bundled:validation`, a JSONL file of rows, a task
+// folder, or a folder of task folders.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { TaskFormatError } from "../errors.js";
+import { isTaskFolder, loadTaskFolder } from "./folder.js";
+import { loadJsonl, type LoadResult, type RowOptions } from "./rows.js";
+
+/** The bundled task set lives in the source tree, beside the code that loads it. */
+export function bundledDir(): string {
+  // dist/envs/tasks/spec.js or envs/tasks/spec.ts -> <root>/envs/tasks/bundled
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4 && !existsSync(join(d, "package.json")); i++) d = dirname(d);
+  return join(d, "envs", "tasks", "bundled");
+}
+
+export function loadTasks(spec: string, opts: RowOptions = {}): LoadResult {
+  const [name, split] = spec.split(":");
+  if (name === "bundled") {
+    if (split && split !== "train" && split !== "validation") throw new TaskFormatError(spec, "", "bundled splits are 'train' and 'validation'");
+    const r = loadFolderTree(bundledDir());
+    return { tasks: split ? r.tasks.filter((t) => t.split === split) : r.tasks, errors: r.errors };
+  }
+  const path = resolve(spec);
+  if (!existsSync(path)) {
+    throw new TaskFormatError(spec, "", "no such file or folder (use bundled, bundled:train, bundled:validation, a .jsonl file or a task folder)");
+  }
+  if (statSync(path).isFile()) return loadJsonl(path, opts);
+  return loadFolderTree(path);
+}
+
+/** A task folder, or every task folder below a folder. */
+function loadFolderTree(root: string): LoadResult {
+  const out: LoadResult = { tasks: [], errors: [] };
+  const visit = (d: string) => {
+    if (isTaskFolder(d)) {
+      try {
+        out.tasks.push(loadTaskFolder(d));
+      } catch (e) {
+        out.errors.push(e as TaskFormatError);
+      }
+      return;
+    }
+    for (const n of readdirSync(d).sort()) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory() && n !== "repo" && !n.startsWith(".")) visit(p);
+    }
+  };
+  visit(root);
+  out.tasks.sort((a, b) => a.id.localeCompare(b.id));
+  return out;
+}

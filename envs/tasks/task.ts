@@ -1,0 +1,35 @@
+// A task, whatever it came from (SWE-bench row, R2E-Gym row, local task folder).
+import type { TestFormat } from "../reward/parse.js";
+
+export interface Task {
+  id: string;
+  /** Docker image of the task's sandbox (repository at `workdir`, base state). */
+  image: string;
+  problemStatement: string;
+  /** Where the repository lives in the image. */
+  workdir: string;
+  /** Commit of the base state, when known (else HEAD of the image's repository). */
+  baseCommit?: string;
+  /** The reference fix (validation: it must score 1). */
+  goldPatch?: string;
+  /** Hidden tests, applied only at reward time. */
+  testPatch: string;
+  failToPass: string[];
+  passToPass: string[];
+  testCommand: string;
+  testFormat: TestFormat;
+  split?: string;
+  /** Local task folders: where the image is built from (see images.ts). */
+  folder?: LocalTaskSource;
+}
+
+export interface LocalTaskSource {
+  /** The task folder. */
+  dir: string;
+  /** The repository folder (its base state, or the state `basePatch` turns into the base). */
+  repoDir: string;
+  /** A patch applied to repoDir to reach the base state (lets tasks share one repository). */
+  basePatch?: string;
+  /** The image it builds on. */
+  baseImage: string;
+}
