@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
 command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
+# Sandboxes: the Docker engine, debootstrap for the base image, bubblewrap for Docker-less machines.
+[ -x /usr/sbin/dockerd ] || command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}: run as root, or: sudo apt-get install -y ${need_apt[*]}" >&2
@@ -22,3 +26,27 @@ fi
 # other platforms and `npm ci` then refuses it as out of sync; install still follows the lock.
 npm install --no-audit --no-fund
 npm run build
+
+# The Docker engine: started here when none answers (no systemd on CI machines). No bridge and
+# no iptables: sandboxes run with --network none anyway. overlay2 where the kernel allows it,
+# vfs otherwise (slower, works everywhere).
+docker_answers() { node -e "new (require('dockerode'))().ping().then(()=>process.exit(0),()=>process.exit(1))" 2>/dev/null; }
+if ! docker_answers; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: no Docker daemon answers; start one (as root: dockerd --storage-driver overlay2 --iptables=false --bridge=none)" >&2
+    exit 1
+  fi
+  mkdir -p .troupe
+  for driver in overlay2 vfs; do
+    nohup dockerd --storage-driver "$driver" --iptables=false --bridge=none >".troupe/dockerd.log" 2>&1 &
+    for _ in $(seq 1 60); do docker_answers && break; sleep 1; done
+    docker_answers && break
+    echo "setup: dockerd with $driver did not come up (see .troupe/dockerd.log)" >&2
+    pkill -x dockerd || true
+    sleep 2
+  done
+  docker_answers || { echo "setup: the Docker engine does not start; see .troupe/dockerd.log" >&2; exit 1; }
+fi
+
+# The base image and the bundled tasks' images (cached: nothing is rebuilt when present).
+node driver.js images build --tasks bundled

@@ -7,7 +7,11 @@ export const PASSING: ReadonlySet<string> = new Set(["PASSED", "XFAIL"]);
 
 const PYTEST_LINE = /^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED)\s+(?:\[\d+\]\s+)?(\S+?)(?::\d+)?(?:\s+-\s.*)?$/;
 
-/** pytest with `-rA`: the short test summary lists every test as `STATUS node_id [- message]`. */
+/**
+ * pytest with `-rA`: the short test summary lists every test as `STATUS node_id [- message]`.
+ * Skips are listed as `SKIPPED [n] file:line: reason`, without the test id, so a skipped test
+ * is absent from the result (and a selected one counts as not passing).
+ */
 export function parsePytest(output: string): Record<string, TestStatus> {
   const out: Record<string, TestStatus> = {};
   for (const raw of output.split("\n")) {

@@ -1,0 +1,91 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadJsonl, loadTaskFolder, loadTasks, TaskFormatError } from "../../envs/index.js";
+import { ROOT } from "../helpers.js";
+import { dockerEnv } from "./helpers.js";
+
+const swe = {
+  instance_id: "astropy__astropy-12907", repo: "astropy/astropy", base_commit: "d16bfe05a7", patch: "diff --git a/x b/x\n",
+  test_patch: "diff --git a/t/test_a.py b/t/test_a.py\n--- a/t/test_a.py\n+++ b/t/test_a.py\n", problem_statement: "it breaks",
+  FAIL_TO_PASS: JSON.stringify(["t/test_a.py::test_one"]), PASS_TO_PASS: "[]",
+};
+const r2e = { docker_image: "namanjain12/orange3_final:abc", problem_statement: "bug", expected_output_json: JSON.stringify({ "test_a": "PASSED", "test_b": "FAILED" }) };
+
+describe("task loaders", () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), "troupe-tasks-"))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("loads SWE-bench and R2E-Gym rows; a bad row is reported by line and field, the others load", () => {
+    const file = join(dir, "rows.jsonl");
+    writeFileSync(file, [JSON.stringify(swe), "{not json", JSON.stringify({ ...swe, FAIL_TO_PASS: 7 }), "", JSON.stringify(r2e), JSON.stringify({ ...r2e, problem_statement: "" })].join("\n"));
+    const { tasks, errors } = loadJsonl(file);
+    expect(tasks.map((t) => t.id)).to.deep.equal(["astropy__astropy-12907", "namanjain12/orange3_final:abc"]);
+    expect(tasks[0]).to.include({ image: "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest", testCommand: "python -m pytest -rA t/test_a.py" });
+    expect(tasks[0].failToPass).to.deep.equal(["t/test_a.py::test_one"]);
+    expect(tasks[1].passToPass).to.deep.equal(["test_a"]);
+    expect(errors.map((e) => e.message)).to.deep.equal([
+      `${file}:2: not JSON: ${errors[0].message.split("not JSON: ")[1]}`,
+      `${file}:3: field 'FAIL_TO_PASS': ${errors[1].message.split("FAIL_TO_PASS': ")[1]}`,
+      `${file}:6: field 'problem_statement': ${errors[2].message.split("problem_statement': ")[1]}`,
+    ]);
+    expect(errors.every((e) => e instanceof TaskFormatError)).to.equal(true);
+  });
+
+  it("names SWE-bench images from a template", () => {
+    const file = join(dir, "one.jsonl");
+    writeFileSync(file, JSON.stringify(swe));
+    expect(loadJsonl(file, { imageTemplate: "reg/{instance_id}" }).tasks[0].image).to.equal("reg/astropy__astropy-12907");
+  });
+
+  it("a task folder with a bad field says which file and field", () => {
+    const t = join(dir, "bad-task");
+    mkdirSync(join(t, "repo"), { recursive: true });
+    writeFileSync(join(t, "task.json"), JSON.stringify({ id: "bad", FAIL_TO_PASS: [], PASS_TO_PASS: [], test_command: "true" }));
+    expect(() => loadTaskFolder(t)).to.throw(TaskFormatError, /task.json: field 'FAIL_TO_PASS'/);
+  });
+
+  it("the bundled set has train and validation splits over several repositories", () => {
+    const all = loadTasks("bundled");
+    expect(all.errors).to.deep.equal([]);
+    const train = loadTasks("bundled:train").tasks;
+    const val = loadTasks("bundled:validation").tasks;
+    expect(train.length + val.length).to.equal(all.tasks.length);
+    expect(train.length).to.be.greaterThan(0);
+    expect(val.length).to.be.greaterThan(0);
+    expect(() => loadTasks("bundled:test")).to.throw(TaskFormatError);
+  });
+
+  it("validate-tasks: gold scores 1 and the base 0 for every bundled task", async function () {
+    this.timeout(300_000);
+    await dockerEnv();
+    const r = spawnSync(process.execPath, ["driver.js", "validate-tasks", "--tasks", "bundled"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status, r.stderr).to.equal(0);
+    const n = loadTasks("bundled").tasks.length;
+    expect(r.stdout).to.include(`${n}/${n} tasks valid`);
+  });
+
+  it("validate-tasks exits non-zero when a task's gold patch does not fix it", async function () {
+    this.timeout(300_000);
+    await dockerEnv();
+    const src = loadTasks("bundled").tasks[0].folder!;
+    const t = join(dir, "broken-task");
+    mkdirSync(t, { recursive: true });
+    const base = join(src.dir, "..", "repo");
+    writeFileSync(join(t, "task.json"), JSON.stringify({ id: "broken-task", repo: base, base_patch: "base.patch", FAIL_TO_PASS: ["tests/test_issue.py::nope"], PASS_TO_PASS: [], test_command: "python3 -m pytest -rA -p no:cacheprovider tests" }));
+    for (const f of ["base.patch", "gold.patch", "test.patch", "problem.md"]) writeFileSync(join(t, f), spawnSync("cat", [join(src.dir, f)]).stdout);
+    const r = spawnSync(process.execPath, ["driver.js", "validate-tasks", "--tasks", t], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).to.equal(1);
+    expect(r.stdout).to.match(/broken-task\s+0\s+0\s+FAIL gold: tests\/test_issue.py::nope=MISSING/);
+  });
+
+  it("a bad --tasks spec is a usage error (exit 2) with one line", () => {
+    const r = spawnSync(process.execPath, ["driver.js", "validate-tasks", "--tasks", "/no/such/file.jsonl"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).to.equal(2);
+    expect(r.stderr.trim().split("\n")).to.have.length(1);
+    expect(r.stderr).to.match(/\/no\/such\/file.jsonl: no such file or folder/);
+  });
+});
