@@ -2,6 +2,8 @@
 const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   calls: async () => (await import("./calls.js")).run(),
   actors: async () => (await import("./actors.js")).run(),
+  "env-step": async () => (await import("./env.js")).step(),
+  "env-reset": async () => (await import("./env.js")).reset(),
 };
 
 const name = process.argv[2];

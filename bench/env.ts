@@ -1,0 +1,83 @@
+// Environment benchmarks against plain Docker, in the same run on the same engine.
+// env-step:  execute_bash `echo hi` through the env's persistent shell vs a dockerode exec.
+// env-reset: reset(task) to the first observation with a warm pool vs a cold container start.
+import Docker from "dockerode";
+import { PassThrough } from "node:stream";
+import { buildImages, DockerBackend, loadTasks, runTool, SWEEnv, WarmPool } from "../envs/index.js";
+import { log } from "./util.js";
+
+const p50 = (xs: number[]) => +[...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(2);
+
+async function setup() {
+  const backend = await DockerBackend.connect();
+  const task = loadTasks("bundled").tasks[0];
+  await buildImages(backend.docker, [task]);
+  return { backend, task };
+}
+
+/** A plain `docker exec sh -c CMD` with output collected: what a tool call costs without a shell. */
+async function dockerExec(docker: Docker, id: string, cmd: string): Promise<void> {
+  const exec = await docker.getContainer(id).exec({ Cmd: ["sh", "-c", cmd], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  const out = new PassThrough();
+  docker.modem.demuxStream(stream, out, new PassThrough());
+  await new Promise((r) => stream.on("end", r));
+  await exec.inspect();
+}
+
+export async function step(): Promise<Record<string, number>> {
+  const { backend, task } = await setup();
+  const sb = await backend.create({ image: task.image });
+  try {
+    const ctx = { sandbox: sb, stepTimeoutSec: 90, history: new Map() };
+    const N = 100;
+    const ours: number[] = [];
+    const plain: number[] = [];
+    for (let i = 0; i < N; i++) {
+      // interleaved, so that machine noise hits both alike
+      let t = performance.now();
+      await runTool(ctx, { name: "execute_bash", params: { cmd: "echo hi" } });
+      ours.push(performance.now() - t);
+      t = performance.now();
+      await dockerExec(backend.docker, (sb as unknown as { container: Docker.Container }).container.id, "echo hi");
+      plain.push(performance.now() - t);
+    }
+    log(`execute_bash p50 ${p50(ours)} ms, docker exec p50 ${p50(plain)} ms`);
+    return { troupe_step_ms_p50: p50(ours), docker_exec_ms_p50: p50(plain), speedup: +(p50(plain) / p50(ours)).toFixed(1) };
+  } finally {
+    await sb.close();
+  }
+}
+
+export async function reset(): Promise<Record<string, number>> {
+  const { backend, task } = await setup();
+  const pool = new WarmPool(backend, { size: 2 });
+  const env = new SWEEnv(pool);
+  const N = 15;
+  const ours: number[] = [];
+  const cold: number[] = [];
+  try {
+    pool.warm({ image: task.image, workdir: task.workdir });
+    await new Promise((r) => setTimeout(r, 3000));
+    for (let i = 0; i < N; i++) {
+      let t = performance.now();
+      await env.reset(task);
+      await env.step({ name: "execute_bash", params: { cmd: "true" } });
+      ours.push(performance.now() - t);
+      await env.close();
+      // cold: create + start a container of the same image and run one command in it
+      t = performance.now();
+      const c = await backend.docker.createContainer({ Image: task.image, Cmd: ["true"], HostConfig: { NetworkMode: "none" } });
+      await c.start();
+      await c.wait();
+      cold.push(performance.now() - t);
+      await c.remove({ force: true });
+      await new Promise((r) => setTimeout(r, 1500)); // let the pool refill, as between trajectories
+    }
+  } finally {
+    await env.close();
+    await pool.close();
+  }
+  log(`reset p50 ${p50(ours)} ms (warm pool), docker run p50 ${p50(cold)} ms`);
+  return { troupe_reset_ms_p50: p50(ours), docker_run_ms_p50: p50(cold), speedup: +(p50(cold) / p50(ours)).toFixed(1) };
+}
