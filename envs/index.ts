@@ -5,5 +5,5 @@ export * from "./sandbox/index.js";
 export * from "./tools/index.js";
 export * from "./reward/index.js";
 export * from "./tasks/index.js";
-export { SWEEnv, applyPatch, type SWEEnvOptions, type StepResult } from "./swe-env.js";
+export { SWEEnv, type SWEEnvOptions, type StepResult } from "./swe-env.js";
 export { validateTask, validateTasks, type Validation } from "./validate.js";

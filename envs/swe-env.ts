@@ -20,6 +20,7 @@ export interface StepResult extends ToolResult {
 }
 
 export class SWEEnv {
+  private pool: WarmPool;
   private sandbox?: Sandbox;
   private task?: Task;
   private history = new Map<string, string[]>();
@@ -34,7 +35,6 @@ export class SWEEnv {
     this.stepTimeoutSec = opts.stepTimeoutSec ?? 90;
     this.maxSteps = opts.maxSteps ?? 50;
   }
-  private pool: WarmPool;
 
   get currentTask(): Task | undefined {
     return this.task;
@@ -87,13 +87,4 @@ export class SWEEnv {
     if (!this.sandbox || !this.task) throw new Error("no trajectory: call reset(task) first");
     return this.sandbox;
   }
-}
-
-/** Applies a patch (unified diff) in the sandbox's repository; returns git's complaint or undefined. */
-export async function applyPatch(sandbox: Sandbox, patch: string): Promise<string | undefined> {
-  if (!patch.trim()) return undefined;
-  const file = "/tmp/.troupe/apply.patch";
-  await sandbox.writeFile(file, patch.endsWith("\n") ? patch : `${patch}\n`);
-  const r = await sandbox.exec(`git apply --whitespace=nowarn ${file}`, { timeoutSec: 120 });
-  return r.exitCode === 0 ? undefined : (r.stderr || r.stdout).trim();
 }

@@ -1,7 +1,6 @@
 // validate-tasks: every task's gold patch must score 1 and its untouched repository 0.
-import { computeReward, type RewardResult } from "./reward/index.js";
+import { applyPatch, computeReward, type RewardResult } from "./reward/index.js";
 import type { SandboxBackend } from "./sandbox/index.js";
-import { applyPatch } from "./swe-env.js";
 import type { Task } from "./tasks/index.js";
 
 export interface Validation {

@@ -1,3 +1,3 @@
 // Test-based rewards: hidden tests restored, the task's tests run, statuses parsed.
-export { computeReward, patchFiles, type RewardOptions, type RewardResult } from "./reward.js";
+export { applyPatch, computeReward, patchFiles, type RewardOptions, type RewardResult } from "./reward.js";
 export { parsePytest, parseUnittest, parseTestOutput, PASSING, type TestStatus, type TestFormat } from "./parse.js";

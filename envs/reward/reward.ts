@@ -29,6 +29,15 @@ export interface RewardResult {
 
 const TEST_OUTPUT_BYTES = 16 * 1024 * 1024;
 
+/** Applies a patch (unified diff) in the sandbox's workdir; returns git's complaint or undefined. */
+export async function applyPatch(sandbox: Sandbox, patch: string): Promise<string | undefined> {
+  if (!patch.trim()) return undefined;
+  const file = "/tmp/.troupe/apply.patch";
+  await sandbox.writeFile(file, patch.endsWith("\n") ? patch : `${patch}\n`);
+  const r = await sandbox.exec(`git apply --whitespace=nowarn ${file}`, { timeoutSec: 120 });
+  return r.exitCode === 0 ? undefined : (r.stderr || r.stdout).trim();
+}
+
 /** Files a unified diff touches (its `+++ b/…` and `--- a/…` paths). */
 export function patchFiles(patch: string): string[] {
   const files = new Set<string>();
@@ -78,9 +87,8 @@ async function restoreTestFiles(sandbox: Sandbox, task: Task): Promise<string | 
     // Tracked at base: check it out again; new in the test patch: remove whatever the agent put there.
     return `if git cat-file -e ${shellQuote(`${base}:${f}`)} 2>/dev/null; then git checkout -q ${shellQuote(base)} -- ${q}; else rm -rf -- ${q}; fi`;
   });
-  const patchPath = "/tmp/.troupe/test.patch";
-  await sandbox.writeFile(patchPath, task.testPatch);
-  const r = await sandbox.exec(`${resets.join(" && ")} && git apply --whitespace=nowarn ${patchPath}`, { timeoutSec: 120 });
-  if (r.exitCode !== 0) return `the test patch did not apply: ${(r.stderr || r.stdout).trim().slice(0, 500)}`;
-  return undefined;
+  const reset = await sandbox.exec(resets.join(" && "), { timeoutSec: 120 });
+  if (reset.exitCode !== 0) return `the test files could not be reset: ${(reset.stderr || reset.stdout).trim().slice(0, 500)}`;
+  const err = await applyPatch(sandbox, task.testPatch);
+  return err ? `the test patch did not apply: ${err.slice(0, 500)}` : undefined;
 }

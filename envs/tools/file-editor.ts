@@ -2,7 +2,7 @@
 // Edits answer with a few numbered lines of context; every answer is clipped at 10,000
 // characters; the undo history (per path) lives in the ToolContext, across calls.
 import { shellQuote } from "../sandbox/index.js";
-import { fail, ok, resolvePath, type Tool, type ToolContext, type ToolResult } from "./types.js";
+import { fail, ok, pathKind, resolvePath, type PathKind, type Tool, type ToolContext, type ToolResult } from "./types.js";
 import { clip, numberLines } from "./text.js";
 
 const CONTEXT_LINES = 4;
@@ -41,15 +41,7 @@ export const fileEditor: Tool = async (ctx, params) => {
   }
 };
 
-type Kind = "file" | "dir" | "none";
-
-async function pathKind(ctx: ToolContext, path: string): Promise<Kind> {
-  const q = shellQuote(path);
-  const r = await ctx.sandbox.exec(`if [ -d ${q} ]; then echo dir; elif [ -e ${q} ]; then echo file; else echo none; fi`);
-  return r.stdout.trim() as Kind;
-}
-
-function notAFile(path: string, kind: Kind): ToolResult {
+function notAFile(path: string, kind: PathKind): ToolResult {
   return fail(kind === "dir" ? `${path} is a directory; this command needs a file.` : `The path ${path} does not exist.`);
 }
 
@@ -63,7 +55,7 @@ function remember(ctx: ToolContext, path: string, before: string): void {
   ctx.history.set(path, h);
 }
 
-async function view(ctx: ToolContext, path: string, kind: Kind, range: string | undefined): Promise<ToolResult> {
+async function view(ctx: ToolContext, path: string, kind: PathKind, range: string | undefined): Promise<ToolResult> {
   if (kind === "none") return fail(`The path ${path} does not exist.`);
   if (kind === "dir") {
     if (range) return fail("view_range applies to files, not directories.");

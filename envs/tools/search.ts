@@ -1,7 +1,7 @@
 // search: literal search for a term under a folder (hidden files and folders skipped), matches
 // counted per file; in a file, line-numbered matches. Uses find and grep from the image.
 import { shellQuote } from "../sandbox/index.js";
-import { fail, ok, resolvePath, type Tool } from "./types.js";
+import { fail, ok, pathKind, resolvePath, type Tool } from "./types.js";
 import { clip } from "./text.js";
 
 const MAX_FILES = 100;
@@ -12,8 +12,7 @@ export const search: Tool = async (ctx, params) => {
   const path = resolvePath(ctx, params.path ?? ".");
   const q = shellQuote(path);
   const t = shellQuote(term);
-  const kind = await ctx.sandbox.exec(`if [ -d ${q} ]; then echo dir; elif [ -f ${q} ]; then echo file; else echo none; fi`);
-  const what = kind.stdout.trim();
+  const what = await pathKind(ctx, path);
   if (what === "none") return fail(`The path '${path}' does not exist.`);
   if (what === "file") {
     const r = await ctx.sandbox.exec(`grep -n -F -e ${t} -- ${q}`, { timeoutSec: ctx.stepTimeoutSec });

@@ -1,5 +1,5 @@
 // What a tool call is and what it answers, and what every tool can use.
-import type { Sandbox } from "../sandbox/index.js";
+import { shellQuote, type Sandbox } from "../sandbox/index.js";
 
 /** One parsed tool call: `<function=name><parameter=k>v</parameter>…</function>`. */
 export interface ToolCall {
@@ -27,6 +27,15 @@ export type Tool = (ctx: ToolContext, params: Record<string, string>) => Promise
 
 export const ok = (observation: string, done = false): ToolResult => ({ observation, done, error: false });
 export const fail = (observation: string): ToolResult => ({ observation, done: false, error: true });
+
+export type PathKind = "file" | "dir" | "none";
+
+/** Whether a path in the sandbox is a folder, some other existing file, or absent. */
+export async function pathKind(ctx: ToolContext, path: string): Promise<PathKind> {
+  const q = shellQuote(path);
+  const r = await ctx.sandbox.exec(`if [ -d ${q} ]; then echo dir; elif [ -e ${q} ]; then echo file; else echo none; fi`);
+  return r.stdout.trim() as PathKind;
+}
 
 /** Resolves a tool path argument against the workdir (absolute paths are kept). */
 export function resolvePath(ctx: ToolContext, path: string): string {
