@@ -21,6 +21,8 @@ export interface StepResult extends ToolResult {
 
 export class SWEEnv {
   private pool: WarmPool;
+  /** A private pool (made from a backend) is closed with the env; a shared one is not. */
+  private readonly ownsPool: boolean;
   private sandbox?: Sandbox;
   private task?: Task;
   private history = new Map<string, string[]>();
@@ -31,6 +33,7 @@ export class SWEEnv {
 
   /** A pool shares warm sandboxes between envs; a backend alone gives each env a private pool. */
   constructor(source: WarmPool | SandboxBackend, private opts: SWEEnvOptions = {}) {
+    this.ownsPool = !(source instanceof WarmPool);
     this.pool = source instanceof WarmPool ? source : new WarmPool(source, { size: 1 });
     this.stepTimeoutSec = opts.stepTimeoutSec ?? 90;
     this.maxSteps = opts.maxSteps ?? 50;
@@ -81,6 +84,7 @@ export class SWEEnv {
   async close(): Promise<void> {
     await this.sandbox?.close();
     this.sandbox = undefined;
+    if (this.ownsPool) await this.pool.close();
   }
 
   private need(): Sandbox {
