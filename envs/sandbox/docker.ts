@@ -4,7 +4,7 @@ import Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { SandboxUnavailableError } from "../errors.js";
 import { OWNER_LABEL, ownerId, ownerIsDead, SANDBOX_LABEL } from "./cleanup.js";
-import { ShellSession } from "./shell.js";
+import { PGID_FILE, ShellSession } from "./shell.js";
 import { ShellSandbox } from "./shell-sandbox.js";
 import { resolveLimits, type SandboxBackend, type SandboxSpec } from "./types.js";
 
@@ -57,8 +57,8 @@ export class DockerBackend implements SandboxBackend {
       const err = new PassThrough();
       this.docker.modem.demuxStream(stream, out, err);
       stream.on("end", () => out.end());
-      err.resume(); // the shell's own stderr carries nothing we read
-      const shell = await ShellSession.open(stream, out, `container ${container.id.slice(0, 12)}`);
+      const interrupt = () => runOnce(container, `read p < ${PGID_FILE} && kill -9 -$p`);
+      const shell = await ShellSession.open({ stdin: stream, stdout: out, stderr: err, interrupt }, `container ${container.id.slice(0, 12)}`);
       return new DockerSandbox(container, spec.image, workdir, shell);
     } catch (e) {
       await container.remove({ force: true }).catch(() => undefined);
@@ -86,4 +86,11 @@ export class DockerSandbox extends ShellSandbox {
       if (e.statusCode !== 404 && e.statusCode !== 409) throw e;
     });
   }
+}
+
+/** A side command beside the shell (which is busy with the command to stop). */
+async function runOnce(container: Docker.Container, script: string): Promise<void> {
+  const exec = await container.exec({ Cmd: ["sh", "-c", script], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({});
+  await new Promise((r) => { stream.on("end", r); stream.on("error", r); stream.resume(); });
 }

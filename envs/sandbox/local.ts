@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SandboxUnavailableError } from "../errors.js";
 import { ownerId, ownerIsDead } from "./cleanup.js";
-import { ShellSession } from "./shell.js";
+import { COMMAND_TAG, ShellSession } from "./shell.js";
 import { ShellSandbox } from "./shell-sandbox.js";
 import { resolveLimits, type SandboxBackend, type SandboxSpec } from "./types.js";
 
@@ -46,9 +46,10 @@ export class LocalBackend implements SandboxBackend {
       "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", "/",
       "sh", "-c", `ulimit -v ${Math.floor(limits.memoryBytes / 1024)}; ulimit -f ${Math.floor(limits.fileBytes / 512)}; exec sh`,
     ];
-    const child = spawn("bwrap", args, { stdio: ["pipe", "pipe", "ignore"] });
+    const child = spawn("bwrap", args, { stdio: ["pipe", "pipe", "pipe"] });
     try {
-      const shell = await ShellSession.open(child.stdin!, child.stdout!, `bwrap sandbox ${dir}`);
+      const io = { stdin: child.stdin!, stdout: child.stdout!, stderr: child.stderr!, interrupt: killTagged };
+      const shell = await ShellSession.open(io, `bwrap sandbox ${dir}`);
       return new LocalSandbox(child, dir, spec.image, workdir, shell);
     } catch (e) {
       child.kill("SIGKILL");
@@ -88,5 +89,25 @@ export class LocalSandbox extends ShellSandbox {
       await gone;
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Kills a command's process group, found from the host: the sandbox's processes are ours and
+ * visible in /proc, and the command's `sh` carries its nonce as `$0`.
+ */
+async function killTagged(nonce: string): Promise<void> {
+  const tag = `\0${COMMAND_TAG}${nonce}\0`;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, "latin1").includes(tag)) continue;
+      // stat: "pid (comm) state ppid pgrp …"; comm may hold spaces, so split after its ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+      const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      process.kill(-pgrp, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
   }
 }

@@ -1,26 +1,39 @@
-// A persistent POSIX shell inside a sandbox, driven over its stdin/stdout. A command costs one
-// round trip on an open stream instead of a new `docker exec` (tens of milliseconds).
+// A persistent POSIX shell inside a sandbox, driven over its stdin, stdout and stderr. A
+// command costs one round trip on open streams instead of a new `docker exec` (tens of ms).
 //
-// Each command is written to a file through a quoted here-document, then run by the shell
-// function below in a child `sh` under `timeout`, in a process group of its own. Its stdout and
-// stderr go through `head -c` into files (the cap: endless output stops at once through SIGPIPE),
-// and whatever it left running in its group is killed when it returns, so a straggler cannot
-// hold the pipes open. The shell then prints `\n<nonce> <rc> <outLen> <errLen>\n` and the two
-// outputs; the random nonce per command means command output can never fake the frame.
-// Needs only sh, timeout, head, wc, cat, base64 and kill in the image (coreutils or busybox).
+// Speed comes from starting as few programs as possible per command: each exec of a binary
+// costs about a millisecond in a container, a builtin almost nothing. A command is passed as a
+// single-quoted argument (large ones through a file) to `timeout … sh -c`, whose process group
+// is killed when it returns, so nothing it started outlives it. Its stdout and stderr go
+// straight to the shell's own streams; after it, the shell prints an end mark with a random
+// nonce on each stream (`\n<nonce> <rc>\n` on stdout, `\n<nonce>\n` on stderr), so command output
+// can never fake the frame. The output cap is kept here: bytes past it are dropped, and the
+// backend's `interrupt` kills the command at once rather than letting endless output run to
+// its time limit. Needs only sh, timeout and kill in the image (coreutils or busybox).
 import { randomBytes } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import { SandboxBrokenError } from "../errors.js";
 
-const DIR = "/tmp/.troupe";
+export const SHELL_DIR = "/tmp/.troupe";
+/** Where the shell records the process group of the running command, for `interrupt`. */
+export const PGID_FILE = `${SHELL_DIR}/pg`;
+/** `$0` of every command's `sh`: lets a backend find a command's processes by nonce. */
+export const COMMAND_TAG = "troupe-cmd-";
+
+// An argument may not exceed 128 KiB (MAX_ARG_STRLEN); bigger commands go through a file.
+const INLINE_LIMIT = 64 * 1024;
 
 const PRELUDE = `
-mkdir -p ${DIR}
+mkdir -p ${SHELL_DIR}
 troupe_run() {
-  ( ( cd "$4" 2>/dev/null || cd /; timeout -k 2 "$1" sh "$3" </dev/null & p=$!; wait $p; echo $? > ${DIR}/rc; kill -9 -$p 2>/dev/null ) 2>&1 1>&3 | head -c "$2" > ${DIR}/err ) 3>&1 | head -c "$2" > ${DIR}/out
-  printf '\\n%s %s %s %s\\n' "$5" "$(cat ${DIR}/rc 2>/dev/null || echo 255)" "$(wc -c < ${DIR}/out)" "$(wc -c < ${DIR}/err)"
-  cat ${DIR}/out ${DIR}/err
-  rm -f "$3" ${DIR}/rc
+  cd "$2" 2>/dev/null || cd /
+  timeout -k 2 "$1" sh -c "$4" "${COMMAND_TAG}$3" </dev/null & p=$!
+  echo $p > ${PGID_FILE}
+  wait $p; rc=$?
+  kill -9 -$p 2>/dev/null
+  cd /
+  printf '\\n%s %s\\n' "$3" "$rc"
+  printf '\\n%s\\n' "$3" >&2
 }
 echo troupe-shell-ready
 `;
@@ -40,20 +53,19 @@ export interface RunOptions {
   cwd: string;
 }
 
-interface Waiter {
-  nonce: string;
-  resolve: (r: { rc: number; out: Buffer; err: Buffer }) => void;
-  reject: (e: Error) => void;
-}
+/** Kills the running command whose nonce is given (its whole process group). */
+export type Interrupt = (nonce: string) => Promise<void>;
 
 export class ShellSession {
-  private buf: Buffer = Buffer.alloc(0);
-  private waiter?: Waiter;
+  private out: Capture = new Capture();
+  private err: Capture = new Capture();
+  private waiter?: { resolve: () => void; reject: (e: Error) => void };
   private tail: Promise<unknown> = Promise.resolve();
   private dead?: Error;
 
-  private constructor(private stdin: Writable, stdout: Readable, private what: string) {
-    stdout.on("data", (d: Buffer) => this.onData(d));
+  private constructor(private stdin: Writable, stdout: Readable, stderr: Readable, private what: string, private interrupt: Interrupt) {
+    stdout.on("data", (d: Buffer) => this.onData(this.out, d));
+    stderr.on("data", (d: Buffer) => this.onData(this.err, d));
     const die = (why: string) => this.kill(new SandboxBrokenError(`${what}: shell ${why}`));
     stdout.on("end", () => die("output ended"));
     stdout.on("error", (e) => die(`output failed: ${e.message}`));
@@ -61,8 +73,12 @@ export class ShellSession {
   }
 
   /** Starts the protocol on an already running `sh` and waits until it answers. */
-  static async open(stdin: Writable, stdout: Readable, what: string, timeoutMs = 30_000): Promise<ShellSession> {
-    const s = new ShellSession(stdin, stdout, what);
+  static async open(
+    io: { stdin: Writable; stdout: Readable; stderr: Readable; interrupt: Interrupt },
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<ShellSession> {
+    const s = new ShellSession(io.stdin, io.stdout, io.stderr, what, io.interrupt);
     await s.handshake(timeoutMs);
     return s;
   }
@@ -97,76 +113,160 @@ export class ShellSession {
   }
 
   private async handshake(timeoutMs: number): Promise<void> {
-    const ready = new Promise<void>((resolve, reject) => {
-      this.waiter = { nonce: "troupe-shell-ready\n", resolve: () => resolve(), reject };
-    });
+    this.out.expect("troupe-shell-ready\n", 1 << 20, false);
+    this.err.expect(null, 0, false);
+    const ready = this.wait();
     this.stdin.write(PRELUDE);
     await withTimer(ready, timeoutMs, () => this.kill(new SandboxBrokenError(`${this.what}: shell did not start within ${timeoutMs} ms`)));
+    this.out.take();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.check();
+    });
   }
 
   private async runNow(command: string, opts: RunOptions): Promise<RawResult> {
     if (this.dead) throw this.dead;
     const nonce = randomBytes(12).toString("hex");
-    const file = `${DIR}/cmd.${nonce}`;
     const started = performance.now();
-    const done = new Promise<{ rc: number; out: Buffer; err: Buffer }>((resolve, reject) => {
-      this.waiter = { nonce, resolve, reject };
-    });
     const secs = Math.max(1, Math.ceil(opts.timeoutSec));
-    this.stdin.write(
-      `cat > ${file} <<'__TROUPE_${nonce}'\n${command}\n__TROUPE_${nonce}\n` +
-      `troupe_run ${secs} ${opts.maxOutputBytes + 1} ${file} ${shellQuote(opts.cwd)} ${nonce}\n`,
-    );
-    // The shell enforces the limit; this guard only catches a shell that stopped answering.
-    const r = await withTimer(done, (secs + 30) * 1000, () =>
-      this.kill(new SandboxBrokenError(`${this.what}: shell stopped answering during a command`)));
+    this.out.expect(`\n${nonce} `, opts.maxOutputBytes, true);
+    this.err.expect(`\n${nonce}\n`, opts.maxOutputBytes, false);
+    const done = this.wait();
+    let script = command;
+    if (Buffer.byteLength(command) > INLINE_LIMIT) {
+      // Sourced, not run: `$0`, the tag, stays on the command's `sh`.
+      const file = `${SHELL_DIR}/cmd.${nonce}`;
+      this.stdin.write(`cat > ${file} <<'__TROUPE_${nonce}'\n${command}\n__TROUPE_${nonce}\n`);
+      script = `. ${file}; rm -f ${file}`;
+    }
+    this.stdin.write(`troupe_run ${secs} ${shellQuote(opts.cwd)} ${nonce} ${shellQuote(script)}\n`);
+    // Endless output: stop the command as soon as the cap is passed, again if it lingers.
+    let interrupts = 0;
+    const onOverflow = () => {
+      if (interrupts++ < 5) void this.interrupt(nonce).catch(() => undefined);
+    };
+    this.out.onOverflow = this.err.onOverflow = onOverflow;
+    const retry = setInterval(() => { if (interrupts > 0) onOverflow(); }, 3000);
+    try {
+      // The shell enforces the limit; this guard only catches a shell that stopped answering.
+      await withTimer(done, (secs + 30) * 1000, () =>
+        this.kill(new SandboxBrokenError(`${this.what}: shell stopped answering during a command`)));
+    } finally {
+      clearInterval(retry);
+    }
     const durationMs = performance.now() - started;
-    const truncated = r.out.length > opts.maxOutputBytes || r.err.length > opts.maxOutputBytes;
+    const rc = Number(this.out.trailer.toString().trim());
     return {
-      exitCode: r.rc,
-      stdout: r.out.subarray(0, opts.maxOutputBytes),
-      stderr: r.err.subarray(0, opts.maxOutputBytes),
-      // timeout(1) exits 124 after TERM, 137 after the KILL that follows; trust it only
-      // when the time actually ran out.
-      timedOut: (r.rc === 124 || r.rc === 137) && durationMs >= secs * 1000 - 100,
-      truncated,
+      exitCode: rc,
+      stdout: this.out.take(),
+      stderr: this.err.take(),
+      // timeout(1) exits 124 after TERM, 137 after the KILL that follows; trust it only when
+      // the time actually ran out (an interrupted or self-killed command also exits 137).
+      timedOut: (rc === 124 || rc === 137) && durationMs >= secs * 1000 - 100,
+      truncated: interrupts > 0,
       durationMs,
     };
   }
 
-  private onData(d: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    this.parse();
+  private onData(c: Capture, d: Buffer): void {
+    c.push(d);
+    this.check();
   }
 
-  private parse(): void {
-    const w = this.waiter;
-    if (!w) {
-      this.buf = Buffer.alloc(0); // nothing expected: stray bytes
-      return;
-    }
-    if (w.nonce.endsWith("\n")) {
-      // handshake: a plain line
-      const i = this.buf.indexOf(w.nonce);
-      if (i < 0) return;
-      this.buf = this.buf.subarray(i + w.nonce.length);
+  private check(): void {
+    if (this.waiter && this.out.done && this.err.done) {
+      const w = this.waiter;
       this.waiter = undefined;
-      w.resolve({ rc: 0, out: Buffer.alloc(0), err: Buffer.alloc(0) });
+      w.resolve();
+    }
+  }
+}
+
+/**
+ * One stream of one command: keeps up to `cap` bytes of output, drops the rest, and watches
+ * for the end mark (and, on stdout, the line after it) even across dropped bytes.
+ */
+class Capture {
+  onOverflow?: () => void;
+  done = true;
+  trailer: Buffer = Buffer.alloc(0);
+  private mark: Buffer | null = null;
+  private cap = 0;
+  private line = false;
+  private kept: Buffer[] = [];
+  private keptLen = 0;
+  private overflowed = false;
+  private window: Buffer = Buffer.alloc(0); // unsearched bytes, plus the last mark-length of the searched
+  private after?: Buffer; // bytes past the mark, while waiting for the trailer line
+
+  /** Starts waiting for `mark` (null: nothing); with `line`, also for the line that follows it. */
+  expect(mark: string | null, cap: number, line: boolean): void {
+    this.mark = mark === null ? null : Buffer.from(mark);
+    this.cap = cap;
+    this.line = line;
+    this.kept = [];
+    this.keptLen = 0;
+    this.overflowed = false;
+    this.window = Buffer.alloc(0);
+    this.after = undefined;
+    this.trailer = Buffer.alloc(0);
+    this.done = mark === null;
+  }
+
+  push(d: Buffer): void {
+    if (this.done || !this.mark) return; // nothing expected: stray bytes
+    if (this.after) return this.readTrailer(Buffer.concat([this.after, d]));
+    const buf = this.window.length ? Buffer.concat([this.window, d]) : d;
+    const i = buf.indexOf(this.mark);
+    if (i >= 0) {
+      this.keep(buf.subarray(0, i));
+      return this.readTrailer(buf.subarray(i + this.mark.length));
+    }
+    // Everything but the last mark-length bytes is surely output.
+    const safe = Math.max(0, buf.length - this.mark.length);
+    this.keep(buf.subarray(0, safe));
+    this.window = Buffer.from(buf.subarray(safe));
+  }
+
+  take(): Buffer {
+    const b = Buffer.concat(this.kept, this.keptLen);
+    this.kept = [];
+    this.keptLen = 0;
+    return b;
+  }
+
+  private keep(b: Buffer): void {
+    const room = this.cap - this.keptLen;
+    if (b.length > room) {
+      if (room > 0) this.kept.push(Buffer.from(b.subarray(0, room)));
+      this.keptLen = this.cap;
+      if (!this.overflowed) {
+        this.overflowed = true;
+        this.onOverflow?.();
+      }
+    } else if (b.length) {
+      this.kept.push(Buffer.from(b));
+      this.keptLen += b.length;
+    }
+  }
+
+  private readTrailer(rest: Buffer): void {
+    if (!this.line) {
+      this.done = true;
       return;
     }
-    const mark = this.buf.indexOf(`\n${w.nonce} `);
-    if (mark < 0) return;
-    const eol = this.buf.indexOf(10, mark + 1);
-    if (eol < 0) return;
-    const [, rc, outLen, errLen] = this.buf.subarray(mark + 1, eol).toString().trim().split(/\s+/);
-    const o = Number(outLen);
-    const e = Number(errLen);
-    if (this.buf.length < eol + 1 + o + e) return;
-    const out = Buffer.from(this.buf.subarray(eol + 1, eol + 1 + o));
-    const err = Buffer.from(this.buf.subarray(eol + 1 + o, eol + 1 + o + e));
-    this.buf = this.buf.subarray(eol + 1 + o + e);
-    this.waiter = undefined;
-    w.resolve({ rc: Number(rc), out, err });
+    const eol = rest.indexOf(10);
+    if (eol < 0) {
+      this.after = Buffer.from(rest);
+      return;
+    }
+    this.trailer = Buffer.from(rest.subarray(0, eol));
+    this.after = undefined;
+    this.done = true;
   }
 }
 
