@@ -1,5 +1,7 @@
-// validate-tasks: every task's gold patch must score 1 and its untouched repository 0.
-import { applyPatch, computeReward, type RewardResult } from "./reward/index.js";
+// validate-tasks: every task's gold patch must score 1 and its untouched repository 0, and the
+// lists must say what the base state does (SWE-bench's definition): there, every FAIL_TO_PASS
+// test fails and every PASS_TO_PASS test passes.
+import { applyPatch, computeReward, PASSING, type RewardResult } from "./reward/index.js";
 import type { SandboxBackend } from "./sandbox/index.js";
 import type { Task } from "./tasks/index.js";
 
@@ -30,8 +32,19 @@ export async function validateTask(backend: SandboxBackend, task: Task, timeoutS
   const b = typeof base === "string" ? 0 : base.reward;
   const why = (r: RewardResult | string) =>
     typeof r === "string" ? r : r.error ?? Object.entries(r.failing).slice(0, 3).map(([k, v]) => `${k}=${v}`).join(", ");
-  const detail = g !== 1 ? `gold: ${why(gold)}` : b !== 0 ? "base state already passes every selected test" : "";
-  return { id: task.id, gold: g, base: b, ok: g === 1 && b === 0, detail, ms: performance.now() - t };
+  const listed = typeof base === "string" ? "" : baseMismatch(task, base);
+  const detail = g !== 1 ? `gold: ${why(gold)}` : b !== 0 ? "base state already passes every selected test" : listed;
+  return { id: task.id, gold: g, base: b, ok: g === 1 && b === 0 && !listed, detail, ms: performance.now() - t };
+}
+
+/** A FAIL_TO_PASS test that passes at base, or a PASS_TO_PASS test that does not. */
+function baseMismatch(task: Task, base: RewardResult): string {
+  const passes = (id: string) => PASSING.has(base.statuses[id] ?? "MISSING");
+  const f2p = task.failToPass.filter(passes);
+  if (f2p.length) return `base: FAIL_TO_PASS already passes: ${f2p.slice(0, 3).join(", ")}`;
+  const p2p = task.passToPass.filter((id) => !passes(id));
+  if (p2p.length) return `base: PASS_TO_PASS fails: ${p2p.slice(0, 3).map((id) => `${id}=${base.statuses[id] ?? "MISSING"}`).join(", ")}`;
+  return "";
 }
 
 /** Validates tasks, `parallel` at a time, in input order. */
