@@ -48,13 +48,15 @@ describe("task loaders", () => {
     expect(() => loadTaskFolder(t)).to.throw(TaskFormatError, /task.json: field 'FAIL_TO_PASS'/);
   });
 
-  it("the bundled set has train and validation splits over several repositories", () => {
+  it("the bundled set: at least 24 tasks over at least 4 repositories, split into train and validation", () => {
     const all = loadTasks("bundled");
     expect(all.errors).to.deep.equal([]);
     const train = loadTasks("bundled:train").tasks;
     const val = loadTasks("bundled:validation").tasks;
     expect(train.length + val.length).to.equal(all.tasks.length);
-    expect(train.length).to.be.greaterThan(0);
+    expect(all.tasks.length).to.be.at.least(24);
+    expect(new Set(all.tasks.map((t) => t.folder?.repoDir)).size).to.be.at.least(4);
+    expect(train.length).to.be.greaterThan(val.length);
     expect(val.length).to.be.greaterThan(0);
     expect(() => loadTasks("bundled:test")).to.throw(TaskFormatError);
   });
