@@ -2,7 +2,7 @@
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
-import { buildImages, DockerBackend, EnvError, loadTasks, TaskFormatError, validateTasks, type Task } from "./envs/index.js";
+import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
 
@@ -11,9 +11,9 @@ usage:
       join a machine to a cluster: advertise its resources, host actors, run tasks
   node driver.js status [--cluster nats://HOST:4222]
       print the nodes, their resources and the actors of a cluster
-  node driver.js images build [--tasks SPEC]
+  node driver.js images build [--tasks SPEC] [--backend auto|docker|local]
       build the base image and the image of every local task (cached by content hash)
-  node driver.js validate-tasks --tasks SPEC [--parallel N]
+  node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local]
       check every task: its gold patch must score 1, its untouched repository 0
   node driver.js --help           (and --help after any command)
 
@@ -38,13 +38,16 @@ const COMMAND_HELP: Record<string, string> = {
 `,
 };
 
-COMMAND_HELP.images = `usage: node driver.js images build [--tasks SPEC]
+COMMAND_HELP.images = `usage: node driver.js images build [--tasks SPEC] [--backend auto|docker|local]
   Builds the base image (debootstrap + docker import; needs root the first time) and one image
   per local task of SPEC (default: bundled). Images that exist are not built again.
+  --backend local builds them for bubblewrap instead (no Docker needed); auto (the default)
+  means docker when a daemon answers, else local.
 `;
-COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks SPEC [--parallel N]
+COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local]
   For every task, runs the hidden tests twice: after the gold patch (must score 1) and on the
-  untouched repository (must score 0). Prints a table; exits 1 when any task fails.
+  untouched repository (must score 0); the base state must also fail every FAIL_TO_PASS test and
+  pass every PASS_TO_PASS test. Prints a table; exits 1 when any task fails.
 `;
 
 class UsageError extends Error {}
@@ -112,25 +115,23 @@ async function imagesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "--help" || sub === "-h") return help("images");
   if (sub !== "build") throw new UsageError("images: the only subcommand is 'build' (node driver.js images build [--tasks SPEC])");
-  const { values } = parse(rest, { tasks: { type: "string" } });
+  const { values } = parse(rest, { tasks: { type: "string" }, backend: { type: "string" } });
   if (values.help) return help("images");
   const tasks = tasksFrom((values.tasks as string | undefined) ?? "bundled");
-  const backend = await DockerBackend.connect();
-  const reports = await buildImages(backend.docker, tasks, (s) => console.error(s));
+  const { reports } = await backendWithImages(values.backend as string | undefined, tasks);
   const built = reports.filter((r) => r.built).length;
   console.log(`${reports.length} images ready (${built} built, ${reports.length - built} cached)`);
   return 0;
 }
 
 async function validateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { tasks: { type: "string" }, parallel: { type: "string" } });
+  const { values } = parse(argv, { tasks: { type: "string" }, parallel: { type: "string" }, backend: { type: "string" } });
   if (values.help) return help("validate-tasks");
   if (!values.tasks) throw new UsageError("validate-tasks: --tasks SPEC is required");
   const parallel = values.parallel ? Number(values.parallel) : 2;
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`validate-tasks: --parallel must be a positive integer, got ${values.parallel}`);
   const tasks = tasksFrom(values.tasks as string);
-  const backend = await DockerBackend.connect();
-  await buildImages(backend.docker, tasks, (s) => console.error(s));
+  const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
   const width = Math.max(4, ...tasks.map((t) => t.id.length));
   console.log(`${"task".padEnd(width)}  gold  base  result`);
   const results = await validateTasks(backend, tasks, parallel, (v) =>
@@ -138,6 +139,15 @@ async function validateCommand(argv: string[]): Promise<number> {
   const bad = results.filter((v) => !v.ok).length;
   console.log(`${results.length - bad}/${results.length} tasks valid`);
   return bad ? 1 : 0;
+}
+
+/** Opens the sandbox backend asked for and builds the tasks' images for it. */
+async function backendWithImages(kind = "auto", tasks: Task[]): Promise<{ backend: SandboxBackend; reports: BuildReport[] }> {
+  if (!["auto", "docker", "local"].includes(kind)) throw new UsageError(`--backend must be auto, docker or local, got '${kind}'`);
+  const backend = await openBackend(kind as BackendKind);
+  const log = (s: string) => console.error(s);
+  const reports = backend instanceof DockerBackend ? await buildImages(backend.docker, tasks, log) : await buildLocalImages(tasks, log);
+  return { backend, reports };
 }
 
 function help(cmd?: string): number {

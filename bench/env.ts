@@ -16,7 +16,7 @@ async function setup() {
 }
 
 /** A plain `docker exec sh -c CMD` with output collected: what a tool call costs without a shell. */
-async function dockerExec(docker: Docker, id: string, cmd: string): Promise<void> {
+export async function dockerExec(docker: Docker, id: string, cmd: string): Promise<void> {
   const exec = await docker.getContainer(id).exec({ Cmd: ["sh", "-c", cmd], AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({});
   const out = new PassThrough();

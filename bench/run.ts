@@ -4,6 +4,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   actors: async () => (await import("./actors.js")).run(),
   "env-step": async () => (await import("./env.js")).step(),
   "env-reset": async () => (await import("./env.js")).reset(),
+  "env-scale": async () => (await import("./env-scale.js")).run(),
 };
 
 const name = process.argv[2];

@@ -7,3 +7,4 @@ export { WarmPool, type WarmPoolOptions } from "./pool.js";
 export { openBackend, type BackendKind } from "./select.js";
 export { closeAllSandboxes, OWNER_LABEL, SANDBOX_LABEL } from "./cleanup.js";
 export { shellQuote } from "./shell.js";
+export { cacheDir, localImageDir, resolveLocalImage, type LocalImage } from "./local-images.js";

@@ -11,6 +11,7 @@ import { SandboxUnavailableError } from "../errors.js";
 import { ownerId, ownerIsDead } from "./cleanup.js";
 import { COMMAND_TAG, ShellSession } from "./shell.js";
 import { ShellSandbox } from "./shell-sandbox.js";
+import { resolveLocalImage } from "./local-images.js";
 import { resolveLimits, type SandboxBackend, type SandboxSpec } from "./types.js";
 
 const PREFIX = "troupe-sbx-";
@@ -30,19 +31,17 @@ export class LocalBackend implements SandboxBackend {
   }
 
   async create(spec: SandboxSpec): Promise<LocalSandbox> {
-    if (!existsSync(join(spec.image, "bin"))) {
-      throw new SandboxUnavailableError(`local sandbox image ${spec.image} is not a root file system folder`);
-    }
+    const image = resolveLocalImage(spec.image);
     const limits = resolveLimits(spec.limits);
     const workdir = spec.workdir ?? "/testbed";
     const dir = mkdtempSync(join(tmpdir(), PREFIX));
     writeFileSync(join(dir, "owner"), ownerId());
     const work = join(dir, "work");
-    const seed = join(spec.image, workdir);
+    const seed = image.seed ?? join(image.rootfs, workdir);
     if (existsSync(seed)) cpSync(seed, work, { recursive: true });
     else mkdirSync(work);
     const args = [
-      "--ro-bind", spec.image, "/", "--bind", work, workdir, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+      "--ro-bind", image.rootfs, "/", "--bind", work, workdir, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
       "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", "/",
       "sh", "-c", `ulimit -v ${Math.floor(limits.memoryBytes / 1024)}; ulimit -f ${Math.floor(limits.fileBytes / 512)}; exec sh`,
     ];

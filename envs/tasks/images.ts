@@ -3,10 +3,11 @@
 // restores work). Both are cached by content hash: an image that exists is not built again.
 import Docker from "dockerode";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImageBuildError } from "../errors.js";
+import { cacheDir, localImageDir, type LocalImage } from "../sandbox/local-images.js";
 import { BASE_MIRROR, BASE_PACKAGES, BASE_SUITE, baseImageTag } from "./base-image.js";
 import { listFiles } from "./folder.js";
 import type { Task } from "./task.js";
@@ -15,10 +16,6 @@ export interface BuildReport {
   image: string;
   built: boolean;
   ms: number;
-}
-
-export function cacheDir(): string {
-  return process.env.TROUPE_CACHE ?? join(homedir(), ".cache", "troupe");
 }
 
 /** The root file system folder of the base image (kept: the local backend runs on it too). */
@@ -69,6 +66,14 @@ export async function buildBaseImage(docker: Docker, log: (s: string) => void = 
   return { image: tag, built: true, ms: performance.now() - t };
 }
 
+const REPO_FILTER = (p: string) => !/(^|\/)(__pycache__|\.git|\.pytest_cache)$/.test(p);
+
+/** The commands that turn a copied repository into the task's base state, in the image. */
+function baseStateScript(workdir: string): string {
+  return `cd ${workdir} && git init -q && if [ -s /tmp/base.patch ]; then git apply /tmp/base.patch; fi` +
+    " && git add -A && git commit -q -m base";
+}
+
 /** Builds a local task's image on the base image (which must exist). */
 export async function buildTaskImage(docker: Docker, task: Task): Promise<BuildReport> {
   const t = performance.now();
@@ -77,14 +82,13 @@ export async function buildTaskImage(docker: Docker, task: Task): Promise<BuildR
   if (await imageExists(docker, task.image)) return { image: task.image, built: false, ms: performance.now() - t };
   const ctx = mkdtempSync(join(tmpdir(), "troupe-build-"));
   try {
-    cpSync(src.repoDir, join(ctx, "repo"), { recursive: true, filter: (p) => !/(^|\/)(__pycache__|\.git|\.pytest_cache)$/.test(p) });
+    cpSync(src.repoDir, join(ctx, "repo"), { recursive: true, filter: REPO_FILTER });
     writeFileSync(join(ctx, "base.patch"), src.basePatch ?? "");
     writeFileSync(join(ctx, "Dockerfile"), [
       `FROM ${src.baseImage}`,
       `COPY repo ${task.workdir}`,
       "COPY base.patch /tmp/base.patch",
-      `RUN cd ${task.workdir} && git init -q && if [ -s /tmp/base.patch ]; then git apply /tmp/base.patch; fi` +
-      " && git add -A && git commit -q -m base && rm -f /tmp/base.patch",
+      `RUN ${baseStateScript(task.workdir)} && rm -f /tmp/base.patch`,
       `WORKDIR ${task.workdir}`,
       "",
     ].join("\n"));
@@ -103,6 +107,55 @@ export async function buildImages(docker: Docker, tasks: Task[], log: (s: string
     if (!task.folder) continue;
     const r = await buildTaskImage(docker, task);
     if (r.built) log(`built ${r.image} in ${(r.ms / 1000).toFixed(1)} s`);
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * The same image for the local backend: the task's repository at its base state in a seed
+ * folder, made with bubblewrap on the base root file system (its git, not the host's), and
+ * recorded under the task's image tag, so that tasks name one image for both backends.
+ */
+export async function buildLocalTaskImage(task: Task, rootfs: string): Promise<BuildReport> {
+  const t = performance.now();
+  const src = task.folder;
+  if (!src) throw new ImageBuildError(`task ${task.id} has no local folder to build from`);
+  const dir = localImageDir(task.image);
+  if (existsSync(join(dir, "image.json"))) return { image: task.image, built: false, ms: performance.now() - t };
+  // Built beside its final place, then renamed: a crash leaves no half-made image behind.
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    const seed = join(tmp, "seed");
+    cpSync(src.repoDir, seed, { recursive: true, filter: REPO_FILTER });
+    writeFileSync(join(tmp, "base.patch"), src.basePatch ?? "");
+    await run("bwrap", [
+      "--ro-bind", rootfs, "/", "--bind", seed, task.workdir, "--tmpfs", "/tmp", "--ro-bind", join(tmp, "base.patch"), "/tmp/base.patch",
+      "--proc", "/proc", "--dev", "/dev", "--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/",
+      "sh", "-c", baseStateScript(task.workdir),
+    ]);
+    const image: LocalImage = { rootfs, seed: join(dir, "seed") };
+    writeFileSync(join(tmp, "image.json"), JSON.stringify(image, null, 2));
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { image: task.image, built: true, ms: performance.now() - t };
+}
+
+/** The base root file system and every local task's image for the local backend. */
+export async function buildLocalImages(tasks: Task[], log: (s: string) => void = () => undefined): Promise<BuildReport[]> {
+  const t = performance.now();
+  const rootfs = await ensureBaseRootfs(log);
+  const out: BuildReport[] = [{ image: rootfs, built: false, ms: performance.now() - t }];
+  for (const task of tasks) {
+    if (!task.folder) continue;
+    const r = await buildLocalTaskImage(task, rootfs);
+    if (r.built) log(`built local image of ${task.id} in ${(r.ms / 1000).toFixed(1)} s`);
     out.push(r);
   }
   return out;

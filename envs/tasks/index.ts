@@ -4,4 +4,4 @@ export { loadJsonl, rowToTask, SweBenchRow, R2EGymRow, DEFAULT_SWEBENCH_IMAGE, t
 export { loadTaskFolder, isTaskFolder, TaskJson } from "./folder.js";
 export { loadTasks, bundledDir } from "./spec.js";
 export { baseImageTag, BASE_PACKAGES } from "./base-image.js";
-export { buildBaseImage, buildTaskImage, buildImages, baseRootfsDir, ensureBaseRootfs, imageExists, cacheDir, type BuildReport } from "./images.js";
+export { buildBaseImage, buildTaskImage, buildImages, buildLocalTaskImage, buildLocalImages, baseRootfsDir, ensureBaseRootfs, imageExists, type BuildReport } from "./images.js";
