@@ -11,6 +11,10 @@ command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 [ -x /usr/sbin/dockerd ] || command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+# The native worker (gpu/): a C++17 compiler, cmake and OpenBLAS for its matrix products.
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+[ -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || ls /usr/include/*/openblas*/cblas.h >/dev/null 2>&1 || need_apt+=(libopenblas-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}: run as root, or: sudo apt-get install -y ${need_apt[*]}" >&2
@@ -26,6 +30,7 @@ fi
 # other platforms and `npm ci` then refuses it as out of sync; install still follows the lock.
 npm install --no-audit --no-fund
 npm run build
+npm run build:worker
 
 # The Docker engine: started here when none answers (no systemd on CI machines). No bridge and
 # no iptables: sandboxes run with --network none anyway. overlay2 where the kernel allows it,
