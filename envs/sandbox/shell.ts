@@ -10,6 +10,9 @@
 // can never fake the frame. The output cap is kept here: bytes past it are dropped, and the
 // backend's `interrupt` kills the command at once rather than letting endless output run to
 // its time limit. Needs only sh, timeout and kill in the image (coreutils or busybox).
+// A non-interactive sh exits when a fork fails, so before starting a command the shell waits
+// (builtins only) while its cgroup is within a few pids of its limit: after a fork bomb is
+// killed, its processes are still being reaped for a moment.
 import { randomBytes } from "node:crypto";
 import type { Readable, Writable } from "node:stream";
 import { SandboxBrokenError } from "../errors.js";
@@ -25,7 +28,15 @@ const INLINE_LIMIT = 64 * 1024;
 
 const PRELUDE = `
 mkdir -p ${SHELL_DIR}
+troupe_pids=
+for d in /sys/fs/cgroup /sys/fs/cgroup/pids; do [ -r $d/pids.current ] && troupe_pids=$d && break; done
+troupe_room() {
+  [ -n "$troupe_pids" ] || return 0
+  i=0
+  while [ $i -lt 50000 ] && read c < $troupe_pids/pids.current && read m < $troupe_pids/pids.max && [ "$m" != max ] && [ $((m - c)) -lt 8 ]; do i=$((i+1)); done
+} 2>/dev/null
 troupe_run() {
+  troupe_room
   cd "$2" 2>/dev/null || cd /
   timeout -k 2 "$1" sh -c "$4" "${COMMAND_TAG}$3" </dev/null & p=$!
   echo $p > ${PGID_FILE}
