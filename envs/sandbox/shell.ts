@@ -157,11 +157,14 @@ export class ShellSession {
     this.stdin.write(`troupe_run ${secs} ${shellQuote(opts.cwd)} ${nonce} ${shellQuote(script)}\n`);
     // Endless output: stop the command as soon as the cap is passed, again if it lingers.
     let interrupts = 0;
-    const onOverflow = () => {
+    let retry: NodeJS.Timeout | undefined;
+    const interrupt = () => {
       if (interrupts++ < 5) void this.interrupt(nonce).catch(() => undefined);
     };
-    this.out.onOverflow = this.err.onOverflow = onOverflow;
-    const retry = setInterval(() => { if (interrupts > 0) onOverflow(); }, 3000);
+    this.out.onOverflow = this.err.onOverflow = () => {
+      interrupt();
+      retry ??= setInterval(interrupt, 3000);
+    };
     try {
       // The shell enforces the limit; this guard only catches a shell that stopped answering.
       await withTimer(done, (secs + 30) * 1000, () =>
