@@ -68,7 +68,8 @@ export class Caller {
     return this.pending.size;
   }
 
-  call(subject: string, method: string, args: unknown[], opts: CallOptions = {}, retries = 0): Promise<unknown> {
+  /** `hold`, when given, takes the new call instead of sending it (its callee is not there yet). */
+  call(subject: string, method: string, args: unknown[], opts: CallOptions = {}, retries = 0, hold?: (c: PendingCall) => void): Promise<unknown> {
     if (opts.signal?.aborted) return Promise.reject(new CallCancelledError(`${method} cancelled before it was sent`));
     const id = this.nextId++;
     const span = producerSpan(subject, method);
@@ -91,7 +92,8 @@ export class Caller {
         opts.signal.addEventListener("abort", onAbort, { once: true });
         p.unlisten = () => opts.signal!.removeEventListener("abort", onAbort);
       }
-      this.send(p);
+      if (hold) hold(p);
+      else this.send(p);
     });
   }
 

@@ -47,6 +47,9 @@ export class Head {
   private kvNames!: KV;
   private kvGroups!: KV;
   private closed = false;
+  /** Nodes declared dead that still heartbeat, being asked to rejoin empty. */
+  private fencing = new Set<string>();
+  private lastCheck = Date.now();
 
   private constructor(private rt: Runtime, private opts: HeadOptions) {}
 
@@ -111,13 +114,38 @@ export class Head {
     const e = await this.kvNodes.get(id).catch(() => null);
     if (!e || !e.value.length || this.nodes.has(id)) return;
     const rec = unpack<NodeRecord>(e.value);
-    if (rec.state !== "alive") return;
+    if (rec.state !== "alive") return this.fence(id);
     this.nodes.set(id, { rec, lastSeen: Date.now() });
     this.wake();
   }
 
+  /**
+   * A node this head declared dead is still heartbeating (it was only slow or cut off). Its
+   * actors were already restarted elsewhere, so it must not keep running them: it is asked
+   * to kill its hosts and register again, empty, and is then discovered like a new node.
+   */
+  private async fence(id: string): Promise<void> {
+    if (this.fencing.has(id) || this.closed) return;
+    this.fencing.add(id);
+    try {
+      await this.rt.caller.call(nodeSubject(id), "rejoin", [], { timeoutMs: 10_000 });
+    } catch {
+      // It went away for good, or it is still unreachable: the next heartbeat tries again.
+    } finally {
+      this.fencing.delete(id);
+    }
+  }
+
   private checkNodes(): void {
     const now = Date.now();
+    // If this process itself stalled (GC, a blocked event loop, a starved CPU), the
+    // heartbeats that arrived meanwhile are still unread: silence was ours, not the nodes'.
+    const stalled = now - this.lastCheck > Math.max(1000, this.opts.nodeTimeoutMs / 2);
+    this.lastCheck = now;
+    if (stalled) {
+      for (const n of this.nodes.values()) n.lastSeen = now;
+      return;
+    }
     for (const [id, n] of this.nodes) {
       if (now - n.lastSeen > this.opts.nodeTimeoutMs) void this.nodeDied(id, `node ${id} (${n.rec.hostname}) stopped heartbeating`);
     }

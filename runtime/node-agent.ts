@@ -98,6 +98,7 @@ export class NodeAgent {
     const api = {
       spawn: (rec: ActorRecord) => this.spawn(rec),
       kill: (id: string) => this.kill(id),
+      rejoin: () => this.rejoin(),
       info: () => ({ ...this.record, hosts: [...this.hosts].map((h) => ({ pid: h.pid, dedicated: h.dedicated, actors: [...h.actors] })) }),
     };
     this.endpoint = new Endpoint(this.rt.nc, nodeSubject(this.id), api, { maxConcurrency: 10_000, name: `node ${this.id}` });
@@ -260,6 +261,17 @@ export class NodeAgent {
     this.freeGpus(id);
     if (host.dedicated) this.killHost(host);
     else host.child.send({ op: "destroy", id } satisfies HostRequest);
+  }
+
+  /**
+   * The head declared this node dead (it missed heartbeats) and has restarted its actors
+   * elsewhere: kill the stale copies and register again with nothing running.
+   */
+  private async rejoin(): Promise<void> {
+    if (this.stopped) return;
+    for (const h of [...this.hosts]) this.killHost(h);
+    this.record = { ...this.record, state: "alive", startedAt: Date.now() };
+    await (await this.rt.kv(BUCKET.nodes)).put(this.id, pack(this.record));
   }
 
   /** Pids of the actor host processes (tests kill them to check fault tolerance). */

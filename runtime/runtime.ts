@@ -23,6 +23,11 @@ export class Runtime implements HandleBackend {
   private dead = new Map<string, string>();
   /** Calls waiting for their actor to come back, by actor id. */
   private parked = new Map<string, Set<number>>();
+  /**
+   * Actors between a 'died' and an 'alive' event. A call to one is held, not sent: a stale
+   * copy that is frozen but still subscribed (its node missed heartbeats) would swallow it.
+   */
+  private restarting = new Set<string>();
   private buckets = new Map<string, Promise<KV>>();
 
   private constructor(readonly nc: NatsConnection, readonly address: ClusterAddress) {
@@ -45,7 +50,12 @@ export class Runtime implements HandleBackend {
     const nc = await connectCluster(address, name);
     const rt = new Runtime(nc, address);
     void (async () => {
-      for await (const s of nc.status()) if (s.type === "reconnect") rt.caller.reconnected();
+      for await (const s of nc.status()) {
+        if (s.type !== "reconnect") continue;
+        // Events may have been missed while away: send calls again rather than hold them.
+        rt.restarting.clear();
+        rt.caller.reconnected();
+      }
     })().catch(() => undefined);
     if (!current) {
       current = rt;
@@ -61,7 +71,8 @@ export class Runtime implements HandleBackend {
   call(ref: ActorRef, method: string, args: unknown[], opts: CallOptions): Promise<unknown> {
     const reason = this.dead.get(ref.actorId);
     if (reason) return Promise.reject(new ActorDiedError(`actor ${ref.name ?? ref.actorId} is dead: ${reason}`));
-    return this.caller.call(actorSubject(ref.actorId), method, args, opts, ref.maxTaskRetries);
+    const hold = this.restarting.has(ref.actorId) ? (c: PendingCall) => this.park(ref.actorId, c) : undefined;
+    return this.caller.call(actorSubject(ref.actorId), method, args, opts, ref.maxTaskRetries, hold);
   }
 
   /** Calls the head; during a head failover the call waits for the next head. */
@@ -88,6 +99,8 @@ export class Runtime implements HandleBackend {
 
   private onActorEvent(id: string, ev: ActorEvent): void {
     const subject = actorSubject(id);
+    if (ev.type === "died" || ev.type === "restarting") this.restarting.add(id);
+    else this.restarting.delete(id);
     if (ev.type === "died") {
       const err = new ActorDiedError(`actor ${id} died during the call: ${ev.reason ?? "process exited"}`);
       for (const c of this.caller.callsTo(subject)) {
@@ -130,7 +143,9 @@ export class Runtime implements HandleBackend {
     if (!set) this.parked.set(actorId, (set = new Set()));
     set.add(c.id);
     setTimeout(() => {
-      if (set!.delete(c.id)) this.caller.resend(c.id);
+      if (!set!.delete(c.id)) return;
+      if (this.restarting.has(actorId)) this.park(actorId, c);
+      else this.caller.resend(c.id);
     }, 1000).unref();
   }
 

@@ -4,11 +4,21 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { ROOT } from "./helpers.js";
 
-const run = promisify(execFile);
+const exec = promisify(execFile);
+
+/** Runs an example; on failure or timeout the error carries what it printed, to see where it stopped. */
+async function run(file: string, args: string[], opts: { cwd: string; timeout: number }): Promise<{ stdout: string }> {
+  try {
+    return await exec(file, args, { ...opts, killSignal: "SIGKILL" });
+  } catch (e) {
+    const x = e as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${args.join(" ")} failed: ${x.message}\n--- stdout\n${x.stdout ?? ""}\n--- stderr\n${x.stderr ?? ""}`);
+  }
+}
 
 describe("examples", function () {
   it("pipeline.mjs: ordered counters, named lookup, a pipeline and a stream", async () => {
-    const { stdout } = await run(process.execPath, ["examples/pipeline.mjs"], { cwd: ROOT, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ["examples/pipeline.mjs"], { cwd: ROOT, timeout: 50_000 });
     expect(stdout).to.match(/last reply 100, replies in order: true/);
     expect(stdout).to.match(/named lookup of 'a': 100/);
     expect(stdout).to.match(/words sent through the pipeline: 11/);
@@ -17,7 +27,7 @@ describe("examples", function () {
   });
 
   it("pool.mjs: a STRICT_SPREAD group over 4 nodes and a pool that maps every item", async () => {
-    const { stdout } = await run(process.execPath, ["examples/pool.mjs"], { cwd: ROOT, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ["examples/pool.mjs"], { cwd: ROOT, timeout: 50_000 });
     expect(stdout).to.match(/bundles on 4 distinct nodes/);
     expect(stdout).to.match(/mapped 40 items; first: \{"x":20000,"primes":2262/);
     expect(stdout).to.match(/distinct worker processes: 4/);

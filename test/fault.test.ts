@@ -85,6 +85,34 @@ describe("fault tolerance", function () {
     expect(err).to.be.instanceOf(ActorDiedError);
     expect(err.message).to.match(/never be placed|special/);
   });
+
+  it("a node frozen past the timeout is fenced when it wakes: its stale hosts die, it rejoins empty", async () => {
+    const { child, nodeId } = await startNodeProcess(cluster, ["--resources", "cpu=4,frozen=1"]);
+    try {
+      const e = await cluster.actor(Echo, [], { maxRestarts: 1, process: "dedicated", affinity: { nodeId, soft: true } });
+      const stalePid = await e.pid();
+      // The whole machine freezes: the node and its host process.
+      child.kill("SIGSTOP");
+      process.kill(stalePid, "SIGSTOP");
+      await until("the frozen node to be declared dead", async () => !(await cluster.info()).nodes.some((n) => n.id === nodeId), 10_000);
+      // The actor came back on a live node while the old copy sleeps.
+      // A call racing the death notice may fail (it may or may not have run); later ones
+      // are held until the new copy is up, not swallowed by the frozen one.
+      await until("the actor to answer from its new process", async () => {
+        const pid = await e.pid().catch(() => undefined);
+        return pid !== undefined && pid !== stalePid;
+      }, 10_000);
+      child.kill("SIGCONT");
+      process.kill(stalePid, "SIGCONT");
+      await until("the stale host to be killed", () => !pidAlive(stalePid), 10_000);
+      const back = await until("the node to rejoin", async () => (await cluster.info()).nodes.find((n) => n.id === nodeId), 10_000);
+      expect(back.actors).to.equal(0);
+      expect(back.available.frozen).to.equal(1);
+    } finally {
+      child.kill("SIGCONT");
+      await stopProcess(child);
+    }
+  });
 });
 
 describe("a NATS server restart", function () {
