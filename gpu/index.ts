@@ -1,0 +1,7 @@
+// gpu/: the native learner worker and its client. Usable from a plain script (no NATS).
+export { WorkerCrashedError, WorkerError } from "./errors.js";
+export { encodeFrame, FrameReader, type Frame, type WireArray, type WireTensor } from "./protocol.js";
+export {
+  NativeWorker, WORKER_BIN, type Generation, type GenerateOptions, type LossOptions, type LossResult, type Qwen3Config,
+  type StepOptions, type TrainSequence, type WorkerInfo, type WorkerOptions,
+} from "./worker.js";

@@ -1,0 +1,342 @@
+// The client of the native worker (gpu/worker/): spawns the program, speaks the framed protocol,
+// supervises the process. Every op has a typed method; requests may be pipelined (the worker
+// answers in order). A crash fails the requests in flight with WorkerCrashedError and leaves
+// the client closed until restart().
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { WorkerCrashedError, WorkerError } from "./errors.js";
+import { encodeFrame, FrameReader, type Frame, type WireTensor } from "./protocol.js";
+
+/** The worker program built by `npm run build:worker`. */
+export const WORKER_BIN = fileURLToPath(new URL("../../gpu/build/troupe-worker", import.meta.url));
+
+/** A Hugging Face Qwen3 config.json (the fields the worker reads; others are kept). */
+export interface Qwen3Config {
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+  rms_norm_eps?: number;
+  rope_theta?: number;
+  tie_word_embeddings?: boolean;
+  max_position_embeddings?: number;
+  [k: string]: unknown;
+}
+
+export interface WorkerOptions {
+  /** Path of the worker program (default: the built one, or $TROUPE_WORKER_BIN). */
+  bin?: string;
+  /** Threads for its math (OpenMP and OpenBLAS); default: all cores. */
+  threads?: number;
+}
+
+export interface WorkerInfo {
+  backend: string;
+  config?: Qwen3Config;
+  parameters?: number;
+  step?: number;
+  rank: number;
+  world: number;
+}
+
+export interface GenerateOptions {
+  maxTokens?: number;
+  /** 0: greedy. */
+  temperature?: number;
+  topP?: number;
+  /** 0: no limit. */
+  topK?: number;
+  stop?: number[];
+  seed?: number;
+  /** false: recompute the whole prefix for every token (a reference; slow). */
+  useCache?: boolean;
+}
+
+export interface Generation {
+  tokens: Int32Array;
+  /** log softmax(logits / temperature) at each sampled token. */
+  logprobs: Float32Array;
+  finish: "stop" | "length";
+}
+
+/** One micro-batch of training sequences; token-aligned arrays have one value per token. */
+export interface TrainSequence {
+  tokens: Int32Array | number[];
+  /** 1 where the token counts in the loss (the model generated it), else 0. */
+  mask: Float32Array | number[];
+  /** Log-probs of the tokens when they were sampled (policy gradient). */
+  oldLogprobs?: Float32Array | number[];
+  /** The sequence's advantage (policy gradient). */
+  advantage?: number;
+}
+
+export interface LossOptions {
+  mode?: "pg" | "ce";
+  epsLow?: number;
+  epsHigh?: number;
+  /** pg: the constant C a trajectory's token sum is divided by (DEEPSWE: 32,768). */
+  lossScale?: number;
+  /** pg: sequences in the whole batch (every micro-batch of every worker), for the mean. */
+  batchSequences?: number;
+  /** ce: counted tokens in the whole batch; default: this micro-batch's. */
+  batchTokens?: number;
+}
+
+export interface LossResult {
+  loss: number;
+  tokens: number;
+  clipped: number;
+}
+
+export interface StepOptions {
+  lr?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** ≤ 0: no clipping. */
+  maxGradNorm?: number;
+}
+
+interface Pending {
+  op: string;
+  resolve: (f: Frame) => void;
+  reject: (e: Error) => void;
+}
+
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
+
+export class NativeWorker {
+  private child!: ChildProcess;
+  private reader = new FrameReader();
+  private pending = new Map<number, Pending>();
+  private nextId = 1;
+  private stderrTail = "";
+  private dead?: WorkerCrashedError;
+  /** Resolves when the current process exits. */
+  exited!: Promise<{ code: number | null; signal: string | null }>;
+
+  private constructor(private opts: WorkerOptions) {}
+
+  static async start(opts: WorkerOptions = {}): Promise<NativeWorker> {
+    const w = new NativeWorker(opts);
+    w.spawn();
+    await w.info();
+    return w;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private spawn(): void {
+    const bin = this.opts.bin ?? process.env.TROUPE_WORKER_BIN ?? WORKER_BIN;
+    if (!existsSync(bin)) throw new Error(`the native worker ${bin} is not built: run npm run build:worker (scripts/setup.sh does)`);
+    const env = { ...process.env };
+    if (this.opts.threads) env.OMP_NUM_THREADS = env.OPENBLAS_NUM_THREADS = String(this.opts.threads);
+    const child = spawn(bin, [], { stdio: ["pipe", "pipe", "pipe"], env });
+    this.child = child;
+    this.dead = undefined;
+    this.reader = new FrameReader();
+    this.stderrTail = "";
+    live.add(child);
+    child.stdout!.on("data", (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = this.reader.push(chunk);
+      } catch (e) {
+        child.kill("SIGKILL");
+        return this.failAll(new WorkerCrashedError(`unreadable reply from the worker: ${(e as Error).message}`, null, null));
+      }
+      for (const f of frames) this.onFrame(f);
+    });
+    child.stderr!.on("data", (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
+    });
+    child.stdin!.on("error", () => undefined);  // EPIPE after a crash: reported through exit
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        live.delete(child);
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        const tail = this.stderrTail.trim() ? `; its last words: ${this.stderrTail.trim().split("\n").slice(-3).join(" | ")}` : "";
+        this.failAll(new WorkerCrashedError(`the native worker (pid ${child.pid}) exited (${how})${tail}`, code, signal));
+        resolve({ code, signal });
+      });
+    });
+  }
+
+  private failAll(e: WorkerCrashedError): void {
+    this.dead ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private onFrame(f: Frame): void {
+    const id = Number(f.header.id);
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    if (f.header.ok) p.resolve(f);
+    else p.reject(new WorkerError(String(f.header.error?.code ?? "internal"), p.op, String(f.header.error?.message ?? "failed")));
+  }
+
+  /** One raw request; the typed methods below build on it. */
+  request(op: string, args: Record<string, unknown> = {}, tensors: Record<string, WireTensor> = {}): Promise<Frame> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    const frame = encodeFrame({ id, op, args }, tensors);
+    return new Promise<Frame>((resolve, reject) => {
+      this.pending.set(id, { op, resolve, reject });
+      for (const b of frame) this.child.stdin!.write(b);
+    });
+  }
+
+  async info(): Promise<WorkerInfo> {
+    return (await this.request("info")).header.result as WorkerInfo;
+  }
+
+  /** A fresh model with random weights (N(0, initStd), norms 1). */
+  async init(config: Qwen3Config, opts: { seed?: number; initStd?: number } = {}): Promise<WorkerInfo> {
+    return (await this.request("init", { config, seed: opts.seed ?? 0, init_std: opts.initStd ?? 0.02 })).header.result as WorkerInfo;
+  }
+
+  /** A Hugging Face folder: config.json and model.safetensors (or shards with their index). */
+  async load(path: string, opts: { optimizer?: boolean } = {}): Promise<WorkerInfo & { ignored: string[] }> {
+    return (await this.request("load", { path, optimizer: !!opts.optimizer })).header.result;
+  }
+
+  /** Writes config.json and model.safetensors (each atomically); with the optimizer state if asked. */
+  async save(path: string, opts: { dtype?: "F32" | "BF16"; optimizer?: boolean } = {}): Promise<void> {
+    await this.request("save", { path, dtype: opts.dtype ?? "F32", optimizer: !!opts.optimizer });
+  }
+
+  async generate(prompts: (Int32Array | number[])[], opts: GenerateOptions = {}): Promise<Generation[]> {
+    const f = await this.request("generate", {
+      max_tokens: opts.maxTokens ?? 256, temperature: opts.temperature ?? 1, top_p: opts.topP ?? 1, top_k: opts.topK ?? 0,
+      stop: opts.stop ?? [], seed: opts.seed ?? 0, use_cache: opts.useCache ?? true,
+    }, packSequences(prompts));
+    const lens = f.tensors.lengths.data as Int32Array;
+    const toks = f.tensors.tokens.data as Int32Array;
+    const lps = f.tensors.logprobs.data as Float32Array;
+    const finish = f.header.result.finish as Generation["finish"][];
+    const out: Generation[] = [];
+    let at = 0;
+    lens.forEach((n, i) => {
+      out.push({ tokens: toks.slice(at, at + n), logprobs: lps.slice(at, at + n), finish: finish[i] });
+      at += n;
+    });
+    return out;
+  }
+
+  /** Log-prob of every token given those before it (0 for each first token). */
+  async logprobs(sequences: (Int32Array | number[])[]): Promise<Float32Array[]> {
+    const f = await this.request("logprobs", {}, packSequences(sequences));
+    return splitBy(f.tensors.logprobs.data as Float32Array, sequences.map((s) => s.length));
+  }
+
+  /** Forward and backward of one micro-batch; gradients add up until step(). */
+  async accumulate(batch: TrainSequence[], opts: LossOptions = {}): Promise<LossResult> {
+    const mode = opts.mode ?? "pg";
+    const t = packSequences(batch.map((s) => s.tokens));
+    const n = t.tokens.data.length;
+    t.mask = { data: concatF32(batch.map((s) => s.mask)), shape: [n] };
+    if (mode === "pg") {
+      t.old_logprobs = { data: concatF32(batch.map((s, i) => s.oldLogprobs ?? missing(i, "oldLogprobs"))), shape: [n] };
+      t.advantages = { data: Float32Array.from(batch.map((s, i) => s.advantage ?? missing(i, "advantage"))), shape: [batch.length] };
+    }
+    const f = await this.request("accumulate", {
+      mode, eps_low: opts.epsLow ?? 0.2, eps_high: opts.epsHigh ?? 0.28, loss_scale: opts.lossScale ?? 32768,
+      batch_sequences: opts.batchSequences ?? batch.length, batch_tokens: opts.batchTokens ?? 0,
+    }, t);
+    return f.header.result as LossResult;
+  }
+
+  /** All-reduce (in a group), clip, AdamW, zero the gradients. */
+  async step(opts: StepOptions = {}): Promise<{ gradNorm: number; step: number }> {
+    const r = (await this.request("step", {
+      lr: opts.lr ?? 1e-6, weight_decay: opts.weightDecay ?? 0.01, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999,
+      eps: opts.eps ?? 1e-8, max_grad_norm: opts.maxGradNorm ?? 1.0,
+    })).header.result;
+    return { gradNorm: r.grad_norm, step: r.step };
+  }
+
+  async getWeights(names?: string[]): Promise<Record<string, WireTensor>> {
+    return (await this.request("get_weights", names ? { names } : {})).tensors;
+  }
+
+  /** All or nothing: a wrong name or shape changes no weight. */
+  async setWeights(weights: Record<string, WireTensor>): Promise<void> {
+    await this.request("set_weights", {}, weights);
+  }
+
+  /** Joins a group of `world` workers; rank 0 listens on addresses[0] ("host:port"). */
+  async collectiveInit(rank: number, world: number, addresses: string[], timeoutMs = 30_000): Promise<WorkerInfo> {
+    return (await this.request("collective_init", { rank, world, addresses, timeout_ms: timeoutMs })).header.result as WorkerInfo;
+  }
+
+  /** Every worker of the group ends with `root`'s weights. */
+  async broadcastWeights(root = 0): Promise<void> {
+    await this.request("broadcast", { root });
+  }
+
+  /** Starts a new process after a crash (or to drop the old one); the model must be loaded again. */
+  async restart(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill("SIGKILL");
+      await this.exited;
+    }
+    this.spawn();
+    await this.info();
+  }
+
+  /** Ends the process: a clean shutdown, SIGKILL if it does not exit within `graceMs`. */
+  async close(graceMs = 2000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.request("shutdown").catch(() => undefined);
+    const t = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
+function packSequences(seqs: (Int32Array | number[])[]): Record<string, WireTensor> {
+  const lengths = Int32Array.from(seqs.map((s) => s.length));
+  const tokens = new Int32Array(lengths.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const s of seqs) {
+    tokens.set(s, at);
+    at += s.length;
+  }
+  return { tokens: { data: tokens, shape: [tokens.length] }, lengths: { data: lengths, shape: [lengths.length] } };
+}
+
+function concatF32(parts: (Float32Array | number[])[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function splitBy(a: Float32Array, lengths: number[]): Float32Array[] {
+  const out: Float32Array[] = [];
+  let at = 0;
+  for (const n of lengths) {
+    out.push(a.slice(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+function missing(i: number, field: string): never {
+  throw new TypeError(`accumulate: sequence ${i} has no ${field} (the policy-gradient loss needs it)`);
+}

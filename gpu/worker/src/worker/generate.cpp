@@ -1,0 +1,115 @@
+#include "worker/generate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace troupe::worker {
+
+// splitmix64: decorrelates the per-sequence seeds (seed, 0), (seed, 1), …
+static uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Picks the next token from one row of logits; returns it with its log-prob.
+static std::pair<int32_t, float> sample(const float* logits, int64_t v, const GenParams& p, std::mt19937_64& rng) {
+  const double t = p.temperature > 0 ? p.temperature : 1.0;
+  double mx = logits[0];
+  for (int64_t j = 1; j < v; j++) mx = std::max(mx, double(logits[j]));
+  std::vector<double> prob(v);
+  double sum = 0;
+  for (int64_t j = 0; j < v; j++) sum += (prob[j] = std::exp((logits[j] - mx) / t));
+  for (auto& x : prob) x /= sum;
+  auto logprob = [&](int32_t tok) { return float((logits[tok] - mx) / t - std::log(sum)); };
+  if (p.temperature <= 0) {
+    const int32_t best = int32_t(std::max_element(logits, logits + v) - logits);
+    return {best, logprob(best)};
+  }
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  if (p.top_k <= 0 && p.top_p >= 1.0f) {
+    double r = u(rng), acc = 0;
+    for (int64_t j = 0; j < v; j++) {
+      acc += prob[j];
+      if (r < acc) return {int32_t(j), logprob(int32_t(j))};
+    }
+    return {int32_t(v - 1), logprob(int32_t(v - 1))};
+  }
+  // Truncated: the most likely tokens, at most top_k of them, until their mass reaches top_p.
+  std::vector<int32_t> order(v);
+  std::iota(order.begin(), order.end(), 0);
+  const int64_t k = p.top_k > 0 ? std::min(p.top_k, v) : v;
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int32_t a, int32_t b) { return prob[a] > prob[b] || (prob[a] == prob[b] && a < b); });
+  int64_t keep = 0;
+  double mass = 0;
+  while (keep < k && (keep == 0 || mass < p.top_p)) mass += prob[order[keep++]];
+  double r = u(rng) * mass, acc = 0;
+  for (int64_t i = 0; i < keep; i++) {
+    acc += prob[order[i]];
+    if (r < acc) return {order[i], logprob(order[i])};
+  }
+  return {order[keep - 1], logprob(order[keep - 1])};
+}
+
+GenOutput generate(Qwen3& model, const std::vector<std::vector<int32_t>>& prompts, const GenParams& p) {
+  const size_t b = prompts.size();
+  const int64_t v = model.config().vocab_size;
+  GenOutput out;
+  out.tokens.resize(b);
+  out.logprobs.resize(b);
+  out.finish.assign(b, "length");
+  std::vector<std::mt19937_64> rngs;
+  for (size_t i = 0; i < b; i++) rngs.emplace_back(mix(p.seed ^ mix(i + 1)));
+  std::vector<KVCache> caches;
+  Tensor last({int64_t(b), v});  // each live sequence's latest logits
+  for (size_t i = 0; i < b; i++) {
+    if (prompts[i].empty()) throw std::invalid_argument("prompt " + std::to_string(i) + " is empty");
+    KVCache c = model.new_cache(p.use_cache ? int64_t(prompts[i].size()) + p.max_tokens : 0);
+    if (p.use_cache) {
+      Tensor l = model.forward_cached(prompts[i], c, 1);
+      std::copy(l.data.begin(), l.data.end(), last.ptr() + i * v);
+    }
+    caches.push_back(std::move(c));
+  }
+  std::vector<size_t> live(b);
+  std::iota(live.begin(), live.end(), 0);
+  for (int64_t step = 0; step < p.max_tokens && !live.empty(); step++) {
+    if (!p.use_cache) {
+      for (size_t i : live) {
+        std::vector<int32_t> seq = prompts[i];
+        seq.insert(seq.end(), out.tokens[i].begin(), out.tokens[i].end());
+        KVCache fresh = model.new_cache(int64_t(seq.size()));
+        Tensor l = model.forward_cached(seq, fresh, 1);
+        std::copy(l.data.begin(), l.data.end(), last.ptr() + i * v);
+      }
+    }
+    std::vector<size_t> next_live;
+    std::vector<int32_t> feed;
+    std::vector<KVCache*> feed_caches;
+    for (size_t i : live) {
+      auto [tok, lp] = sample(last.ptr() + i * v, v, p, rngs[i]);
+      out.tokens[i].push_back(tok);
+      out.logprobs[i].push_back(lp);
+      if (std::find(p.stop.begin(), p.stop.end(), tok) != p.stop.end()) {
+        out.finish[i] = "stop";
+        continue;
+      }
+      if (step + 1 < p.max_tokens) {
+        next_live.push_back(i);
+        feed.push_back(tok);
+        feed_caches.push_back(&caches[i]);
+      }
+    }
+    live = std::move(next_live);
+    if (p.use_cache && !live.empty()) {
+      Tensor l = model.forward_decode(feed, feed_caches);
+      for (size_t r = 0; r < live.size(); r++) std::copy(l.ptr() + r * v, l.ptr() + (r + 1) * v, last.ptr() + live[r] * v);
+    }
+  }
+  return out;
+}
+
+}  // namespace troupe::worker

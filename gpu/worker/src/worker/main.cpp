@@ -1,0 +1,58 @@
+// troupe-worker: serves protocol.h frames on stdin/stdout until stdin closes or a shutdown op.
+// A bad request gets an error reply and the worker carries on; only a torn stream (the frame
+// boundaries are lost) ends it, with exit code 2.
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "worker/ops.h"
+
+using namespace troupe;
+using namespace troupe::worker;
+
+static void reply_error(const nlohmann::json& id, const std::string& code, const std::string& message) {
+  write_frame(1, {{"id", id}, {"ok", false}, {"error", {{"code", code}, {"message", message}}}}, {});
+}
+
+int main() {
+  Worker w;
+  for (;;) {
+    Frame req;
+    nlohmann::json id;
+    try {
+      if (!read_frame(0, req)) return 0;
+      id = req.header.value("id", nlohmann::json());
+      Reply r = w.handle(req);
+      write_frame(1, {{"id", id}, {"ok", true}, {"result", r.result}}, r.tensors);
+      if (w.shutting_down()) return 0;
+    } catch (const RequestError& e) {
+      reply_error(req.header.value("id", nlohmann::json()), e.code, e.what());
+    } catch (const ShapeError& e) {
+      reply_error(id, "bad_request", e.what());
+    } catch (const ConfigError& e) {
+      reply_error(id, "bad_config", e.what());
+    } catch (const FileError& e) {
+      reply_error(id, "file", e.what());
+    } catch (const std::invalid_argument& e) {
+      reply_error(id, "bad_request", e.what());
+    } catch (const nlohmann::json::exception& e) {
+      if (req.header.is_null()) {
+        std::fprintf(stderr, "troupe-worker: unreadable frame header (%s)\n", e.what());
+        return 2;
+      }
+      reply_error(id, "bad_request", std::string("malformed arguments: ") + e.what());
+    } catch (const std::bad_alloc&) {
+      reply_error(id, "out_of_memory", "the request needs more memory than the worker can get");
+    } catch (const std::exception& e) {
+      const std::string what = e.what();
+      if (what.rfind("input ended", 0) == 0) {
+        std::fprintf(stderr, "troupe-worker: %s\n", e.what());
+        return 2;
+      }
+      reply_error(id, what.rfind("collective", 0) == 0 ? "collective" : "internal", what);
+    }
+  }
+}

@@ -1,0 +1,260 @@
+#include "worker/ops.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "io/safetensors.h"
+#include "worker/generate.h"
+
+namespace troupe::worker {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+static Batch read_batch(const Frame& req) {
+  Batch b;
+  b.tokens = req.tensor("tokens").i32("tokens");
+  for (int32_t l : req.tensor("lengths").i32("lengths")) {
+    if (l < 1) throw RequestError("bad_request", "lengths: every sequence needs at least one token");
+    b.lengths.push_back(l);
+  }
+  int64_t total = 0;
+  for (auto l : b.lengths) total += l;
+  if (total != int64_t(b.tokens.size())) {
+    throw RequestError("bad_request", "lengths add up to " + std::to_string(total) + " but " + std::to_string(b.tokens.size()) + " tokens were sent");
+  }
+  return b;
+}
+
+Reply Worker::handle(const Frame& req) {
+  const std::string op = req.header.value("op", "");
+  const json a = req.header.value("args", json::object());
+  if (op == "info") return info();
+  if (op == "init") return init(a);
+  if (op == "load") return load(a);
+  if (op == "save") return save(a);
+  if (op == "generate") return generate(req);
+  if (op == "logprobs") return logprobs(req);
+  if (op == "accumulate") return accumulate(req);
+  if (op == "step") return step(a);
+  if (op == "zero_grads") return model().zero_grads(), Reply{};
+  if (op == "get_weights") return get_weights(a);
+  if (op == "set_weights") return set_weights(req);
+  if (op == "collective_init") return collective_init(a);
+  if (op == "broadcast") return broadcast(a);
+  if (op == "shutdown") return shutdown_ = true, Reply{};
+  throw RequestError("bad_request", "unknown op '" + op + "'");
+}
+
+Qwen3& Worker::model() {
+  if (!model_) throw RequestError("no_model", "no model loaded: send init or load first");
+  return *model_;
+}
+
+Reply Worker::info() {
+  Reply r;
+  r.result["backend"] = "cpu";
+  if (model_) {
+    r.result["config"] = model_->config().raw;
+    r.result["parameters"] = model_->config().parameter_count();
+    r.result["step"] = trainer_->steps();
+  }
+  r.result["rank"] = coll_ ? coll_->rank() : 0;
+  r.result["world"] = coll_ ? coll_->world() : 1;
+  return r;
+}
+
+Reply Worker::init(const json& a) {
+  auto m = std::make_unique<Qwen3>(parse_config(a.value("config", json()), "init config"));
+  m->init_random(a.value("seed", uint64_t(0)), a.value("init_std", 0.02f));
+  model_ = std::move(m);
+  trainer_ = std::make_unique<Trainer>(*model_);
+  Reply r = info();
+  return r;
+}
+
+// A Hugging Face folder: config.json + model.safetensors (or shards). The model is replaced
+// only once everything has loaded, so a bad folder leaves the old model serving.
+Reply Worker::load(const json& a) {
+  const std::string dir = a.value("path", "");
+  std::ifstream in(fs::path(dir) / "config.json");
+  if (!in) throw FileError(dir + "/config.json: cannot open");
+  json cfg;
+  try {
+    cfg = json::parse(in);
+  } catch (const std::exception& e) {
+    throw ConfigError(dir + "/config.json: not JSON (" + e.what() + ")");
+  }
+  auto m = std::make_unique<Qwen3>(parse_config(cfg, dir + "/config.json"));
+  auto tensors = read_checkpoint_tensors(dir);
+  json ignored = json::array();
+  for (auto& [name, t] : tensors) {
+    auto it = m->params().find(name);
+    if (it == m->params().end()) {
+      ignored.push_back(name);  // e.g. lm_head.weight saved beside tied embeddings
+      continue;
+    }
+    expect_shape(t, it->second.shape, (dir + ": " + name).c_str());
+    it->second = std::move(t);
+  }
+  for (auto& [name, t] : m->params()) {
+    if (!tensors.count(name)) throw FileError(dir + ": tensor " + name + " is missing from the checkpoint");
+  }
+  auto trainer = std::make_unique<Trainer>(*m);
+  if (a.value("optimizer", false) && fs::exists(fs::path(dir) / "optimizer.safetensors")) {
+    auto st = read_safetensors((fs::path(dir) / "optimizer.safetensors").string());
+    for (auto& [name, t] : m->params()) {
+      trainer->m().push_back(std::move(st.at("exp_avg." + name)));
+      trainer->v().push_back(std::move(st.at("exp_avg_sq." + name)));
+    }
+    std::ifstream sf(fs::path(dir) / "trainer_state.json");
+    trainer->restore(json::parse(sf).value("step", int64_t(0)));
+  }
+  model_ = std::move(m);
+  trainer_ = std::move(trainer);
+  Reply r = info();
+  r.result["ignored"] = ignored;
+  return r;
+}
+
+Reply Worker::save(const json& a) {
+  Qwen3& m = model();
+  const std::string dir = a.value("path", "");
+  if (dir.empty()) throw RequestError("bad_request", "save: path is required");
+  fs::create_directories(dir);
+  write_file_atomic((fs::path(dir) / "config.json").string(), m.config().raw.dump(2));
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), m.params(), a.value("dtype", "F32"), {{"format", "pt"}});
+  if (a.value("optimizer", false) && !trainer_->m().empty()) {
+    std::map<std::string, Tensor> st;
+    size_t k = 0;
+    for (auto& [name, _] : m.params()) {
+      st["exp_avg." + name] = trainer_->m()[k];
+      st["exp_avg_sq." + name] = trainer_->v()[k++];
+    }
+    write_safetensors((fs::path(dir) / "optimizer.safetensors").string(), st);
+    write_file_atomic((fs::path(dir) / "trainer_state.json").string(), json{{"step", trainer_->steps()}}.dump());
+  }
+  return Reply{};
+}
+
+Reply Worker::generate(const Frame& req) {
+  const json a = req.header.value("args", json::object());
+  const Batch b = read_batch(req);
+  GenParams p;
+  p.max_tokens = a.value("max_tokens", int64_t(256));
+  p.temperature = a.value("temperature", 1.0f);
+  p.top_p = a.value("top_p", 1.0f);
+  p.top_k = a.value("top_k", int64_t(0));
+  p.stop = a.value("stop", std::vector<int32_t>{});
+  p.seed = a.value("seed", uint64_t(0));
+  p.use_cache = a.value("use_cache", true);
+  if (p.max_tokens < 1) throw RequestError("bad_request", "max_tokens must be at least 1");
+  if (p.top_p <= 0 || p.top_p > 1) throw RequestError("bad_request", "top_p must be in (0, 1]");
+  std::vector<std::vector<int32_t>> prompts;
+  size_t at = 0;
+  for (auto len : b.lengths) {
+    prompts.emplace_back(b.tokens.begin() + at, b.tokens.begin() + at + len);
+    at += len;
+  }
+  const GenOutput g = worker::generate(model(), prompts, p);
+  std::vector<int32_t> toks, lens;
+  std::vector<float> lps;
+  for (size_t i = 0; i < g.tokens.size(); i++) {
+    toks.insert(toks.end(), g.tokens[i].begin(), g.tokens[i].end());
+    lps.insert(lps.end(), g.logprobs[i].begin(), g.logprobs[i].end());
+    lens.push_back(int32_t(g.tokens[i].size()));
+  }
+  Reply r;
+  r.result["finish"] = g.finish;
+  r.tensors.emplace_back("tokens", WireTensor::from(toks, {int64_t(toks.size())}));
+  r.tensors.emplace_back("logprobs", WireTensor::from(lps, {int64_t(lps.size())}));
+  r.tensors.emplace_back("lengths", WireTensor::from(lens, {int64_t(lens.size())}));
+  return r;
+}
+
+Reply Worker::logprobs(const Frame& req) {
+  const Batch b = read_batch(req);
+  const auto lp = sequence_logprobs(model(), b);
+  Reply r;
+  r.tensors.emplace_back("logprobs", WireTensor::from(lp, {int64_t(lp.size())}));
+  return r;
+}
+
+Reply Worker::accumulate(const Frame& req) {
+  const json a = req.header.value("args", json::object());
+  MicroBatch mb;
+  mb.batch = read_batch(req);
+  mb.mask = req.tensor("mask").f32("mask");
+  LossOptions o;
+  o.mode = a.value("mode", "pg");
+  o.eps_low = a.value("eps_low", 0.2f);
+  o.eps_high = a.value("eps_high", 0.28f);
+  o.loss_scale = a.value("loss_scale", 32768.0);
+  o.batch_sequences = a.value("batch_sequences", double(mb.batch.lengths.size()));
+  o.batch_tokens = a.value("batch_tokens", 0.0);
+  if (o.mode == "pg") {
+    mb.old_logprobs = req.tensor("old_logprobs").f32("old_logprobs");
+    mb.advantages = req.tensor("advantages").f32("advantages");
+  }
+  model();
+  const auto t = trainer_->accumulate(mb, o);
+  Reply r;
+  r.result = {{"loss", t.loss}, {"tokens", t.tokens}, {"clipped", t.clipped}};
+  return r;
+}
+
+Reply Worker::step(const json& a) {
+  model();
+  StepOptions o;
+  o.adam.lr = a.value("lr", 1e-6f);
+  o.adam.weight_decay = a.value("weight_decay", 0.01f);
+  o.adam.beta1 = a.value("beta1", 0.9f);
+  o.adam.beta2 = a.value("beta2", 0.999f);
+  o.adam.eps = a.value("eps", 1e-8f);
+  o.max_grad_norm = a.value("max_grad_norm", 1.0);
+  const double norm = trainer_->step(o, coll_.get());
+  Reply r;
+  r.result = {{"grad_norm", norm}, {"step", trainer_->steps()}};
+  return r;
+}
+
+Reply Worker::get_weights(const json& a) {
+  Qwen3& m = model();
+  const auto names = a.value("names", std::vector<std::string>{});
+  Reply r;
+  for (auto& [name, t] : m.params()) {
+    if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+    r.tensors.emplace_back(name, WireTensor::from(t.data, t.shape));
+  }
+  return r;
+}
+
+// All or nothing: every tensor is checked before any is written.
+Reply Worker::set_weights(const Frame& req) {
+  Qwen3& m = model();
+  std::vector<std::pair<Tensor*, std::vector<float>>> staged;
+  for (const auto& [name, w] : req.tensors) {
+    auto it = m.params().find(name);
+    if (it == m.params().end()) throw RequestError("bad_request", "set_weights: the model has no tensor " + name);
+    if (w.shape != it->second.shape) throw RequestError("bad_request", "set_weights: " + name + " has the wrong shape");
+    staged.emplace_back(&it->second, w.f32(name));
+  }
+  for (auto& [t, v] : staged) t->data = std::move(v);
+  Reply r;
+  r.result["set"] = staged.size();
+  return r;
+}
+
+Reply Worker::collective_init(const json& a) {
+  coll_.reset();
+  coll_ = tcp_collective(a.value("rank", 0), a.value("world", 1), a.value("addresses", std::vector<std::string>{}), a.value("timeout_ms", 30000));
+  return info();
+}
+
+Reply Worker::broadcast(const json& a) {
+  Qwen3& m = model();
+  if (!coll_) throw RequestError("bad_request", "broadcast: no collective group (send collective_init first)");
+  for (auto& [_, t] : m.params()) coll_->broadcast(t.ptr(), t.size(), a.value("root", 0));
+  return Reply{};
+}
+
+}  // namespace troupe::worker

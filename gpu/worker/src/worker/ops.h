@@ -1,0 +1,45 @@
+// The worker's operations, one method per protocol op (see protocol.h for the framing and
+// gpu/worker.ts for the typed client). State: the model, its optimizer, the collective group.
+#pragma once
+#include <memory>
+
+#include "model/qwen3.h"
+#include "worker/collective.h"
+#include "worker/protocol.h"
+#include "worker/trainer.h"
+
+namespace troupe::worker {
+
+struct Reply {
+  nlohmann::json result = nlohmann::json::object();
+  std::vector<std::pair<std::string, WireTensor>> tensors;
+};
+
+class Worker {
+ public:
+  // Runs one request; throws RequestError (and the library's errors) for the caller to report.
+  Reply handle(const Frame& req);
+  bool shutting_down() const { return shutdown_; }
+
+ private:
+  Qwen3& model();
+  Reply info();
+  Reply init(const nlohmann::json& a);
+  Reply load(const nlohmann::json& a);
+  Reply save(const nlohmann::json& a);
+  Reply generate(const Frame& req);
+  Reply logprobs(const Frame& req);
+  Reply accumulate(const Frame& req);
+  Reply step(const nlohmann::json& a);
+  Reply get_weights(const nlohmann::json& a);
+  Reply set_weights(const Frame& req);
+  Reply collective_init(const nlohmann::json& a);
+  Reply broadcast(const nlohmann::json& a);
+
+  std::unique_ptr<Qwen3> model_;
+  std::unique_ptr<Trainer> trainer_;
+  std::unique_ptr<Collective> coll_;
+  bool shutdown_ = false;
+};
+
+}  // namespace troupe::worker
