@@ -21,6 +21,7 @@ struct Tensor {
     return std::accumulate(s.begin(), s.end(), size_t{1}, [](size_t a, int64_t b) { return a * static_cast<size_t>(b); });
   }
   size_t size() const { return data.size(); }
+  size_t size_of_shape() const { return count(shape); }
   float* ptr() { return data.data(); }
   const float* ptr() const { return data.data(); }
   int64_t dim(int i) const { return shape.at(i < 0 ? shape.size() + i : i); }

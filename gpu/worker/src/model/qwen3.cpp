@@ -1,5 +1,7 @@
 #include "model/qwen3.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "cpu/attention.h"
@@ -47,11 +49,13 @@ static void add_into(Tensor& a, const Tensor& b) {
   for (int64_t i = 0; i < n; i++) pa[i] += pb[i];
 }
 
-Qwen3::Qwen3(ModelConfig cfg) : cfg_(std::move(cfg)) {
+Qwen3::Qwen3(ModelConfig cfg, bool allocate) : cfg_(std::move(cfg)) {
   const int64_t d = cfg_.hidden_size, f = cfg_.intermediate_size, hd = cfg_.head_dim;
   auto add = [&](const std::string& name, std::vector<int64_t> shape) {
-    params_.emplace(name, Tensor(shape));
-    grads_.emplace(name, Tensor(shape));
+    Tensor t;
+    if (allocate) t = Tensor(shape);
+    else t.shape = shape;
+    params_.emplace(name, std::move(t));
   };
   add("model.embed_tokens.weight", {cfg_.vocab_size, d});
   for (int64_t i = 0; i < cfg_.num_hidden_layers; i++) {
@@ -71,25 +75,51 @@ Qwen3::Qwen3(ModelConfig cfg) : cfg_(std::move(cfg)) {
   if (!cfg_.tie_word_embeddings) add("lm_head.weight", {cfg_.vocab_size, d});
 }
 
+// Blocks of 4096 values each draw from their own generator seeded by (seed, tensor, block), so
+// the weights are the same whatever the thread count, and filling 0.6B of them is parallel.
 void Qwen3::init_random(uint64_t seed, float std) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, std);
+  auto mix = [](uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  uint64_t index = 0;
   for (auto& [name, t] : params_) {
-    const bool norm = name.find("norm.weight") != std::string::npos;
-    for (auto& x : t.data) x = norm ? 1.0f : normal(rng);
+    index++;
+    if (t.data.size() != t.size_of_shape()) t = Tensor(t.shape);
+    if (name.find("norm.weight") != std::string::npos) {
+      std::fill(t.data.begin(), t.data.end(), 1.0f);
+      continue;
+    }
+    const int64_t n = t.size(), blocks = (n + 4095) / 4096;
+    float* p = t.ptr();
+#pragma omp parallel for schedule(static)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+      uint64_t state = mix(seed ^ mix(index * 0x100000001b3ull ^ uint64_t(blk)));
+      auto uniform = [&] {  // (0, 1]
+        state = mix(state);
+        return (double((state >> 11) + 1)) * (1.0 / 9007199254740992.0);
+      };
+      const int64_t end = std::min(n, (blk + 1) * 4096);
+      for (int64_t i = blk * 4096; i < end; i += 2) {
+        // Box–Muller: two normals from two uniforms.
+        const double r = std::sqrt(-2.0 * std::log(uniform())), a = 6.283185307179586 * uniform();
+        p[i] = float(std * r * std::cos(a));
+        if (i + 1 < end) p[i + 1] = float(std * r * std::sin(a));
+      }
+    }
   }
 }
 
-void Qwen3::check_params(const std::string& where) const {
-  for (const auto& [name, t] : grads_) {
-    auto it = params_.find(name);
-    if (it == params_.end()) throw ShapeError(where + ": tensor " + name + " is missing");
-    expect_shape(it->second, t.shape, (where + ": " + name).c_str());
-  }
+std::map<std::string, Tensor>& Qwen3::grads() {
+  if (grads_.empty())
+    for (const auto& [name, t] : params_) grads_.emplace(name, Tensor(t.shape));
+  return grads_;
 }
 
 void Qwen3::zero_grads() {
-  for (auto& [_, t] : grads_) std::fill(t.data.begin(), t.data.end(), 0.0f);
+  for (auto& [_, t] : grads()) std::fill(t.data.begin(), t.data.end(), 0.0f);
 }
 
 // ---- training ------------------------------------------------------------------------------

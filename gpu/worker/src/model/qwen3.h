@@ -41,16 +41,17 @@ struct LayerActs {
 
 class Qwen3 {
  public:
-  explicit Qwen3(ModelConfig cfg);
+  // allocate = false: parameters get their shapes but no memory (a load fills them), so a
+  // large model is not held twice while it loads.
+  explicit Qwen3(ModelConfig cfg, bool allocate = true);
 
   const ModelConfig& config() const { return cfg_; }
   std::map<std::string, Tensor>& params() { return params_; }
-  std::map<std::string, Tensor>& grads() { return grads_; }
+  // Gradient buffers, allocated on first use: a model that only generates holds none.
+  std::map<std::string, Tensor>& grads();
 
   // Every weight ~ N(0, std), norms = 1 (as Hugging Face initializes Qwen3).
   void init_random(uint64_t seed, float std = 0.02f);
-  // Checks that every expected tensor is present with its shape (after a load).
-  void check_params(const std::string& where) const;
 
   // Training: logits [n, vocab] for every position; activations are kept for backward().
   Tensor forward_train(const Batch& b);
@@ -67,7 +68,7 @@ class Qwen3 {
 
  private:
   Tensor& p(const std::string& name) { return params_.at(name); }
-  Tensor& g(const std::string& name) { return grads_.at(name); }
+  Tensor& g(const std::string& name) { return grads().at(name); }
   const Tensor& lm_head() { return cfg_.tie_word_embeddings ? p("model.embed_tokens.weight") : p("lm_head.weight"); }
   Tensor& lm_head_grad() { return cfg_.tie_word_embeddings ? g("model.embed_tokens.weight") : g("lm_head.weight"); }
   Tensor forward_spans(const std::vector<int32_t>& tokens, const std::vector<std::pair<KVCache*, int64_t>>& spans);

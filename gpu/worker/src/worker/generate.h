@@ -1,7 +1,7 @@
 // Batched generation: prefill each prompt into its KV cache, then decode all live sequences one
 // token per step together. Sampling: temperature (0 = greedy), top-k, top-p, stop tokens, a
 // token budget and a seed; sequence i draws from its own generator seeded from (seed, i), so
-// a sequence's tokens do not depend on what else is in the batch.
+// a sequence's draws do not depend on what the other sequences of the batch hold.
 // The log-prob returned per token is log softmax(logits / temperature) at the sampled token
 // (the raw model's at temperature 0 or 1), before top-k/top-p truncation.
 #pragma once

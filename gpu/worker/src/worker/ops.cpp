@@ -64,7 +64,7 @@ Reply Worker::info() {
 }
 
 Reply Worker::init(const json& a) {
-  auto m = std::make_unique<Qwen3>(parse_config(a.value("config", json()), "init config"));
+  auto m = std::make_unique<Qwen3>(parse_config(a.value("config", json()), "init config"), false);
   m->init_random(a.value("seed", uint64_t(0)), a.value("init_std", 0.02f));
   model_ = std::move(m);
   trainer_ = std::make_unique<Trainer>(*model_);
@@ -84,7 +84,7 @@ Reply Worker::load(const json& a) {
   } catch (const std::exception& e) {
     throw ConfigError(dir + "/config.json: not JSON (" + e.what() + ")");
   }
-  auto m = std::make_unique<Qwen3>(parse_config(cfg, dir + "/config.json"));
+  auto m = std::make_unique<Qwen3>(parse_config(cfg, dir + "/config.json"), false);
   auto tensors = read_checkpoint_tensors(dir);
   json ignored = json::array();
   for (auto& [name, t] : tensors) {
