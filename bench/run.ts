@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   "env-step": async () => (await import("./env.js")).step(),
   "env-reset": async () => (await import("./env.js")).reset(),
   "env-scale": async () => (await import("./env-scale.js")).run(),
+  learner: async () => (await import("./learner.js")).run(),
 };
 
 const name = process.argv[2];

@@ -14,7 +14,7 @@ command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 # The native worker (gpu/): a C++17 compiler, cmake and OpenBLAS for its matrix products.
 command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
-[ -e /usr/include/x86_64-linux-gnu/openblas-pthread/cblas.h ] || ls /usr/include/*/openblas*/cblas.h >/dev/null 2>&1 || need_apt+=(libopenblas-dev)
+[ -e /usr/include/x86_64-linux-gnu/openblas-openmp/cblas.h ] || ls /usr/include/*/openblas-openmp/cblas.h >/dev/null 2>&1 || need_apt+=(libopenblas-openmp-dev)
 [ -e /usr/include/nlohmann/json.hpp ] || need_apt+=(nlohmann-json3-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

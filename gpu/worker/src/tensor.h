@@ -32,6 +32,14 @@ struct ShapeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Gives an output buffer this shape, reusing its memory when the element count already fits
+// (contents are then stale: kernels overwrite their outputs). Activations and gradients are
+// reused step after step this way instead of being allocated, zeroed and faulted in again.
+inline void ensure_shape(Tensor& t, std::vector<int64_t> s) {
+  if (Tensor::count(s) != t.data.size()) t.data.assign(Tensor::count(s), 0.0f);
+  t.shape = std::move(s);
+}
+
 inline void expect_shape(const Tensor& t, const std::vector<int64_t>& s, const char* what) {
   if (t.shape != s) {
     std::string got, want;

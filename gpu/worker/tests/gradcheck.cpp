@@ -197,6 +197,8 @@ int main(int argc, char** argv) {
   rope();
   attention(5, 5, "");
   attention(2, 6, "_cached");
+  attention(150, 150, "_blocks");        // several 64-row query blocks
+  attention(70, 135, "_blocks_cached");  // blocks after a cache
   policy_loss();
   loss_values();
   model(true);

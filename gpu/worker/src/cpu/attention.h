@@ -15,7 +15,7 @@ struct AttentionShape {
 // probs receives the softmax weights (kept for backward); the masked ones are 0.
 void attention_forward(const AttentionShape& s, const float* q, const float* k, const float* v, float* o, float* probs);
 
-// dq overwritten; dk and dv overwritten (the heads of a group add into them).
+// dq, dk and dv overwritten (the heads of a group add into dk and dv).
 void attention_backward(const AttentionShape& s, const float* q, const float* k, const float* v, const float* probs,
                         const float* dout, float* dq, float* dk, float* dv);
 

@@ -6,7 +6,7 @@ namespace troupe::cpu {
 
 void embedding_forward(const std::vector<int32_t>& ids, const Tensor& table, Tensor& x) {
   const int64_t vocab = table.dim(0), d = table.dim(1), n = ids.size();
-  if (x.shape != std::vector<int64_t>{n, d}) x = Tensor({n, d});
+  ensure_shape(x, {n, d});
   for (int64_t i = 0; i < n; i++) {
     if (ids[i] < 0 || ids[i] >= vocab) {
       throw ShapeError("token id " + std::to_string(ids[i]) + " at position " + std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");

@@ -7,8 +7,8 @@ namespace troupe::cpu {
 void rmsnorm_forward(const Tensor& x, const Tensor& w, float eps, Tensor& y, Tensor& inv_rms) {
   const int64_t d = x.dim(-1), n = x.size() / d;
   expect_shape(w, {d}, "rmsnorm weight");
-  if (y.shape != x.shape) y = Tensor(x.shape);
-  if (inv_rms.size() != static_cast<size_t>(n)) inv_rms = Tensor({n});
+  ensure_shape(y, x.shape);
+  ensure_shape(inv_rms, {n});
   for (int64_t i = 0; i < n; i++) {
     const float* xi = x.ptr() + i * d;
     float* yi = y.ptr() + i * d;
@@ -25,7 +25,7 @@ void rmsnorm_backward(const Tensor& x, const Tensor& w, const Tensor& inv_rms, c
   const int64_t d = x.dim(-1), n = x.size() / d;
   expect_shape(dy, x.shape, "rmsnorm output gradient");
   expect_shape(dw, {d}, "rmsnorm weight gradient");
-  if (dx.shape != x.shape) dx = Tensor(x.shape);
+  ensure_shape(dx, x.shape);
   for (int64_t i = 0; i < n; i++) {
     const float* xi = x.ptr() + i * d;
     const float* gi = dy.ptr() + i * d;

@@ -8,15 +8,15 @@ static inline float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
 void swiglu_forward(const Tensor& g, const Tensor& u, Tensor& h) {
   expect_shape(u, g.shape, "swiglu up");
-  if (h.shape != g.shape) h = Tensor(g.shape);
+  ensure_shape(h, g.shape);
   for (size_t i = 0; i < g.size(); i++) h.data[i] = g.data[i] * sigmoid(g.data[i]) * u.data[i];
 }
 
 void swiglu_backward(const Tensor& g, const Tensor& u, const Tensor& dh, Tensor& dg, Tensor& du) {
   expect_shape(u, g.shape, "swiglu up");
   expect_shape(dh, g.shape, "swiglu output gradient");
-  if (dg.shape != g.shape) dg = Tensor(g.shape);
-  if (du.shape != g.shape) du = Tensor(g.shape);
+  ensure_shape(dg, g.shape);
+  ensure_shape(du, g.shape);
   for (size_t i = 0; i < g.size(); i++) {
     const float s = sigmoid(g.data[i]);
     const float silu = g.data[i] * s;

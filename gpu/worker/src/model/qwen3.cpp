@@ -128,7 +128,7 @@ Tensor Qwen3::forward_train(const Batch& b) {
   const int64_t n = b.tokens.size(), hq = cfg_.num_attention_heads, hkv = cfg_.num_key_value_heads, hd = cfg_.head_dim;
   const auto pos = b.positions();
   const auto starts = b.starts();
-  acts_.assign(cfg_.num_hidden_layers, LayerActs{});
+  acts_.resize(cfg_.num_hidden_layers);  // buffers of the last step are reused
   Tensor x;
   cpu_::embedding_forward(b.tokens, p("model.embed_tokens.weight"), x);
   for (int64_t l = 0; l < cfg_.num_hidden_layers; l++) {
@@ -144,11 +144,11 @@ Tensor Qwen3::forward_train(const Batch& b) {
     cpu_::rmsnorm_forward(a.k_pre, p(layer_name(l, "self_attn.k_norm.weight")), cfg_.rms_norm_eps, a.k, a.k_inv);
     cpu_::rope_forward(a.q, pos, cfg_.rope_theta);
     cpu_::rope_forward(a.k, pos, cfg_.rope_theta);
-    a.attn = Tensor({n, hq * hd});
+    ensure_shape(a.attn, {n, hq * hd});
     a.probs.resize(b.lengths.size());
     for (size_t s = 0; s < b.lengths.size(); s++) {
       const int64_t len = b.lengths[s], at = starts[s];
-      a.probs[s] = Tensor({hq, len, len});
+      ensure_shape(a.probs[s], {hq, len, len});
       cpu_::attention_forward({len, len, hq, hkv, hd}, a.q.ptr() + at * hq * hd, a.k.ptr() + at * hkv * hd, a.v.ptr() + at * hkv * hd,
                               a.attn.ptr() + at * hq * hd, a.probs[s].ptr());
     }
@@ -164,6 +164,7 @@ Tensor Qwen3::forward_train(const Batch& b) {
     add_into(x, a.x_mid);
   }
   final_in_ = std::move(x);
+  has_acts_ = true;
   cpu_::rmsnorm_forward(final_in_, p("model.norm.weight"), cfg_.rms_norm_eps, final_out_, final_inv_);
   Tensor logits;
   cpu_::linear_forward(final_out_, lm_head(), logits);
@@ -171,17 +172,18 @@ Tensor Qwen3::forward_train(const Batch& b) {
 }
 
 void Qwen3::backward(const Batch& b, Tensor& dlogits) {
-  if (acts_.size() != size_t(cfg_.num_hidden_layers)) throw ShapeError("backward without a training forward");
+  if (!has_acts_) throw ShapeError("backward without a training forward");
+  has_acts_ = false;
   const int64_t n = b.tokens.size(), hq = cfg_.num_attention_heads, hkv = cfg_.num_key_value_heads, hd = cfg_.head_dim;
   const auto pos = b.positions();
   const auto starts = b.starts();
-  Tensor dfinal, dx, tmp;
+  // Gradient buffers live in scratch_ and are reused layer after layer, step after step.
+  auto& [dfinal, dx, tmp, dact, dgate, dup, dh2, dattn, dq, dk, dv, dq_pre, dk_pre, dh1] = scratch_;
   cpu_::linear_backward(final_out_, lm_head(), dlogits, dfinal, lm_head_grad());
   cpu_::rmsnorm_backward(final_in_, p("model.norm.weight"), final_inv_, dfinal, dx, g("model.norm.weight"));
   for (int64_t l = cfg_.num_hidden_layers - 1; l >= 0; l--) {
     LayerActs& a = acts_[l];
     // MLP: x = x_mid + down(swiglu(gate(h2), up(h2)))
-    Tensor dact, dgate, dup, dh2;
     cpu_::linear_backward(a.act, p(layer_name(l, "mlp.down_proj.weight")), dx, dact, g(layer_name(l, "mlp.down_proj.weight")));
     cpu_::swiglu_backward(a.gate, a.up, dact, dgate, dup);
     cpu_::linear_backward(a.h2, p(layer_name(l, "mlp.gate_proj.weight")), dgate, dh2, g(layer_name(l, "mlp.gate_proj.weight")));
@@ -191,9 +193,10 @@ void Qwen3::backward(const Batch& b, Tensor& dlogits) {
                            g(layer_name(l, "post_attention_layernorm.weight")));
     add_into(dx, tmp);  // dx is now dL/dx_mid
     // Attention: x_mid = x_in + o_proj(attn)
-    Tensor dattn;
     cpu_::linear_backward(a.attn, p(layer_name(l, "self_attn.o_proj.weight")), dx, dattn, g(layer_name(l, "self_attn.o_proj.weight")));
-    Tensor dq({n, hq, hd}), dk({n, hkv, hd}), dv({n, hkv * hd});
+    ensure_shape(dq, {n, hq, hd});
+    ensure_shape(dk, {n, hkv, hd});
+    ensure_shape(dv, {n, hkv * hd});
     for (size_t s = 0; s < b.lengths.size(); s++) {
       const int64_t len = b.lengths[s], at = starts[s];
       cpu_::attention_backward({len, len, hq, hkv, hd}, a.q.ptr() + at * hq * hd, a.k.ptr() + at * hkv * hd, a.v.ptr() + at * hkv * hd,
@@ -202,14 +205,12 @@ void Qwen3::backward(const Batch& b, Tensor& dlogits) {
     }
     cpu_::rope_backward(dq, pos, cfg_.rope_theta);
     cpu_::rope_backward(dk, pos, cfg_.rope_theta);
-    Tensor dq_pre, dk_pre;
     cpu_::rmsnorm_backward(a.q_pre, p(layer_name(l, "self_attn.q_norm.weight")), a.q_inv, dq, dq_pre, g(layer_name(l, "self_attn.q_norm.weight")));
     cpu_::rmsnorm_backward(a.k_pre, p(layer_name(l, "self_attn.k_norm.weight")), a.k_inv, dk, dk_pre, g(layer_name(l, "self_attn.k_norm.weight")));
     reshaped(dq_pre, {n, hq * hd});
     reshaped(dk_pre, {n, hkv * hd});
     reshaped(a.q_pre, {n, hq * hd});
     reshaped(a.k_pre, {n, hkv * hd});
-    Tensor dh1;
     cpu_::linear_backward(a.h1, p(layer_name(l, "self_attn.q_proj.weight")), dq_pre, dh1, g(layer_name(l, "self_attn.q_proj.weight")));
     cpu_::linear_backward(a.h1, p(layer_name(l, "self_attn.k_proj.weight")), dk_pre, tmp, g(layer_name(l, "self_attn.k_proj.weight")));
     add_into(dh1, tmp);
@@ -219,7 +220,6 @@ void Qwen3::backward(const Batch& b, Tensor& dlogits) {
     add_into(dx, tmp);  // dL/dx_in
   }
   cpu_::embedding_backward(b.tokens, dx, g("model.embed_tokens.weight"));
-  acts_.clear();
 }
 
 // ---- inference -----------------------------------------------------------------------------

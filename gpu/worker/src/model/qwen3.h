@@ -39,6 +39,11 @@ struct LayerActs {
   Tensor gate, up, act;              // [n, intermediate]
 };
 
+// Gradient buffers of backward(), kept between calls.
+struct BackwardScratch {
+  Tensor dfinal, dx, tmp, dact, dgate, dup, dh2, dattn, dq, dk, dv, dq_pre, dk_pre, dh1;
+};
+
 class Qwen3 {
  public:
   // allocate = false: parameters get their shapes but no memory (a load fills them), so a
@@ -81,6 +86,8 @@ class Qwen3 {
   // What forward_train keeps for backward.
   std::vector<LayerActs> acts_;
   Tensor final_in_, final_inv_, final_out_;
+  bool has_acts_ = false;
+  BackwardScratch scratch_;
 };
 
 std::string layer_name(int64_t i, const char* rest);

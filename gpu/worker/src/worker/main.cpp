@@ -1,6 +1,7 @@
 // troupe-worker: serves protocol.h frames on stdin/stdout until stdin closes or a shutdown op.
 // A bad request gets an error reply and the worker carries on; only a torn stream (the frame
 // boundaries are lost) ends it, with exit code 2.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +19,10 @@ static void reply_error(const nlohmann::json& id, const std::string& code, const
 }
 
 int main() {
+  // Keep freed activation buffers in the heap for the next step instead of returning them to
+  // the kernel: fresh pages cost a fault each, and a training step allocates hundreds of MB.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   Worker w;
   for (;;) {
     Frame req;

@@ -1,5 +1,8 @@
 #include "worker/ops.h"
 
+#include <cblas.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -41,6 +44,7 @@ Reply Worker::handle(const Frame& req) {
   if (op == "set_weights") return set_weights(req);
   if (op == "collective_init") return collective_init(a);
   if (op == "broadcast") return broadcast(a);
+  if (op == "bench_matmul") return bench_matmul(a);
   if (op == "shutdown") return shutdown_ = true, Reply{};
   throw RequestError("bad_request", "unknown op '" + op + "'");
 }
@@ -255,6 +259,26 @@ Reply Worker::broadcast(const json& a) {
   if (!coll_) throw RequestError("bad_request", "broadcast: no collective group (send collective_init first)");
   for (auto& [_, t] : m.params()) coll_->broadcast(t.ptr(), t.size(), a.value("root", 0));
   return Reply{};
+}
+
+}  // namespace troupe::worker
+
+namespace troupe::worker {
+
+// The machine's practical matmul limit: OpenBLAS sgemm y[m,n] = x[m,k]·W[n,k]ᵀ, the layout of
+// every projection, timed over `reps` runs after a warm-up. Benchmarks compare against it.
+Reply Worker::bench_matmul(const json& a) {
+  const int64_t m = a.value("m", int64_t(512)), n = a.value("n", int64_t(512)), k = a.value("k", int64_t(512)), reps = a.value("reps", int64_t(5));
+  if (m < 1 || n < 1 || k < 1 || reps < 1 || m * k > (int64_t(1) << 30) || n * k > (int64_t(1) << 30)) throw RequestError("bad_request", "bench_matmul: sizes out of range");
+  std::vector<float> x(m * k, 0.5f), w(n * k, 0.25f), y(m * n);
+  auto run = [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x.data(), k, w.data(), k, 0.0f, y.data(), n); };
+  run();
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < reps; i++) run();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  Reply r;
+  r.result = {{"gflops", 2.0 * m * n * k * reps / s / 1e9}, {"seconds", s}};
+  return r;
 }
 
 }  // namespace troupe::worker

@@ -35,6 +35,7 @@ class Worker {
   Reply set_weights(const Frame& req);
   Reply collective_init(const nlohmann::json& a);
   Reply broadcast(const nlohmann::json& a);
+  Reply bench_matmul(const nlohmann::json& a);
 
   std::unique_ptr<Qwen3> model_;
   std::unique_ptr<Trainer> trainer_;
