@@ -4,12 +4,12 @@ import { connect } from "@nats-io/transport-node";
 import { ServiceBroker } from "moleculer";
 import { actorClass, init, NodeAgent, startNatsServer } from "../runtime/index.js";
 import type { Echo as EchoT } from "../test/fixtures/actors.js";
-import { best, log, pipelined, sequential } from "./util.js";
+import { log, pipelined, sequential } from "./util.js";
 
 const SEQ = 4000;
 const PIPE = 40_000;
 const WINDOW = 256;
-const ROUNDS = 3;
+const ROUNDS = 4;
 
 export async function run(): Promise<Record<string, number>> {
   const server = await startNatsServer({ token: null });
@@ -55,12 +55,17 @@ export async function run(): Promise<Record<string, number>> {
     const actor = await cluster.actor(Echo, []);
     const troupe = () => actor.echo(payload);
 
+    // Rounds interleave the contenders, so a noisy stretch of the shared machine hits them all
+    // alike; each keeps its best round.
     const r: Record<string, number> = {};
-    for (const [name, f] of [["limit", raw], ["request", request], ["moleculer", moleculer], ["troupe", troupe]] as const) {
-      r[`${name}_seq_per_s`] = await best(ROUNDS, () => sequential(SEQ, f));
-      r[`${name}_pipelined_per_s`] = await best(ROUNDS, () => pipelined(PIPE, WINDOW, f));
-      log(`${name}: ${r[`${name}_seq_per_s`]}/s sequential, ${r[`${name}_pipelined_per_s`]}/s pipelined`);
+    const contenders = [["limit", raw], ["request", request], ["moleculer", moleculer], ["troupe", troupe]] as const;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, f] of contenders) {
+        r[`${name}_seq_per_s`] = Math.max(r[`${name}_seq_per_s`] ?? 0, await sequential(SEQ, f));
+        r[`${name}_pipelined_per_s`] = Math.max(r[`${name}_pipelined_per_s`] ?? 0, await pipelined(PIPE, WINDOW, f));
+      }
     }
+    for (const [name] of contenders) log(`${name}: ${r[`${name}_seq_per_s`]}/s sequential, ${r[`${name}_pipelined_per_s`]}/s pipelined`);
     await cluster.shutdown();
     await node.stop();
     await mClient.stop();

@@ -27,13 +27,6 @@ export async function pipelined(n: number, window: number, call: () => Promise<u
   return Math.round((n * 1000) / (performance.now() - t));
 }
 
-/** The best of `rounds` runs: the machine is shared and noisy, the best run is the least disturbed. */
-export async function best(rounds: number, f: () => Promise<number>): Promise<number> {
-  let b = 0;
-  for (let i = 0; i < rounds; i++) b = Math.max(b, await f());
-  return b;
-}
-
 export function log(msg: string): void {
   console.error(msg);
 }

@@ -7,11 +7,12 @@ import { nuid } from "@nats-io/nats-core";
 import {
   ActorUnavailableError, CallCancelledError, CallTimeoutError, fromErrorData, TroupeError, type ErrorData,
 } from "./errors.js";
+import { BATCH_FRAME_MAX, byBytes, Outbox } from "./outbox.js";
 import { publishFrame } from "./transport.js";
 import { producerSpan, type SpanHandle } from "./tracing.js";
 import {
-  CHUNK_MARK, ChunkAssembler, decode, encode, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
-  REQ_CALL, REQ_CANCEL, type ReplyFrame,
+  CHUNK_MARK, ChunkAssembler, decode, encode, encodeBatch, REP_BATCH, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
+  REQ_BATCH, REQ_CALL, REQ_CANCEL, type ReplyFrame,
 } from "./wire.js";
 
 export interface CallOptions {
@@ -45,6 +46,8 @@ interface Pending extends PendingCall {
   stream?: Channel;
   span?: SpanHandle;
   unlisten?: () => void;
+  /** The batch message it last went out in: a "no responders" for that batch is its too. */
+  batch?: number;
 }
 
 /** What to do when the server says nobody listens on a call's subject. */
@@ -54,8 +57,12 @@ export class Caller {
   private readonly prefix: string;
   private readonly prefixLen: number;
   private readonly pending = new Map<number, Pending>();
+  // Id 0 is the subject replies come to in batches; calls and batches count from 1.
   private nextId = 1;
   private sub: Subscription;
+  private outbox = new Outbox<Pending>((subject, calls) => this.flush(subject, calls), (p) => p.bytes.byteLength);
+  /** Batch id → its calls, until one of them is answered (so the batch was delivered). */
+  private batches = new Map<number, number[]>();
   onNoResponders: NoRespondersHandler = (c) => this.fail(c.id, new ActorUnavailableError(`nobody serves ${c.subject} (call ${c.method})`));
 
   constructor(private nc: NatsConnection) {
@@ -105,24 +112,76 @@ export class Caller {
       return;
     }
     p.unsent = false;
+    if (p.bytes.byteLength <= BATCH_FRAME_MAX) return this.outbox.add(p.subject, p);
+    // A big call goes alone, after the small ones queued before it.
+    this.outbox.flushKey(p.subject);
+    this.publishOne(p);
+  }
+
+  private publishOne(p: Pending): void {
+    p.batch = undefined;
     const r = publishFrame(this.nc, p.subject, p.bytes, p.reply);
     if (r) r.catch((e) => this.fail(p.id, e));
   }
 
+  /** Sends the calls queued for one subject: alone, or as batches. */
+  private flush(subject: string, queued: Pending[]): void {
+    // Calls that timed out or were cancelled while queued are gone from `pending`.
+    const calls = queued.filter((p) => this.pending.get(p.id) === p && !p.parked);
+    if (!isConnected(this.nc)) {
+      for (const p of calls) p.unsent = true;
+      return;
+    }
+    for (const run of byBytes(calls, (p) => p.bytes.byteLength)) {
+      if (run.length === 1) {
+        this.publishOne(run[0]);
+        continue;
+      }
+      const batch = this.nextId++;
+      const ids = run.map((p) => p.id);
+      for (const p of run) p.batch = batch;
+      this.batches.set(batch, ids);
+      this.nc.publish(subject, encodeBatch([REQ_BATCH, this.prefix, ids], run.map((p) => p.bytes)), { reply: `${this.prefix}.${batch}` });
+    }
+  }
+
   private sendCancel(p: Pending): void {
+    // The call itself may still be queued: it must leave first.
+    this.outbox.flushKey(p.subject);
     if (!this.nc.isClosed()) this.nc.publish(p.subject, encode([REQ_CANCEL]), { reply: p.reply });
   }
 
   private onReply(msg: Msg): void {
     const id = Number(msg.subject.slice(this.prefixLen));
-    const p = this.pending.get(id);
-    if (!p) return;
-    const h = msg.headers;
-    if (h && h.code === 503) {
-      if (!p.answered) this.onNoResponders(p);
+    if (id === 0) {
+      const [, ids, frames] = decode<[number, number[], ReplyFrame[]]>(msg.data);
+      for (let i = 0; i < ids.length; i++) this.onReplyFrame(ids[i], frames[i]);
       return;
     }
-    let data = msg.data;
+    const h = msg.headers;
+    if (h && h.code === 503) {
+      const p = this.pending.get(id);
+      if (p) {
+        if (!p.answered) this.onNoResponders(p);
+        return;
+      }
+      // A batch nobody received: each of its calls was never delivered.
+      const calls = this.batches.get(id);
+      this.batches.delete(id);
+      for (const cid of calls ?? []) {
+        const c = this.pending.get(cid);
+        if (c && !c.answered && c.batch === id) this.onNoResponders(c);
+      }
+      return;
+    }
+    this.onReplyData(id, msg.data);
+  }
+
+  private onReplyData(id: number, bytes: Uint8Array): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    if (p.batch !== undefined) this.batches.delete(p.batch);
+    let data = bytes;
     if (data[0] === CHUNK_MARK) {
       p.asm ??= new ChunkAssembler();
       let whole: Uint8Array | undefined;
@@ -140,6 +199,13 @@ export class Caller {
     } catch (e) {
       return this.fail(id, new TroupeError(`undecodable reply to ${p.method}: ${(e as Error).message}`));
     }
+    this.onReplyFrame(id, frame);
+  }
+
+  private onReplyFrame(id: number, frame: ReplyFrame): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    if (p.batch !== undefined) this.batches.delete(p.batch);
     p.answered = true;
     switch (frame[0]) {
       case REP_OK:
@@ -173,6 +239,7 @@ export class Caller {
 
   private done(p: Pending): void {
     this.pending.delete(p.id);
+    if (p.batch !== undefined) this.batches.delete(p.batch);
     clearTimeout(p.timer);
     p.unlisten?.();
     p.span?.end();
@@ -183,6 +250,7 @@ export class Caller {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
+    if (p.batch !== undefined) this.batches.delete(p.batch);
     clearTimeout(p.timer);
     p.unlisten?.();
     p.span?.end(err);

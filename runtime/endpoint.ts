@@ -6,11 +6,12 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { callStorage, type CallContext } from "./call-context.js";
 import { CallCancelledError, CallTimeoutError, PendingCallsLimitError, toErrorData } from "./errors.js";
+import { BATCH_FRAME_MAX, byBytes, Outbox } from "./outbox.js";
 import { publishFrame } from "./transport.js";
 import { consumerSpan, type SpanHandle } from "./tracing.js";
 import {
-  CHUNK_MARK, ChunkAssembler, decode, encode, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
-  REQ_CALL, REQ_CANCEL, type RequestFrame,
+  CHUNK_MARK, ChunkAssembler, decode, encode, encodeBatch, REP_BATCH, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
+  REQ_BATCH, REQ_CALL, REQ_CANCEL, type RequestFrame,
 } from "./wire.js";
 
 export interface EndpointOptions {
@@ -43,6 +44,12 @@ export class Endpoint {
   private readonly maxPending: number;
   private closed = false;
   private idle?: () => void;
+  /**
+   * Calls that came in a batch, by reply subject → their caller's inbox prefix: their replies
+   * are batched too, per caller (only a Troupe caller sends batches, and it reads reply batches).
+   */
+  private batched = new Map<string, string>();
+  private outbox = new Outbox<[number, Uint8Array]>((prefix, replies) => this.flushReplies(prefix, replies), (r) => r[1].byteLength);
 
   constructor(
     private nc: NatsConnection,
@@ -88,6 +95,19 @@ export class Endpoint {
       this.send(reply, [REP_ERR, toErrorData(new Error(`undecodable request on ${this.subject}: ${(e as Error).message}`))]);
       return;
     }
+    if (frame[0] === REQ_BATCH) {
+      const [, prefix, ids, frames] = frame as unknown as [number, string, number[], RequestFrame[]];
+      for (let i = 0; i < ids.length; i++) {
+        const r = `${prefix}.${ids[i]}`;
+        this.batched.set(r, prefix);
+        this.onFrame(r, frames[i]);
+      }
+      return;
+    }
+    this.onFrame(reply, frame);
+  }
+
+  private onFrame(reply: string, frame: RequestFrame): void {
     if (frame[0] === REQ_CANCEL) return this.cancel(reply);
     if (frame[0] !== REQ_CALL) return;
     const job: Job = { reply, method: frame[1]!, args: frame[2] ?? [], deadline: frame[3] ?? 0, traceparent: frame[4] ?? "" };
@@ -214,8 +234,23 @@ export class Endpoint {
     } catch (e) {
       bytes = encode([REP_ERR, toErrorData(new TypeError(`${this.name}: the reply cannot be serialized: ${(e as Error).message}`))]);
     }
+    const prefix = this.batched.get(reply);
+    // The call's last frame: its reply subject needs no more bookkeeping.
+    if (prefix !== undefined && frame[0] !== REP_STREAM_START && frame[0] !== REP_ITEM) this.batched.delete(reply);
     if (this.nc.isClosed()) return;
+    if (prefix !== undefined) {
+      if (bytes.byteLength <= BATCH_FRAME_MAX) return this.outbox.add(prefix, [Number(reply.slice(prefix.length + 1)), bytes]);
+      this.outbox.flushKey(prefix);  // what was queued for this caller goes first
+    }
     return publishFrame(this.nc, reply, bytes);
+  }
+
+  private flushReplies(prefix: string, replies: [number, Uint8Array][]): void {
+    if (this.nc.isClosed()) return;
+    for (const run of byBytes(replies, (r) => r[1].byteLength)) {
+      if (run.length === 1) this.nc.publish(`${prefix}.${run[0][0]}`, run[0][1]);
+      else this.nc.publish(`${prefix}.0`, encodeBatch([REP_BATCH, run.map((r) => r[0])], run.map((r) => r[1])));
+    }
   }
 
   /** Stops taking calls; waits for the running and queued ones when `drain` is set. */
@@ -225,6 +260,7 @@ export class Endpoint {
     if (drain && (this.running > 0 || this.head < this.queue.length)) {
       await new Promise<void>((r) => (this.idle = r));
     }
+    this.outbox.flush();
   }
 }
 

@@ -5,19 +5,27 @@
 //
 // request  = msgpack [REQ_CALL, method, args[], deadlineMs|0, traceparent|""]
 //          | msgpack [REQ_CANCEL]                 (to the actor subject, reply = the call's inbox)
+//          | msgpack [REQ_BATCH, inbox prefix, call ids[], [request frame, …]]
+//            several calls from one caller sent in one turn (see outbox.ts); call i's replies
+//            go to `${prefix}.${ids[i]}` as if it had come alone
 // reply    = msgpack [REP_*, value]
+//          | msgpack [REP_BATCH, call ids[], [reply frame, …]]   on `${prefix}.0`
+// A batch embeds its frames as they were encoded (each is a msgpack value already), so
+// batching costs no second encode or decode of any call.
 // any frame larger than the server's max_payload is sent as chunks:
 //   0xC1 (a byte msgpack never uses) | u32 index | u32 count | bytes
 import { pack, unpack } from "./codec.js";
 
 export const REQ_CALL = 0;
 export const REQ_CANCEL = 1;
+export const REQ_BATCH = 2;
 
 export const REP_OK = 0;
 export const REP_ERR = 1;
 export const REP_STREAM_START = 2;
 export const REP_ITEM = 3;
 export const REP_END = 4;
+export const REP_BATCH = 5;
 
 export const CHUNK_MARK = 0xc1;
 const CHUNK_HEAD = 9;
@@ -30,6 +38,26 @@ export function encode(frame: unknown[]): Uint8Array {
 }
 export function decode<T>(bytes: Uint8Array): T {
   return unpack<T>(bytes);
+}
+
+/** msgpack `[...head, [frames…]]`, the frames spliced in as already-encoded values. */
+export function encodeBatch(head: unknown[], frames: Uint8Array[]): Uint8Array {
+  const parts = [arrayHeader(head.length + 1), ...head.map((h) => pack(h)), arrayHeader(frames.length), ...frames];
+  let size = 0;
+  for (const p of parts) size += p.byteLength;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >> 8, n & 0xff);
+  return Uint8Array.of(0xdd, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
 }
 
 /** Splits an encoded frame into chunk messages no larger than `limit` bytes each. */
