@@ -51,6 +51,16 @@ describe("native worker: generation", function () {
     expect(out[0].finish).to.equal("stop");
   });
 
+  it("ends at the model's context length, and refuses a prompt that already fills it", async () => {
+    const long = sequences(1, 500, 64, 3)[0];  // TINY's context is 512
+    const [g] = await w.generate([long], { maxTokens: 100, seed: 1 });
+    expect(g.tokens.length).to.equal(12);
+    expect(g.finish).to.equal("length");
+    const e = await w.generate([sequences(1, 512, 64, 4)[0]], { maxTokens: 4 }).catch((x) => x);
+    expect(e.code).to.equal("bad_request");
+    expect(e.message).to.match(/context is 512/);
+  });
+
   it("top-k 1 is greedy", async () => {
     const greedy = await w.generate(prompts, { maxTokens: 8, temperature: 0 });
     const k1 = await w.generate(prompts, { maxTokens: 8, temperature: 1, topK: 1, seed: 9 });

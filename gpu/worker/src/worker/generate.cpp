@@ -65,9 +65,17 @@ GenOutput generate(Qwen3& model, const std::vector<std::vector<int32_t>>& prompt
   for (size_t i = 0; i < b; i++) rngs.emplace_back(mix(p.seed ^ mix(i + 1)));
   std::vector<KVCache> caches;
   Tensor last({int64_t(b), v});  // each live sequence's latest logits
+  // A sequence ends at the model's context length (finish "length") whatever max_tokens says;
+  // this also bounds the KV cache a request can make the worker allocate.
+  const int64_t context = model.config().max_position_embeddings;
+  std::vector<int64_t> budget(b);
   for (size_t i = 0; i < b; i++) {
     if (prompts[i].empty()) throw std::invalid_argument("prompt " + std::to_string(i) + " is empty");
-    KVCache c = model.new_cache(p.use_cache ? int64_t(prompts[i].size()) + p.max_tokens : 0);
+    if (int64_t(prompts[i].size()) >= context) {
+      throw std::invalid_argument("prompt " + std::to_string(i) + " has " + std::to_string(prompts[i].size()) + " tokens; the model's context is " + std::to_string(context));
+    }
+    budget[i] = std::min(p.max_tokens, context - int64_t(prompts[i].size()));
+    KVCache c = model.new_cache(p.use_cache ? int64_t(prompts[i].size()) + budget[i] : 0);
     if (p.use_cache) {
       Tensor l = model.forward_cached(prompts[i], c, 1);
       std::copy(l.data.begin(), l.data.end(), last.ptr() + i * v);
@@ -97,7 +105,7 @@ GenOutput generate(Qwen3& model, const std::vector<std::vector<int32_t>>& prompt
         out.finish[i] = "stop";
         continue;
       }
-      if (step + 1 < p.max_tokens) {
+      if (step + 1 < budget[i]) {
         next_live.push_back(i);
         feed.push_back(tok);
         feed_caches.push_back(&caches[i]);
