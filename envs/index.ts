@@ -7,3 +7,4 @@ export * from "./reward/index.js";
 export * from "./tasks/index.js";
 export { SWEEnv, type SWEEnvOptions, type StepResult } from "./swe-env.js";
 export { validateTask, validateTasks, type Validation } from "./validate.js";
+export * from "./swe/index.js";
