@@ -1,2 +1,6 @@
-// llm/: talking to a policy. So far: tokenizers and the chat template.
+// llm/: talking to a policy — the token-in/token-out interface, policies (native worker,
+// scripted), tokenizers and the chat template.
 export * from "./tokenizer/index.js";
+export type { Completion, Policy, SamplingParams } from "./policy.js";
+export { NativePolicy } from "./native-policy.js";
+export { ScriptedPolicy } from "./scripted-policy.js";

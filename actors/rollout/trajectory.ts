@@ -1,0 +1,116 @@
+// One agent trajectory: the model → parse → tool → observation loop over an SWE env, recorded
+// token for token. RolloutActor runs it; it also runs in a plain script.
+import { budgetNotice, parseAction, reminder, SandboxBrokenError, stepsNotice, systemPrompt, userPrompt, type SWEEnv, type Task } from "../../envs/index.js";
+import { encodeChat, IM_END, IM_START, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
+import type { Termination, Trajectory } from "../../rl/index.js";
+
+export interface TrajectoryLimits {
+  /** Tokens the prompt may take (DEEPSWE: 4,096). */
+  maxPromptTokens?: number;
+  /** Tokens for everything after the prompt, observations included (DEEPSWE: 32,768). */
+  maxResponseTokens?: number;
+  /** Tokens one reply may take. */
+  maxTurnTokens?: number;
+  /** Wall-clock limit of the whole trajectory (DEEPSWE: 5,400 s). */
+  timeoutMs?: number;
+  /** A tool call that has not come back this long after its own limit means a hung sandbox. */
+  toolGraceMs?: number;
+}
+
+export interface TrajectoryOptions {
+  env: SWEEnv;
+  policy: Policy;
+  tokenizer: Tokenizer;
+  task: Task;
+  rolloutIndex?: number;
+  sampling?: Omit<SamplingParams, "maxTokens" | "stop">;
+  limits?: TrajectoryLimits;
+}
+
+export async function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
+  const t0 = Date.now();
+  const lim = { maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 8192, timeoutMs: 5_400_000, toolGraceMs: 30_000, ...o.limits };
+  const tok = o.tokenizer;
+  const stop = tok.specialId(IM_END);
+  const rec: Trajectory = {
+    taskId: o.task.id, rolloutIndex: o.rolloutIndex ?? 0, policy: o.policy.name, policyVersion: o.policy.version,
+    tokens: [], mask: [], logprobs: [], promptLength: 0, reward: 0, termination: "error", steps: 0,
+    timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 },
+  };
+  const push = (ids: number[], generated: boolean, lps?: number[]) => {
+    rec.tokens.push(...ids);
+    for (let i = 0; i < ids.length; i++) {
+      rec.mask.push(generated ? 1 : 0);
+      rec.logprobs.push(lps?.[i] ?? 0);
+    }
+  };
+  const end = (why: Termination) => {
+    rec.termination = why;
+    return why;
+  };
+  try {
+    const problem = await o.env.reset(o.task);
+    const prompt = encodeChat(tok, [{ role: "system", content: systemPrompt() }, { role: "user", content: userPrompt(problem, o.task.workdir) }], { addGenerationPrompt: true }).ids;
+    push(prompt, false);
+    rec.promptLength = prompt.length;
+    if (prompt.length > lim.maxPromptTokens) return finishRecord(rec, end("context"), t0);
+    const responseLeft = () => lim.maxResponseTokens - (rec.tokens.length - rec.promptLength);
+    for (;;) {
+      if (Date.now() - t0 > lim.timeoutMs) return finishRecord(rec, end("timeout"), t0);
+      const budget = Math.min(lim.maxTurnTokens, responseLeft());
+      if (budget <= 0) return finishRecord(rec, end("context"), t0);
+      const tm = Date.now();
+      const out = await o.policy.generate(rec.tokens, { ...o.sampling, maxTokens: budget, stop: stop === undefined ? [] : [stop] });
+      rec.timings.modelMs += Date.now() - tm;
+      push(out.tokens, true, out.logprobs);
+      const closed = stop !== undefined && out.tokens[out.tokens.length - 1] === stop;
+      if (!closed) {
+        // The reply was cut by the budget: the context is spent whatever it said.
+        if (responseLeft() <= 0 || out.finish === "length") return finishRecord(rec, end("context"), t0);
+      }
+      const text = tok.decode(closed ? out.tokens.slice(0, -1) : out.tokens);
+      const parsed = parseAction(text);
+      let observation: string;
+      if ("error" in parsed) {
+        observation = reminder(parsed.error);  // not a step: the env is not touched
+      } else {
+        const tt = Date.now();
+        const step = await withDeadline(o.env.step(parsed.call), o.env.stepTimeoutSec * 1000 + lim.toolGraceMs);
+        rec.timings.toolMs += Date.now() - tt;
+        if (step === undefined) return finishRecord(rec, end("tool_timeout"), t0);
+        rec.steps++;
+        if (step.done && parsed.call.name === "finish") break;
+        if (step.stepsLeft === 0) return finishRecord(rec, end("max_steps"), t0);
+        observation = step.observation + stepsNotice(step.stepsLeft);
+      }
+      const left = responseLeft();
+      if (left < Math.max(1024, lim.maxResponseTokens / 10)) observation += budgetNotice(left);
+      // Exactly the chat template's pieces: "\n" after the reply's <|im_end|>, the user turn, the next prompt.
+      const obsIds = tok.encode(`${closed ? "" : IM_END}\n${IM_START}user\n${observation}${IM_END}\n${IM_START}assistant\n`);
+      if (obsIds.length >= left) return finishRecord(rec, end("context"), t0);
+      push(obsIds, false);
+    }
+    end("finished");
+    const tr = Date.now();
+    const r = await o.env.reward();
+    rec.timings.rewardMs = Date.now() - tr;
+    rec.reward = r.reward;
+    rec.tests = r.statuses as Record<string, string> | undefined;
+    return finishRecord(rec, "finished", t0);
+  } catch (e) {
+    rec.error = e instanceof SandboxBrokenError ? `sandbox failed: ${(e as Error).message}` : (e as Error).message;
+    return finishRecord(rec, "error", t0);
+  }
+}
+
+function finishRecord(rec: Trajectory, why: Termination, t0: number): Trajectory {
+  rec.termination = why;
+  rec.timings.totalMs = Date.now() - t0;
+  return rec;
+}
+
+/** The promise's value, or undefined if it takes longer than `ms`. */
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,102 @@
+// replay:gold — a task's reference patch turned into the agent's own tool calls (file_editor
+// edits, a `rm` for a deleted file, then finish), rendered as model replies. Running them
+// through the whole rollout path checks everything but the model.
+import type { ToolCall } from "../tools/index.js";
+
+interface Hunk {
+  oldStart: number;
+  oldLines: string[];  // context and removed lines
+  newLines: string[];  // context and added lines
+}
+
+interface FileDiff {
+  path: string;
+  created: boolean;
+  deleted: boolean;
+  hunks: Hunk[];
+  /** The new side ends without a newline ("\ No newline at end of file"). */
+  noFinalNewline: boolean;
+}
+
+/** Parses a unified diff (git's or diff -u's). Throws on a hunk it cannot read. */
+export function parseUnifiedDiff(patch: string): FileDiff[] {
+  const files: FileDiff[] = [];
+  const lines = patch.split("\n");
+  let file: FileDiff | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.startsWith("--- ")) {
+      const from = l.slice(4).split("\t")[0];
+      const to = (lines[i + 1] ?? "").startsWith("+++ ") ? lines[++i].slice(4).split("\t")[0] : "";
+      const strip = (p: string) => p.replace(/^[ab]\//, "");
+      file = {
+        path: strip(to === "/dev/null" ? from : to), created: from === "/dev/null", deleted: to === "/dev/null", hunks: [], noFinalNewline: false,
+      };
+      files.push(file);
+      continue;
+    }
+    const m = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(l);
+    if (!m) continue;
+    if (!file) throw new Error(`patch line ${i + 1}: a hunk before any file header`);
+    const hunk: Hunk = { oldStart: Number(m[1]), oldLines: [], newLines: [] };
+    let oldLeft = m[2] === undefined ? 1 : Number(m[2]);
+    let newLeft = m[4] === undefined ? 1 : Number(m[4]);
+    while ((oldLeft > 0 || newLeft > 0) && i + 1 < lines.length) {
+      const h = lines[++i];
+      const body = h.slice(1);
+      if (h.startsWith(" ") || h === "") {
+        hunk.oldLines.push(body);
+        hunk.newLines.push(body);
+        oldLeft--;
+        newLeft--;
+      } else if (h.startsWith("-")) {
+        hunk.oldLines.push(body);
+        oldLeft--;
+      } else if (h.startsWith("+")) {
+        hunk.newLines.push(body);
+        newLeft--;
+      } else if (h.startsWith("\\")) {
+        continue;
+      } else throw new Error(`patch line ${i + 1}: '${h.slice(0, 40)}' inside a hunk`);
+    }
+    if (lines[i + 1]?.startsWith("\\")) file.noFinalNewline = true;
+    file.hunks.push(hunk);
+  }
+  return files;
+}
+
+/** The tool calls that apply `patch` in `workdir`, ending with finish. */
+export function patchToolCalls(patch: string, workdir: string): ToolCall[] {
+  const calls: ToolCall[] = [];
+  for (const f of parseUnifiedDiff(patch)) {
+    const path = `${workdir.replace(/\/+$/, "")}/${f.path}`;
+    if (f.deleted) {
+      calls.push({ name: "execute_bash", params: { cmd: `rm -f ${path}` } });
+    } else if (f.created) {
+      const text = f.hunks.flatMap((h) => h.newLines).join("\n");
+      calls.push({ name: "file_editor", params: { command: "create", path, file_text: f.noFinalNewline ? text : `${text}\n` } });
+    } else {
+      for (const h of f.hunks) {
+        if (h.oldLines.length === 0) {
+          // Nothing to anchor on: an insertion after line oldStart.
+          calls.push({ name: "file_editor", params: { command: "insert", path, insert_line: String(h.oldStart), new_str: h.newLines.join("\n") } });
+        } else {
+          calls.push({ name: "file_editor", params: { command: "str_replace", path, old_str: h.oldLines.join("\n"), new_str: h.newLines.join("\n") } });
+        }
+      }
+    }
+  }
+  calls.push({ name: "finish", params: { command: "submit" } });
+  return calls;
+}
+
+/** A call as a model reply in the action format (values on their own lines, as models write). */
+export function renderToolCall(call: ToolCall, thought = ""): string {
+  const params = Object.entries(call.params).map(([k, v]) => `<parameter=${k}>\n${v}\n</parameter>\n`).join("");
+  return `${thought ? `${thought}\n` : ""}<function=${call.name}>\n${params}</function>`;
+}
+
+/** The replies of replay:gold for a task. */
+export function goldReplies(goldPatch: string, workdir: string): string[] {
+  return patchToolCalls(goldPatch, workdir).map((c, i) => renderToolCall(c, `Step ${i + 1}: applying the reference change.`));
+}

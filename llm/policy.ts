@@ -1,0 +1,28 @@
+// The one policy interface the rollouts use: tokens in, tokens out. A trajectory's training
+// tokens are then exactly what the model produced plus the observations' tokens; no text is
+// ever re-tokenized after the fact.
+
+export interface SamplingParams {
+  maxTokens: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  /** Token ids that end the reply (included in it). */
+  stop?: number[];
+  seed?: number;
+}
+
+export interface Completion {
+  tokens: number[];
+  /** One per token: its log-prob under the sampling distribution (0 when unknown). */
+  logprobs: number[];
+  finish: "stop" | "length";
+}
+
+export interface Policy {
+  /** For traces and records: provider and model, e.g. "native:/runs/step-10". */
+  readonly name: string;
+  /** The weights' version (the learner's step); recorded with every trajectory. */
+  readonly version?: number;
+  generate(prompt: number[], params: SamplingParams): Promise<Completion>;
+}

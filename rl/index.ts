@@ -1,0 +1,2 @@
+// rl/: the algorithm as pure functions over plain data. No I/O.
+export type { Termination, Trajectory } from "./trajectory.js";

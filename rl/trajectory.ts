@@ -1,0 +1,32 @@
+// The trajectory record: what a rollout produced, token-exact, and what the learner needs.
+
+/** Why a trajectory ended. */
+export type Termination =
+  | "finished"     // the agent called finish
+  | "context"      // the token budget ran out
+  | "max_steps"    // the step limit
+  | "timeout"      // the wall-clock limit of the trajectory
+  | "tool_timeout" // a tool call did not come back at all (the sandbox hung)
+  | "error";       // the sandbox or the policy failed; not the agent's doing
+
+export interface Trajectory {
+  taskId: string;
+  rolloutIndex: number;
+  policy: string;
+  policyVersion?: number;
+  /** Prompt, then every generated and observation token, in order. */
+  tokens: number[];
+  /** 1 on tokens the model generated, 0 on prompt and observations. */
+  mask: number[];
+  /** The sampling log-prob of each generated token; 0 elsewhere. */
+  logprobs: number[];
+  promptLength: number;
+  reward: number;
+  termination: Termination;
+  steps: number;
+  /** Per-test statuses of the reward run, when the tests ran. */
+  tests?: Record<string, string>;
+  timings: { totalMs: number; modelMs: number; toolMs: number; rewardMs: number };
+  traceId?: string;
+  error?: string;
+}

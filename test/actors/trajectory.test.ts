@@ -1,0 +1,76 @@
+// One agent trajectory over a real sandbox: replay:gold solves tasks through the whole path
+// (prompt → policy → parser → tools → observations → reward), recorded token for token;
+// malformed replies get reminders; the limits end trajectories with their reason.
+import { expect } from "chai";
+import { runTrajectory } from "../../actors/index.js";
+import { goldReplies, SWEEnv, WarmPool, type Task } from "../../envs/index.js";
+import { Qwen3Tokenizer, ScriptedPolicy } from "../../llm/index.js";
+import { dockerEnv, task } from "../envs/helpers.js";
+
+describe("agent trajectories (replay and scripted policies, docker)", function () {
+  this.timeout(300_000);
+  const tok = new Qwen3Tokenizer();
+  let pool: WarmPool;
+  let tasks: Task[];
+  before(async () => {
+    const d = await dockerEnv();
+    tasks = d.tasks;
+    pool = new WarmPool(d.backend, { size: 2 });
+  });
+  after(() => pool?.close());
+
+  it("replay:gold solves every bundled validation task; the record is token-exact", async () => {
+    for (const t of tasks.filter((x) => x.split === "validation")) {
+      const env = new SWEEnv(pool, { maxSteps: 20 });
+      try {
+        const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, goldReplies(t.goldPatch!, t.workdir), "replay:gold") });
+        expect(rec.termination, `${t.id}: ${rec.error ?? ""}`).to.equal("finished");
+        expect(rec.reward, t.id).to.equal(1);
+        expect(rec.tests && Object.keys(rec.tests).length).to.be.above(0);
+        // Lengths agree; only generated tokens are in the mask; the text decodes to a chat.
+        expect(rec.mask.length).to.equal(rec.tokens.length);
+        expect(rec.logprobs.length).to.equal(rec.tokens.length);
+        expect(rec.mask.slice(0, rec.promptLength).every((m) => m === 0)).to.equal(true);
+        const generated = tok.decode(rec.tokens.filter((_, i) => rec.mask[i] === 1));
+        expect(generated).to.match(/^Step 1: applying the reference change\./);
+        expect(generated).to.include("<function=finish>");
+        const text = tok.decode(rec.tokens);
+        expect(text.startsWith("<|im_start|>system\n")).to.equal(true);
+        expect(text).to.match(/\[Steps remaining: \d+\]<\|im_end\|>\n<\|im_start\|>assistant\n/);
+      } finally {
+        await env.close();
+      }
+    }
+  });
+
+  it("malformed replies get reminders and use no step; the step limit ends the trajectory", async () => {
+    const t = task(tasks, "textkit-005");
+    const env = new SWEEnv(pool, { maxSteps: 2 });
+    try {
+      const replies = ["no call at all", "<function=execute_bash><parameter=cmd>ls", "<function=execute_bash><parameter=cmd>echo one</parameter></function>", "<function=execute_bash><parameter=cmd>echo two</parameter></function>"];
+      const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, replies) });
+      expect(rec.termination).to.equal("max_steps");
+      expect(rec.steps).to.equal(2);
+      expect(rec.reward).to.equal(0);
+      const text = tok.decode(rec.tokens);
+      expect(text.match(/did not contain a valid function call/g)?.length).to.equal(2);
+      expect(text).to.include("one");
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("the token budget ends a trajectory with 'context'", async () => {
+    const t = task(tasks, "textkit-005");
+    const env = new SWEEnv(pool, { maxSteps: 50 });
+    try {
+      const chatty = ["<function=execute_bash><parameter=cmd>seq 1 400</parameter></function>"];
+      const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, chatty), limits: { maxResponseTokens: 1500 } });
+      expect(rec.termination).to.equal("context");
+      expect(rec.tokens.length - rec.promptLength).to.be.at.most(1500);
+      expect(tok.decode(rec.tokens)).to.include("tokens of context remain");
+    } finally {
+      await env.close();
+    }
+  });
+});
