@@ -2,6 +2,7 @@
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
+import { runEval, summaryTable } from "./recipes/index.js";
 import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
@@ -15,6 +16,8 @@ usage:
       build the base image and the image of every local task (cached by content hash)
   node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local]
       check every task: its gold patch must score 1, its untouched repository 0
+  node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
+      run a policy on tasks: pass@1, pass@k, best-of-k; rows, trajectories and traces in DIR
   node driver.js --help           (and --help after any command)
 
 shared flags:
@@ -48,6 +51,16 @@ COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks S
   For every task, runs the hidden tests twice: after the gold patch (must score 1) and on the
   untouched repository (must score 0); the base state must also fail every FAIL_TO_PASS test and
   pass every PASS_TO_PASS test. Prints a table; exits 1 when any task fails.
+`;
+
+COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
+                         [--backend auto|docker|local] [--cluster URL] [--temperature T] [--max-steps N]
+                         [--max-response-tokens N]
+  Runs k rollouts of MODEL on every task of SPEC over N env actors and reports pass@1 (the mean
+  over k), pass@k and best-of-k (the candidate passing the most regression tests).
+  MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR.
+  DIR (default runs/eval-<time>) receives results.jsonl (a row per task, with reward),
+  trajectories.jsonl and traces.jsonl. Exits 1 when any trajectory ended in an error.
 `;
 
 class UsageError extends Error {}
@@ -141,6 +154,42 @@ async function validateCommand(argv: string[]): Promise<number> {
   return bad ? 1 : 0;
 }
 
+async function evalCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    tasks: { type: "string" }, model: { type: "string" }, k: { type: "string" }, parallel: { type: "string" }, out: { type: "string" },
+    backend: { type: "string" }, cluster: { type: "string" }, temperature: { type: "string" }, "max-steps": { type: "string" },
+    "max-response-tokens": { type: "string" },
+  });
+  if (values.help) return help("eval");
+  if (!values.tasks) throw new UsageError("eval: --tasks SPEC is required");
+  if (!values.model) throw new UsageError("eval: --model is required (replay:gold, native:CHECKPOINT_DIR)");
+  const int = (name: string, dflt: number) => {
+    const v = values[name] === undefined ? dflt : Number(values[name]);
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`eval: --${name} must be a positive integer, got ${values[name]}`);
+    return v;
+  };
+  const temperature = values.temperature === undefined ? 1 : Number(values.temperature);
+  if (!(temperature >= 0)) throw new UsageError(`eval: --temperature must be a number ≥ 0, got ${values.temperature}`);
+  const tasks = tasksFrom(values.tasks as string);
+  const backend = values.backend as string | undefined;
+  await backendWithImages(backend, tasks);
+  const out = (values.out as string | undefined) ?? `runs/eval-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  let summary;
+  try {
+    summary = await runEval({
+      tasks, model: values.model as string, k: int("k", 1), parallel: int("parallel", 2), out, backend: backend as BackendKind | undefined,
+      cluster: values.cluster as string | undefined, temperature, maxSteps: int("max-steps", 50),
+      maxResponseTokens: int("max-response-tokens", 32768),
+    });
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(`eval: ${e.message}`);
+    throw e;
+  }
+  console.log(summaryTable(summary));
+  console.log(`results in ${out}/results.jsonl`);
+  return summary.errors ? 1 : 0;
+}
+
 /** Opens the sandbox backend asked for and builds the tasks' images for it. */
 async function backendWithImages(kind = "auto", tasks: Task[]): Promise<{ backend: SandboxBackend; reports: BuildReport[] }> {
   if (!["auto", "docker", "local"].includes(kind)) throw new UsageError(`--backend must be auto, docker or local, got '${kind}'`);
@@ -162,6 +211,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "status") return statusCommand(rest);
   if (cmd === "images") return imagesCommand(rest);
   if (cmd === "validate-tasks") return validateCommand(rest);
+  if (cmd === "eval") return evalCommand(rest);
   if (cmd === "--recipe" || cmd.startsWith("--recipe=")) {
     throw new UsageError("--recipe: no recipes are available in this version yet (the deepswe recipe is being built)");
   }

@@ -1,2 +1,7 @@
 // actors/: the actors of the RL system and what they run.
-export { runTrajectory, type TrajectoryLimits, type TrajectoryOptions } from "./rollout/trajectory.js";
+export { EngineActor, type EngineOptions } from "./engine/engine-actor.js";
+export { EnvActor, type EnvActorOptions } from "./env/env-actor.js";
+export { RewardActor } from "./env/reward-actor.js";
+export { EnginePolicy, parsePolicySpec, policyFor, type PolicySpec } from "./rollout/policies.js";
+export { RolloutActor, type RolloutActorOptions, type RolloutJob } from "./rollout/rollout-actor.js";
+export { runTrajectory, type AgentEnv, type TrajectoryLimits, type TrajectoryOptions } from "./rollout/trajectory.js";

@@ -1,6 +1,9 @@
 // One agent trajectory: the model → parse → tool → observation loop over an SWE env, recorded
 // token for token. RolloutActor runs it; it also runs in a plain script.
-import { budgetNotice, parseAction, reminder, SandboxBrokenError, stepsNotice, systemPrompt, userPrompt, type SWEEnv, type Task } from "../../envs/index.js";
+import {
+  budgetNotice, parseAction, reminder, SandboxBrokenError, stepsNotice, systemPrompt, userPrompt, type RewardResult, type StepResult, type Task,
+  type ToolCall,
+} from "../../envs/index.js";
 import { encodeChat, IM_END, IM_START, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
 import type { Termination, Trajectory } from "../../rl/index.js";
 
@@ -17,8 +20,16 @@ export interface TrajectoryLimits {
   toolGraceMs?: number;
 }
 
+/** What the loop needs of an environment: an SWEEnv, or an EnvActor's handle behind an adapter. */
+export interface AgentEnv {
+  readonly stepTimeoutSec: number;
+  reset(task: Task): Promise<string>;
+  step(call: ToolCall): Promise<StepResult>;
+  reward(): Promise<RewardResult>;
+}
+
 export interface TrajectoryOptions {
-  env: SWEEnv;
+  env: AgentEnv;
   policy: Policy;
   tokenizer: Tokenizer;
   task: Task;

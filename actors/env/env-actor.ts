@@ -1,0 +1,54 @@
+// EnvActor: owns one SWE environment (its sandboxes, a warm spare included) on the node it was
+// placed on. A rollout drives it through reset/step/reward; everything crosses as plain data.
+import { openBackend, SWEEnv, WarmPool, type BackendKind, type RewardResult, type StepResult, type Task, type ToolCall } from "../../envs/index.js";
+
+export interface EnvActorOptions {
+  backend?: BackendKind;
+  stepTimeoutSec?: number;
+  maxSteps?: number;
+  /** Warm sandboxes kept ready for the next reset (default 1). */
+  warm?: number;
+}
+
+export class EnvActor {
+  private env?: SWEEnv;
+  private pool?: WarmPool;
+
+  constructor(private opts: EnvActorOptions = {}) {}
+
+  async onStart(): Promise<void> {
+    this.pool = new WarmPool(await openBackend(this.opts.backend ?? "auto"), { size: this.opts.warm ?? 1 });
+    this.env = new SWEEnv(this.pool, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps });
+  }
+
+  async onStop(): Promise<void> {
+    await this.env?.close();
+    await this.pool?.close();
+  }
+
+  stepTimeoutSec(): number {
+    return this.env!.stepTimeoutSec;
+  }
+
+  reset(task: Task): Promise<string> {
+    return this.env!.reset(task);
+  }
+
+  step(call: ToolCall): Promise<StepResult> {
+    return this.env!.step(call);
+  }
+
+  reward(): Promise<RewardResult> {
+    return this.env!.reward();
+  }
+
+  diff(): Promise<string> {
+    return this.env!.diff();
+  }
+
+  /** Ends the current trajectory's sandbox now (the next reset would anyway). */
+  async release(): Promise<void> {
+    await this.env?.close();
+    this.env = new SWEEnv(this.pool!, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps });
+  }
+}

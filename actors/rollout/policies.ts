@@ -1,0 +1,40 @@
+// Policies by name, as `eval --model` and the recipe take them:
+//   replay:gold            the task's gold patch as tool calls (no model)
+//   native:DIR             a checkpoint served by an EngineActor
+//   engine (a handle)      an EngineActor already running
+import { goldReplies, type Task } from "../../envs/index.js";
+import { ScriptedPolicy, type Completion, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
+import type { ActorHandle } from "../../runtime/index.js";
+import type { EngineActor } from "../engine/engine-actor.js";
+
+/** A policy served by an EngineActor somewhere in the cluster. */
+export class EnginePolicy implements Policy {
+  version?: number;
+  constructor(private engine: ActorHandle<EngineActor>, readonly name: string) {}
+
+  async generate(prompt: number[], p: SamplingParams): Promise<Completion> {
+    const r = await this.engine.generate(prompt, p);
+    this.version = r.version;
+    return { tokens: r.tokens, logprobs: r.logprobs, finish: r.finish };
+  }
+}
+
+export type PolicySpec = { kind: "replay" } | { kind: "engine"; name: string };
+
+export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "native"; dir: string } | { kind: "openai"; url: string; name: string } {
+  if (model === "replay:gold") return { kind: "replay" };
+  if (model.startsWith("native:") && model.length > 7) return { kind: "native", dir: model.slice(7) };
+  const m = /^openai:(https?:\/\/.+):([^:/]+)$/.exec(model);
+  if (m) return { kind: "openai", url: m[1], name: m[2] };
+  throw new TypeError(`--model '${model}': expected replay:gold, native:CHECKPOINT_DIR or openai:URL:NAME`);
+}
+
+/** The policy one trajectory of `task` uses. */
+export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<EngineActor>): Policy {
+  if (spec.kind === "replay") {
+    if (!task.goldPatch) throw new TypeError(`replay:gold: task ${task.id} has no gold patch`);
+    return new ScriptedPolicy(tok, goldReplies(task.goldPatch, task.workdir), "replay:gold");
+  }
+  if (!engine) throw new TypeError(`policy ${spec.name} needs an engine`);
+  return new EnginePolicy(engine, spec.name);
+}

@@ -1,0 +1,57 @@
+// RolloutActor: runs trajectories against an EnvActor with a policy, and streams each record
+// back as it finishes. A failure of the sandbox or the engine ends that trajectory with
+// termination "error"; the next one goes on.
+import type { Task } from "../../envs/index.js";
+import { ByteTokenizer, Qwen3Tokenizer, type SamplingParams, type Tokenizer } from "../../llm/index.js";
+import type { Trajectory } from "../../rl/index.js";
+import type { ActorHandle } from "../../runtime/index.js";
+import type { EngineActor } from "../engine/engine-actor.js";
+import type { EnvActor } from "../env/env-actor.js";
+import { policyFor, type PolicySpec } from "./policies.js";
+import { runTrajectory, type AgentEnv, type TrajectoryLimits } from "./trajectory.js";
+
+export interface RolloutJob {
+  task: Task;
+  rolloutIndex: number;
+}
+
+export interface RolloutActorOptions {
+  env: ActorHandle<EnvActor>;
+  policy: PolicySpec;
+  engine?: ActorHandle<EngineActor>;
+  /** "qwen3" (default) or "bytes" (tiny models trained from scratch). */
+  tokenizer?: "qwen3" | "bytes";
+  sampling?: Omit<SamplingParams, "maxTokens" | "stop">;
+  limits?: TrajectoryLimits;
+}
+
+export class RolloutActor {
+  private tok: Tokenizer;
+  private env!: AgentEnv;
+
+  constructor(private opts: RolloutActorOptions) {
+    this.tok = opts.tokenizer === "bytes" ? new ByteTokenizer() : new Qwen3Tokenizer();
+  }
+
+  async onStart(): Promise<void> {
+    const h = this.opts.env;
+    this.env = { stepTimeoutSec: await h.stepTimeoutSec(), reset: (t) => h.reset(t), step: (c) => h.step(c), reward: () => h.reward() };
+  }
+
+  /** One trajectory. */
+  async run(job: RolloutJob): Promise<Trajectory> {
+    const seed = this.opts.sampling?.seed;
+    return runTrajectory({
+      env: this.env, task: job.task, rolloutIndex: job.rolloutIndex, tokenizer: this.tok,
+      policy: policyFor(this.opts.policy, job.task, this.tok, this.opts.engine),
+      // Rollouts of one task must differ: the index moves the seed.
+      sampling: { ...this.opts.sampling, seed: seed === undefined ? undefined : seed + job.rolloutIndex },
+      limits: this.opts.limits,
+    });
+  }
+
+  /** Several trajectories one after the other, each streamed back as it finishes. */
+  async *runAll(jobs: RolloutJob[]): AsyncGenerator<Trajectory> {
+    for (const j of jobs) yield await this.run(j);
+  }
+}
