@@ -58,7 +58,8 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
                          [--max-response-tokens N]
   Runs k rollouts of MODEL on every task of SPEC over N env actors and reports pass@1 (the mean
   over k), pass@k and best-of-k (the candidate passing the most regression tests).
-  MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR.
+  MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR, or
+  openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM; Qwen3 tokenizer).
   DIR (default runs/eval-<time>) receives results.jsonl (a row per task, with reward),
   trajectories.jsonl and traces.jsonl. Exits 1 when any trajectory ended in an error.
 `;
@@ -162,7 +163,7 @@ async function evalCommand(argv: string[]): Promise<number> {
   });
   if (values.help) return help("eval");
   if (!values.tasks) throw new UsageError("eval: --tasks SPEC is required");
-  if (!values.model) throw new UsageError("eval: --model is required (replay:gold, native:CHECKPOINT_DIR)");
+  if (!values.model) throw new UsageError("eval: --model is required (replay:gold, native:CHECKPOINT_DIR, openai:URL:NAME)");
   const int = (name: string, dflt: number) => {
     const v = values[name] === undefined ? dflt : Number(values[name]);
     if (!Number.isInteger(v) || v < 1) throw new UsageError(`eval: --${name} must be a positive integer, got ${values[name]}`);

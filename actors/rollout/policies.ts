@@ -1,9 +1,9 @@
 // Policies by name, as `eval --model` and the recipe take them:
 //   replay:gold            the task's gold patch as tool calls (no model)
 //   native:DIR             a checkpoint served by an EngineActor
-//   engine (a handle)      an EngineActor already running
+//   openai:URL[,URL…]:NAME OpenAI-compatible servers (vLLM, SGLang, llm/openai-server.ts)
 import { goldReplies, type Task } from "../../envs/index.js";
-import { ScriptedPolicy, type Completion, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
+import { OpenAIClient, ScriptedPolicy, type Completion, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
 import type { ActorHandle } from "../../runtime/index.js";
 import type { EngineActor } from "../engine/engine-actor.js";
 
@@ -19,21 +19,25 @@ export class EnginePolicy implements Policy {
   }
 }
 
-export type PolicySpec = { kind: "replay" } | { kind: "engine"; name: string };
+export type PolicySpec = { kind: "replay" } | { kind: "engine"; name: string } | { kind: "openai"; urls: string[]; model: string };
 
-export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "native"; dir: string } | { kind: "openai"; url: string; name: string } {
+export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string } {
   if (model === "replay:gold") return { kind: "replay" };
   if (model.startsWith("native:") && model.length > 7) return { kind: "native", dir: model.slice(7) };
   const m = /^openai:(https?:\/\/.+):([^:/]+)$/.exec(model);
-  if (m) return { kind: "openai", url: m[1], name: m[2] };
+  if (m) return { kind: "openai", urls: m[1].split(","), model: m[2] };
   throw new TypeError(`--model '${model}': expected replay:gold, native:CHECKPOINT_DIR or openai:URL:NAME`);
 }
 
-/** The policy one trajectory of `task` uses. */
-export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<EngineActor>): Policy {
+/** The policy one trajectory uses; `session` keeps an OpenAI trajectory on one endpoint. */
+export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<EngineActor>, openai?: OpenAIClient, session = task.id): Policy {
   if (spec.kind === "replay") {
     if (!task.goldPatch) throw new TypeError(`replay:gold: task ${task.id} has no gold patch`);
     return new ScriptedPolicy(tok, goldReplies(task.goldPatch, task.workdir), "replay:gold");
+  }
+  if (spec.kind === "openai") {
+    if (!openai) throw new TypeError("an openai policy needs its client");
+    return openai.session(session);
   }
   if (!engine) throw new TypeError(`policy ${spec.name} needs an engine`);
   return new EnginePolicy(engine, spec.name);

@@ -2,7 +2,7 @@
 // back as it finishes. A failure of the sandbox or the engine ends that trajectory with
 // termination "error"; the next one goes on.
 import type { Task } from "../../envs/index.js";
-import { ByteTokenizer, Qwen3Tokenizer, type SamplingParams, type Tokenizer } from "../../llm/index.js";
+import { ByteTokenizer, OpenAIClient, Qwen3Tokenizer, type SamplingParams, type Tokenizer } from "../../llm/index.js";
 import type { Trajectory } from "../../rl/index.js";
 import type { ActorHandle } from "../../runtime/index.js";
 import type { EngineActor } from "../engine/engine-actor.js";
@@ -28,9 +28,11 @@ export interface RolloutActorOptions {
 export class RolloutActor {
   private tok: Tokenizer;
   private env!: AgentEnv;
+  private openai?: OpenAIClient;
 
   constructor(private opts: RolloutActorOptions) {
     this.tok = opts.tokenizer === "bytes" ? new ByteTokenizer() : new Qwen3Tokenizer();
+    if (opts.policy.kind === "openai") this.openai = new OpenAIClient({ endpoints: opts.policy.urls, model: opts.policy.model });
   }
 
   async onStart(): Promise<void> {
@@ -41,13 +43,18 @@ export class RolloutActor {
   /** One trajectory. */
   async run(job: RolloutJob): Promise<Trajectory> {
     const seed = this.opts.sampling?.seed;
-    return runTrajectory({
-      env: this.env, task: job.task, rolloutIndex: job.rolloutIndex, tokenizer: this.tok,
-      policy: policyFor(this.opts.policy, job.task, this.tok, this.opts.engine),
-      // Rollouts of one task must differ: the index moves the seed.
-      sampling: { ...this.opts.sampling, seed: seed === undefined ? undefined : seed + job.rolloutIndex },
-      limits: this.opts.limits,
-    });
+    const session = `${job.task.id}#${job.rolloutIndex}`;
+    try {
+      return await runTrajectory({
+        env: this.env, task: job.task, rolloutIndex: job.rolloutIndex, tokenizer: this.tok,
+        policy: policyFor(this.opts.policy, job.task, this.tok, this.opts.engine, this.openai, session),
+        // Rollouts of one task must differ: the index moves the seed.
+        sampling: { ...this.opts.sampling, seed: seed === undefined ? undefined : seed + job.rolloutIndex },
+        limits: this.opts.limits,
+      });
+    } finally {
+      this.openai?.release(session);
+    }
   }
 
   /** Several trajectories one after the other, each streamed back as it finishes. */

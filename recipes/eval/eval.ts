@@ -53,14 +53,13 @@ export interface EvalSummary {
 
 export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const spec = parsePolicySpec(o.model);
-  if (spec.kind === "openai") throw new TypeError("--model openai:…: the OpenAI-compatible client is not in this version yet; use replay:gold or native:DIR");
   mkdirSync(o.out, { recursive: true });
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
   const trajOut = createWriteStream(join(o.out, "trajectories.jsonl"));
   const report = o.progress ?? ((line, final) => process.stderr.write(process.stderr.isTTY && !final ? `\r${line}` : `${line}\n`));
   try {
     const engine = spec.kind === "native" ? await cluster.actor(Engine, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
-    const policy: PolicySpec = spec.kind === "replay" ? { kind: "replay" } : { kind: "engine", name: o.model };
+    const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
     const tokenizer = engine && (await engine.info()).vocabSize < 151_669 ? "bytes" : "qwen3";
     const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
     const jobs: RolloutJob[] = o.tasks.flatMap((task) => Array.from({ length: o.k }, (_, i) => ({ task, rolloutIndex: i })));

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { NativeWorker } from "../../gpu/index.js";
+import { serveOpenAI } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
 import { ROOT } from "../helpers.js";
 
@@ -55,6 +56,26 @@ describe("eval", function () {
       expect(t.termination).to.be.oneOf(["context", "max_steps"]);
       expect(t.reward).to.equal(0);
       expect(t.mask.some((m: number) => m === 1)).to.equal(true);
+    }
+  });
+
+  it("openai:URL:NAME against a local OpenAI-compatible server (a random model with Qwen3's vocabulary)", async () => {
+    const w = await NativeWorker.start();
+    await w.init({ vocab_size: 151_669, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, max_position_embeddings: 8192, tie_word_embeddings: true }, { seed: 5 });
+    const srv = await serveOpenAI(w, { model: "tiny" });
+    try {
+      const out = join(dir, "openai");
+      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${srv.url}:tiny`, "--k", "1", "--parallel", "2", "--max-steps", "2", "--max-response-tokens", "200", "--out", out]);
+      expect(r.code, r.stderr).to.equal(0);
+      const trajs = jsonl(join(out, "trajectories.jsonl"));
+      expect(trajs).to.have.length(8);
+      for (const t of trajs) {
+        expect(t.termination).to.be.oneOf(["context", "max_steps"]);
+        expect(t.policy).to.equal("openai:tiny");
+      }
+    } finally {
+      await srv.close();
+      await w.close();
     }
   });
 

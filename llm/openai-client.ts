@@ -1,0 +1,124 @@
+// A policy behind OpenAI-compatible servers (vLLM, SGLang, llm/openai-server.ts): the
+// completions endpoint with token ids in and out, so trajectories stay token-exact. Several
+// endpoints: each trajectory (session) sticks to one, for the server's prefix cache, and new
+// sessions go to the least loaded; a session moves only when its endpoint is far busier than
+// the idlest. Timeouts, and retries with exponential backoff on 429, 5xx and network errors.
+import type { Completion, Policy, SamplingParams } from "./policy.js";
+
+export interface OpenAIClientOptions {
+  /** Base URLs, e.g. http://host:8000 (the /v1/completions path is appended). */
+  endpoints: string[];
+  model: string;
+  apiKey?: string;
+  timeoutMs?: number;
+  retries?: number;
+  /** First backoff; doubles each retry. */
+  backoffMs?: number;
+}
+
+/** The server answered in a way that cannot be used (bad request, no token ids, …). */
+export class OpenAIError extends Error {
+  override name = "OpenAIError";
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+interface Endpoint {
+  url: string;
+  inFlight: number;
+  sessions: number;
+}
+
+export class OpenAIClient {
+  private eps: Endpoint[];
+  private sticky = new Map<string, Endpoint>();
+
+  constructor(private o: OpenAIClientOptions) {
+    if (!o.endpoints.length) throw new TypeError("OpenAIClient needs at least one endpoint");
+    this.eps = o.endpoints.map((u) => ({ url: u.replace(/\/+$/, ""), inFlight: 0, sessions: 0 }));
+  }
+
+  /** A policy whose calls all go to one endpoint while it is not overloaded. */
+  session(key: string): Policy {
+    return { name: `openai:${this.o.model}`, generate: (prompt, params) => this.complete(key, prompt, params) };
+  }
+
+  /** Ends a session (its trajectory is over): forget its endpoint. */
+  release(key: string): void {
+    const ep = this.sticky.get(key);
+    if (ep) ep.sessions--;
+    this.sticky.delete(key);
+  }
+
+  /** Which endpoint a session uses now. */
+  endpointOf(key: string): string | undefined {
+    return this.sticky.get(key)?.url;
+  }
+
+  private pick(key: string): Endpoint {
+    // Least loaded: fewest requests in flight, then fewest sessions.
+    const idlest = this.eps.reduce((a, b) => (b.inFlight < a.inFlight || (b.inFlight === a.inFlight && b.sessions < a.sessions) ? b : a));
+    const cur = this.sticky.get(key);
+    if (cur && cur.inFlight <= 2 * idlest.inFlight + 2) return cur;
+    if (cur) cur.sessions--;
+    idlest.sessions++;
+    this.sticky.set(key, idlest);
+    return idlest;
+  }
+
+  async complete(key: string, prompt: number[], p: SamplingParams): Promise<Completion> {
+    const ep = this.pick(key);
+    const body = {
+      model: this.o.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature ?? 1, top_p: p.topP ?? 1,
+      ...(p.topK ? { top_k: p.topK } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
+      ...(p.stop?.length ? { stop_token_ids: p.stop } : {}),
+      logprobs: 1, return_tokens_as_token_ids: true, skip_special_tokens: false,
+    };
+    const retries = this.o.retries ?? 3;
+    let wait = this.o.backoffMs ?? 500;
+    for (let attempt = 0; ; attempt++) {
+      ep.inFlight++;
+      try {
+        return parseCompletion(await this.post(ep.url, body));
+      } catch (e) {
+        const retryable = !(e instanceof OpenAIError) || e.status === 429 || (e.status ?? 0) >= 500;
+        if (!retryable || attempt >= retries) throw e;
+      } finally {
+        ep.inFlight--;
+      }
+      await new Promise((r) => setTimeout(r, wait));
+      wait *= 2;
+    }
+  }
+
+  private async post(url: string, body: unknown): Promise<unknown> {
+    const res = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(this.o.timeoutMs ?? 600_000),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new OpenAIError(`${url}: HTTP ${res.status}: ${text.slice(0, 300)}`, res.status);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new OpenAIError(`${url}: the reply is not JSON: ${text.slice(0, 100)}`, 502);
+    }
+  }
+}
+
+/** Token ids come as "token_id:N" strings (vLLM's return_tokens_as_token_ids). */
+function parseCompletion(r: unknown): Completion {
+  const c = (r as { choices?: { finish_reason?: string; logprobs?: { tokens?: string[]; token_logprobs?: (number | null)[] } }[] }).choices?.[0];
+  const toks = c?.logprobs?.tokens;
+  if (!c || !toks) throw new OpenAIError("the completion has no logprobs.tokens: the server must support logprobs and return_tokens_as_token_ids");
+  const tokens = toks.map((t) => {
+    const m = /^token_id:(\d+)$/.exec(t);
+    if (!m) throw new OpenAIError(`token '${t.slice(0, 20)}' is not an id: the server ignored return_tokens_as_token_ids`);
+    return Number(m[1]);
+  });
+  const logprobs = (c.logprobs!.token_logprobs ?? []).map((x) => x ?? 0);
+  return { tokens, logprobs, finish: c.finish_reason === "length" ? "length" : "stop" };
+}

@@ -1,0 +1,115 @@
+// The OpenAI-compatible client against real local servers: llm/openai-server.ts serving the
+// native tiny model, and plain HTTP servers that misbehave on purpose.
+import { expect } from "chai";
+import { createServer, type Server } from "node:http";
+import { NativeWorker } from "../../gpu/index.js";
+import { OpenAIClient, OpenAIError, serveOpenAI } from "../../llm/index.js";
+import { TINY } from "../gpu/worker-helpers.js";
+
+function listen(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
+  const server = createServer(handler);
+  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server })));
+}
+
+describe("OpenAI-compatible client", function () {
+  const workers: NativeWorker[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  let urls: string[] = [];
+  before(async () => {
+    for (let i = 0; i < 2; i++) {
+      const w = await NativeWorker.start();
+      await w.init(TINY, { seed: 9, initStd: 0.5 });
+      workers.push(w);
+      const s = await serveOpenAI(w, { model: "tiny" });
+      closers.push(s.close);
+      urls.push(s.url);
+    }
+  });
+  after(async () => {
+    await Promise.all(closers.map((c) => c()));
+    await Promise.all(workers.map((w) => w.close()));
+  });
+
+  it("token ids in and out over HTTP equal the worker's own generation (same seed), with log-probs", async () => {
+    const client = new OpenAIClient({ endpoints: [urls[0]], model: "tiny" });
+    const prompt = [1, 2, 3, 4, 5];
+    const got = await client.session("t#0").generate(prompt, { maxTokens: 12, temperature: 1, seed: 4, stop: [] });
+    const [want] = await workers[0].generate([prompt], { maxTokens: 12, seed: 4 });
+    expect(got.tokens).to.deep.equal(Array.from(want.tokens));
+    expect(got.logprobs).to.deep.equal(Array.from(want.logprobs));
+    expect(got.finish).to.equal("length");
+  });
+
+  it("sessions stick to an endpoint and new ones spread over the least loaded", async () => {
+    const client = new OpenAIClient({ endpoints: urls, model: "tiny" });
+    const keys = ["a", "b", "c", "d"];
+    for (const k of keys) await client.session(k).generate([1, 2], { maxTokens: 2 });
+    const first = keys.map((k) => client.endpointOf(k));
+    expect(new Set(first).size).to.equal(2);  // spread
+    for (const k of keys) await client.session(k).generate([1, 2, 3], { maxTokens: 2 });
+    expect(keys.map((k) => client.endpointOf(k))).to.deep.equal(first);  // sticky
+  });
+
+  it("a session moves off an endpoint that is far busier than the idlest", async () => {
+    const canned = (delay: number) => listen((req, res) => {
+      req.resume();
+      req.on("end", () => setTimeout(() => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ choices: [{ finish_reason: "stop", logprobs: { tokens: ["token_id:1"], token_logprobs: [-1] } }] }));
+      }, delay));
+    });
+    const [slow, fast] = [await canned(300), await canned(0)];
+    try {
+      const client = new OpenAIClient({ endpoints: [slow.url, fast.url], model: "m" });
+      const s = client.session("s");
+      // Both idle: the session lands on the first; piling requests on it makes it move.
+      const inflight = Array.from({ length: 6 }, () => s.generate([1], { maxTokens: 1 }));
+      expect(client.endpointOf("s")).to.equal(fast.url);
+      await Promise.all(inflight);
+      client.release("s");
+      expect(client.endpointOf("s")).to.equal(undefined);
+    } finally {
+      await Promise.all([slow, fast].map((x) => new Promise((r) => x.server.close(r))));
+    }
+  });
+
+  it("retries 503s with backoff, fails at once on a 400, and times out a silent server", async () => {
+    let calls = 0;
+    const flaky = await listen((req, res) => {
+      calls++;
+      if (calls <= 2) {
+        res.writeHead(503);
+        res.end("busy");
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on("data", (c) => chunks.push(c));
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ choices: [{ finish_reason: "stop", logprobs: { tokens: ["token_id:7", "token_id:8"], token_logprobs: [-0.5, -0.25] } }] }));
+      });
+    });
+    const bad = await listen((_req, res) => {
+      calls++;
+      res.writeHead(400);
+      res.end('{"error":"bad"}');
+    });
+    const silent = await listen(() => undefined);
+    try {
+      const ok = await new OpenAIClient({ endpoints: [flaky.url], model: "m", backoffMs: 10 }).session("x").generate([1], { maxTokens: 2 });
+      expect(ok).to.deep.equal({ tokens: [7, 8], logprobs: [-0.5, -0.25], finish: "stop" });
+      expect(calls).to.equal(3);
+      calls = 0;
+      const e = await new OpenAIClient({ endpoints: [bad.url], model: "m", backoffMs: 10 }).session("x").generate([1], { maxTokens: 2 }).catch((x) => x);
+      expect(e).to.be.instanceOf(OpenAIError);
+      expect(e.status).to.equal(400);
+      expect(calls).to.equal(1);
+      const t = await new OpenAIClient({ endpoints: [silent.url], model: "m", timeoutMs: 200, retries: 0 }).session("x").generate([1], { maxTokens: 2 }).catch((x) => x);
+      expect(t).to.be.instanceOf(Error);
+      expect(t.name).to.match(/TimeoutError|AbortError/);
+    } finally {
+      for (const s of [flaky, bad, silent]) s.server.closeAllConnections?.();
+      await Promise.all([flaky, bad, silent].map((s) => new Promise((r) => s.server.close(r))));
+    }
+  });
+});
