@@ -8,7 +8,7 @@ import { toErrorData } from "./errors.js";
 import { Runtime } from "./runtime.js";
 import type { ActorRecord } from "./spec.js";
 import { actorSubject } from "./subjects.js";
-import { initTracingFromEnv, shutdownTracing } from "./tracing.js";
+import { flushTracing, initTracingFromEnv, shutdownTracing } from "./tracing.js";
 
 export type HostRequest = { op: "create"; rec: ActorRecord; url: string } | { op: "destroy"; id: string };
 export type HostReply = { op: "ready" } | { op: "created"; id: string } | { op: "failed"; id: string; error: ReturnType<typeof toErrorData> };
@@ -64,6 +64,9 @@ async function main(): Promise<void> {
   }
 
   const shutdown = async () => {
+    // The spans of finished work first: actors' onStop (sandbox clean-up…) may outlast the
+    // node's grace period and end in SIGKILL.
+    await flushTracing().catch(() => undefined);
     await Promise.allSettled([...actors.keys()].map(destroy));
     await shutdownTracing().catch(() => undefined);
     await rt.close().catch(() => undefined);

@@ -15,6 +15,6 @@ export { parseClusterUrl, authFromEnv, type ClusterAddress, type ClusterAuth } f
 export { parseResources, detectResources, format as formatResources, type Resources } from "./resources.js";
 export type { ClusterInfo } from "./head.js";
 export { currentRuntime } from "./runtime.js";
-export { setTracingEnabled, initTracingFromEnv, shutdownTracing } from "./tracing.js";
+export { setTracingEnabled, initTracingFromEnv, shutdownTracing, startSpan, type AppSpan } from "./tracing.js";
 export { onTeardown } from "./lifecycle.js";
 export type { Strategy } from "./scheduler.js";

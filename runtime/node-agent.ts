@@ -294,7 +294,8 @@ export class NodeAgent {
       h.killed = true;
       h.child.kill("SIGTERM");
     }
-    const t = setTimeout(() => hosts.forEach((h) => this.killHost(h)), 2000);
+    // Long enough for actors' onStop to remove their sandboxes; a hung host is killed.
+    const t = setTimeout(() => hosts.forEach((h) => this.killHost(h)), 10_000);
     await Promise.all(exited);
     clearTimeout(t);
     if (!this.rt.nc.isClosed()) {

@@ -44,6 +44,14 @@ export async function initTracingFromEnv(env: NodeJS.ProcessEnv = process.env): 
   shutdownHook = () => sdk.shutdown();
 }
 
+/** Exports the spans ended so far, without stopping (before slow clean-up that may be cut short). */
+export async function flushTracing(): Promise<void> {
+  if (!enabled) return;
+  const p = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  const real = (p.getDelegate?.() ?? p) as { forceFlush?: () => Promise<void> };
+  await real.forceFlush?.();
+}
+
 /** Flushes and stops the SDK started by initTracingFromEnv. */
 export async function shutdownTracing(): Promise<void> {
   const h = shutdownHook;
@@ -147,6 +155,30 @@ export function consumerSpan(target: string, method: string, traceparent: string
     attributes: { "messaging.system": "nats", "messaging.destination.name": target, "rpc.method": method },
   }, parent);
   return handle(span, parent);
+}
+
+/** An application span with attributes that can be added until it ends. */
+export interface AppSpan extends SpanHandle {
+  set(attributes: Record<string, string | number | boolean | string[] | undefined>): void;
+  readonly traceId: string;
+}
+
+/**
+ * A span for application work (an agent trajectory, a model call, a tool call), child of
+ * whatever span is active. Calls made inside `run` carry it to other processes. When tracing
+ * is off, a no-op whose run() just calls through.
+ */
+export function startSpan(name: string, attributes: Record<string, string | number | boolean | string[] | undefined> = {}, kind: "internal" | "client" = "internal"): AppSpan {
+  if (!enabled) return { traceparent: "", traceId: "", run: (fn) => fn(), end: () => undefined, set: () => undefined };
+  const parent = context.active();
+  const span = tracer().startSpan(name, { kind: kind === "client" ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes: clean(attributes) }, parent);
+  return { ...handle(span, parent), traceId: span.spanContext().traceId, set: (a) => span.setAttributes(clean(a)) };
+}
+
+function clean(a: Record<string, string | number | boolean | string[] | undefined>): Record<string, string | number | boolean | string[]> {
+  const out: Record<string, string | number | boolean | string[]> = {};
+  for (const [k, v] of Object.entries(a)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 export type { TracerProvider };

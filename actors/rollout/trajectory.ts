@@ -6,6 +6,7 @@ import {
 } from "../../envs/index.js";
 import { encodeChat, IM_END, IM_START, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
 import type { Termination, Trajectory } from "../../rl/index.js";
+import { startSpan, type AppSpan } from "../../runtime/index.js";
 
 export interface TrajectoryLimits {
   /** Tokens the prompt may take (DEEPSWE: 4,096). */
@@ -38,7 +39,53 @@ export interface TrajectoryOptions {
   limits?: TrajectoryLimits;
 }
 
-export async function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
+/**
+ * Runs one trajectory under an OpenTelemetry `invoke_agent` span (GenAI conventions): a `chat`
+ * span per model call, an `execute_tool` span per tool call, a `reward` span, `rl.*`
+ * attributes. Calls to env actors made inside carry the trace to their processes. Message
+ * contents never go into spans.
+ */
+export function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
+  const [provider, model] = splitPolicyName(o.policy.name);
+  const span = startSpan("invoke_agent troupe-swe", {
+    "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "troupe-swe", "gen_ai.provider.name": provider, "gen_ai.request.model": model,
+    "rl.task_id": o.task.id, "rl.rollout_index": o.rolloutIndex ?? 0, "rl.policy_version": o.policy.version,
+  });
+  return span.run(async () => {
+    let rec: Trajectory | undefined;
+    try {
+      rec = await loop(o, provider, model);
+      rec.traceId = span.traceId || undefined;
+      span.set({ "rl.reward": rec.reward, "rl.termination": rec.termination, "rl.steps": rec.steps, "rl.policy_version": rec.policyVersion ?? o.policy.version });
+      return rec;
+    } finally {
+      span.end(rec?.termination === "error" ? new Error(rec.error) : undefined);
+    }
+  });
+}
+
+/** "openai:NAME" → ["openai", NAME]; "native:DIR" → ["troupe.native", DIR]; else troupe.<kind>. */
+function splitPolicyName(name: string): [string, string] {
+  const i = name.indexOf(":");
+  const kind = i < 0 ? name : name.slice(0, i);
+  return [kind === "openai" ? "openai" : `troupe.${kind}`, i < 0 ? name : name.slice(i + 1)];
+}
+
+/** A child span around `fn`, ended with what `after` reads off the result. */
+async function traced<T>(name: string, attrs: Record<string, string | number | undefined>, fn: () => Promise<T>, after: (r: T, s: AppSpan) => void): Promise<T> {
+  const s = startSpan(name, attrs, "client");
+  try {
+    const r = await s.run(fn);
+    after(r, s);
+    s.end();
+    return r;
+  } catch (e) {
+    s.end(e);
+    throw e;
+  }
+}
+
+async function loop(o: TrajectoryOptions, provider: string, model: string): Promise<Trajectory> {
   const t0 = Date.now();
   const lim = { maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 8192, timeoutMs: 5_400_000, toolGraceMs: 30_000, ...o.limits };
   const tok = o.tokenizer;
@@ -71,8 +118,13 @@ export async function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
       const budget = Math.min(lim.maxTurnTokens, responseLeft());
       if (budget <= 0) return finishRecord(rec, end("context"), t0);
       const tm = Date.now();
-      const out = await o.policy.generate(rec.tokens, { ...o.sampling, maxTokens: budget, stop: stop === undefined ? [] : [stop] });
+      const out = await traced(`chat ${model}`, {
+        "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model, "gen_ai.usage.input_tokens": rec.tokens.length,
+      }, () => o.policy.generate(rec.tokens, { ...o.sampling, maxTokens: budget, stop: stop === undefined ? [] : [stop] }), (r, s) => s.set({
+        "gen_ai.usage.output_tokens": r.tokens.length, "gen_ai.response.finish_reasons": [r.finish],
+      }));
       rec.timings.modelMs += Date.now() - tm;
+      rec.policyVersion = o.policy.version ?? rec.policyVersion;  // an engine reports it with each reply
       push(out.tokens, true, out.logprobs);
       const closed = stop !== undefined && out.tokens[out.tokens.length - 1] === stop;
       if (!closed) {
@@ -86,7 +138,12 @@ export async function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
         observation = reminder(parsed.error);  // not a step: the env is not touched
       } else {
         const tt = Date.now();
-        const step = await withDeadline(o.env.step(parsed.call), o.env.stepTimeoutSec * 1000 + lim.toolGraceMs);
+        const call = parsed.call;
+        const step = await traced(`execute_tool ${call.name}`, {
+          "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.name, "gen_ai.tool.call.id": `call_${rec.steps + 1}`,
+        }, () => withDeadline(o.env.step(call), o.env.stepTimeoutSec * 1000 + lim.toolGraceMs), (r, s) => s.set({
+          "rl.tool.exit_code": r ? exitCode(r.observation) : undefined, "rl.tool.error": r?.error, "rl.tool.timed_out": r === undefined,
+        }));
         rec.timings.toolMs += Date.now() - tt;
         if (step === undefined) return finishRecord(rec, end("tool_timeout"), t0);
         rec.steps++;
@@ -103,7 +160,9 @@ export async function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
     }
     end("finished");
     const tr = Date.now();
-    const r = await o.env.reward();
+    const r = await traced("reward", { "rl.task_id": o.task.id }, () => o.env.reward(), (x, sp) => sp.set({
+      "rl.reward": x.reward, "rl.tests": Object.keys(x.statuses ?? {}).length, "rl.tests_timed_out": x.timedOut,
+    }));
     rec.timings.rewardMs = Date.now() - tr;
     rec.reward = r.reward;
     rec.tests = r.statuses as Record<string, string> | undefined;
@@ -112,6 +171,12 @@ export async function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
     rec.error = e instanceof SandboxBrokenError ? `sandbox failed: ${(e as Error).message}` : (e as Error).message;
     return finishRecord(rec, "error", t0);
   }
+}
+
+/** The exit code an execute_bash observation starts with. */
+function exitCode(observation: string): number | undefined {
+  const m = /^Exit code: (-?\d+)/.exec(observation);
+  return m ? Number(m[1]) : undefined;
 }
 
 function finishRecord(rec: Trajectory, why: Termination, t0: number): Trajectory {

@@ -1,0 +1,85 @@
+// One OpenTelemetry trace per trajectory (GenAI conventions), across actors and processes:
+// RolloutActor and EnvActor in a shared host, the engine in a dedicated process, spans joined
+// through the call frames and written by every process to one JSONL file.
+import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EngineActor, EnvActor, RolloutActor } from "../../actors/index.js";
+import { goldReplies } from "../../envs/index.js";
+import { actorClass, init, type ActorHandle } from "../../runtime/index.js";
+import { dockerEnv, task } from "../envs/helpers.js";
+import type { ScriptedEngine } from "../fixtures/scripted-engine.js";
+
+const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
+const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
+const Scripted = actorClass<typeof ScriptedEngine>(new URL("../fixtures/scripted-engine.js", import.meta.url), "ScriptedEngine");
+
+interface Span { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes: Record<string, unknown>; pid: number }
+
+describe("trajectory tracing", function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(async () => {
+    await dockerEnv();
+    dir = mkdtempSync(join(tmpdir(), "troupe-trace-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("gives each trajectory one trace: invoke_agent → chat / execute_tool / reward, through three actors in several processes", async () => {
+    const file = join(dir, "traces.jsonl");
+    const { tasks } = await dockerEnv();
+    const t = task(tasks, "textkit-005");
+    const cluster = await init({ tracesFile: file });
+    let rec;
+    try {
+      const env = await cluster.actor(Env, [{ maxSteps: 20 }]);
+      const engine = await cluster.actor(Scripted, [goldReplies(t.goldPatch!, t.workdir)], { process: "dedicated" });
+      const rollout = await cluster.actor(Rollout, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine: engine as unknown as ActorHandle<EngineActor> }]);
+      rec = await rollout.run({ task: t, rolloutIndex: 3 });
+    } finally {
+      await cluster.shutdown();
+    }
+    expect(rec.reward).to.equal(1);
+    expect(rec.policyVersion).to.equal(7);
+    const spans: Span[] = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const trace = spans.filter((s) => s.traceId === rec.traceId);
+    const byId = new Map(trace.map((s) => [s.spanId, s]));
+    const agent = trace.filter((s) => s.name === "invoke_agent troupe-swe");
+    expect(agent).to.have.length(1);
+    expect(agent[0].attributes).to.deep.include({
+      "gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": "troupe.scripted", "rl.task_id": "textkit-005", "rl.rollout_index": 3,
+      "rl.reward": 1, "rl.termination": "finished", "rl.policy_version": 7,
+    });
+    const childrenOf = (id: string, prefix: string) => trace.filter((s) => s.parentSpanId === id && s.name.startsWith(prefix));
+    const chats = childrenOf(agent[0].spanId, "chat ");
+    const tools = childrenOf(agent[0].spanId, "execute_tool ");
+    expect(chats.length).to.equal(rec.steps);
+    expect(tools.length).to.equal(rec.steps);
+    for (const c of chats) {
+      expect(c.attributes).to.include({ "gen_ai.operation.name": "chat", "gen_ai.request.model": "gold" });
+      expect(c.attributes["gen_ai.usage.input_tokens"]).to.be.a("number");
+      expect(c.attributes["gen_ai.usage.output_tokens"]).to.be.above(0);
+      expect(c.attributes["gen_ai.response.finish_reasons"]).to.deep.equal(["stop"]);
+    }
+    expect(tools.map((s) => s.attributes["gen_ai.tool.name"])).to.include.members(["file_editor", "finish"]);
+    expect(new Set(tools.map((s) => s.attributes["gen_ai.tool.call.id"])).size).to.equal(tools.length);
+    expect(childrenOf(agent[0].spanId, "reward")[0].attributes).to.include({ "rl.reward": 1 });
+    // Actor spans of the three actors, joined into this trace; at least two processes.
+    const actorSpans = new Set(trace.map((s) => s.name.split(".")[0]).filter((n) => n.endsWith("Actor") || n === "ScriptedEngine"));
+    expect([...actorSpans]).to.include.members(["RolloutActor", "EnvActor", "ScriptedEngine"]);
+    expect(new Set(trace.map((s) => s.pid)).size).to.be.at.least(2);
+    // The work of the trajectory, in whatever process, hangs from the agent span.
+    const underAgent = (s: Span): boolean => {
+      for (let p = s.parentSpanId; p; p = byId.get(p)?.parentSpanId) if (p === agent[0].spanId) return true;
+      return false;
+    };
+    const work = trace.filter((s) => /^(chat |execute_tool |reward|EnvActor\.|ScriptedEngine\.)/.test(s.name));
+    expect(work.length).to.be.at.least(3 * rec.steps);
+    for (const s of work) expect(underAgent(s), s.name).to.equal(true);
+    // Message contents stay out of spans.
+    const blob = JSON.stringify(trace.map((s) => s.attributes));
+    expect(blob).to.not.include("<function=");
+    expect(blob).to.not.include(t.problemStatement.slice(0, 30));
+  });
+});
