@@ -21,6 +21,8 @@ export interface EvalOptions {
   out: string;
   backend?: BackendKind;
   cluster?: string;
+  /** Embedded cluster: local nodes to spread the env actors over (default 1). */
+  nodes?: number;
   temperature?: number;
   maxSteps?: number;
   /** Tokens after the prompt per trajectory (DEEPSWE: 32,768). */
@@ -49,12 +51,15 @@ export interface EvalSummary {
   pass_at_k: number;
   best_of_k: number;
   rows: TaskRow[];
+  /** From the first rollout's start to the last one's end (actor start-up excluded). */
+  rolloutMs: number;
 }
 
 export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const spec = parsePolicySpec(o.model);
   mkdirSync(o.out, { recursive: true });
-  const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
+  const tracesFile = join(o.out, "traces.jsonl");
+  const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile } : { nodes: o.nodes ?? 1, tracesFile });
   const trajOut = createWriteStream(join(o.out, "trajectories.jsonl"));
   const report = o.progress ?? ((line, final) => process.stderr.write(process.stderr.isTTY && !final ? `\r${line}` : `${line}\n`));
   try {
@@ -83,6 +88,7 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
         report(progressLine(done, jobs.length, solved, errors, t0), false);
       }
     }));
+    const rolloutMs = Date.now() - t0;
     report(progressLine(done, jobs.length, solved, errors, t0), true);
     const rows = o.tasks.map((t) => taskRow(t, byTask.get(t.id)!, o.k));
     const rowsOut = createWriteStream(join(o.out, "results.jsonl"));
@@ -91,7 +97,7 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
     const mean = (f: (r: TaskRow) => number) => (rows.length ? rows.reduce((a, r) => a + f(r), 0) / rows.length : 0);
     return {
       tasks: rows.length, trajectories: jobs.length, errors,
-      pass_at_1: mean((r) => r.pass_at_1), pass_at_k: mean((r) => r.pass_at_k), best_of_k: mean((r) => r.best_of_k?.reward ?? 0), rows,
+      pass_at_1: mean((r) => r.pass_at_1), pass_at_k: mean((r) => r.pass_at_k), best_of_k: mean((r) => r.best_of_k?.reward ?? 0), rows, rolloutMs,
     };
   } finally {
     if (!trajOut.writableEnded) trajOut.end();
