@@ -1,0 +1,50 @@
+// The RL actors on a local cluster: a RolloutActor streams trajectories back as they finish;
+// a RewardActor scores a patch in a fresh sandbox.
+import { expect } from "chai";
+import type { EnvActor, RewardActor, RolloutActor } from "../../actors/index.js";
+import type { Trajectory } from "../../rl/index.js";
+import { actorClass, init, type Cluster } from "../../runtime/index.js";
+import { dockerEnv, task } from "../envs/helpers.js";
+
+const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
+const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
+const Reward = actorClass<typeof RewardActor>(new URL("../../actors/env/reward-actor.js", import.meta.url), "RewardActor");
+
+describe("RL actors", function () {
+  this.timeout(180_000);
+  let cluster: Cluster;
+  before(async () => {
+    await dockerEnv();
+    cluster = await init();
+  });
+  after(() => cluster?.shutdown());
+
+  it("RolloutActor.runAll streams each trajectory back as it finishes, in order", async () => {
+    const { tasks } = await dockerEnv();
+    const env = await cluster.actor(Env, [{ maxSteps: 20 }]);
+    const rollout = await cluster.actor(Rollout, [{ env, policy: { kind: "replay" } }]);
+    const jobs = [task(tasks, "textkit-005"), task(tasks, "ledger-005")].map((t, i) => ({ task: t, rolloutIndex: i }));
+    const seen: Trajectory[] = [];
+    const arrivals: number[] = [];
+    for await (const tr of await rollout.runAll(jobs)) {
+      seen.push(tr);
+      arrivals.push(Date.now());
+    }
+    expect(seen.map((t) => [t.taskId, t.rolloutIndex, t.reward, t.termination])).to.deep.equal([
+      ["textkit-005", 0, 1, "finished"], ["ledger-005", 1, 1, "finished"],
+    ]);
+    // Streamed: the first arrived before the second was done (its own run takes time).
+    expect(arrivals[1] - arrivals[0]).to.be.above(seen[1].timings.rewardMs / 2);
+  });
+
+  it("RewardActor scores a patch in a fresh sandbox: the gold patch 1, nothing 0, a broken patch 0 with the reason", async () => {
+    const { tasks } = await dockerEnv();
+    const t = task(tasks, "cronlite-005");
+    const reward = await cluster.actor(Reward, [{}]);
+    expect((await reward.score(t, t.goldPatch!)).reward).to.equal(1);
+    expect((await reward.score(t, "")).reward).to.equal(0);
+    const broken = await reward.score(t, "--- a/nothing.py\n+++ b/nothing.py\n@@ -1 +1 @@\n-x\n+y\n");
+    expect(broken.reward).to.equal(0);
+    expect(broken.error).to.match(/does not apply/);
+  });
+});
