@@ -2,7 +2,7 @@
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
-import { runEval, summaryTable } from "./recipes/index.js";
+import { runArith, runEval, summaryTable } from "./recipes/index.js";
 import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
@@ -18,6 +18,8 @@ usage:
       check every task: its gold patch must score 1, its untouched repository 0
   node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
       run a policy on tasks: pass@1, pass@k, best-of-k; rows, trajectories and traces in DIR
+  node driver.js --recipe arith [--out DIR] [--steps N] [--seed N]
+      prove the trainer on a CPU: a tiny model learns addition by RL alone (about 20 s)
   node driver.js --help           (and --help after any command)
 
 shared flags:
@@ -191,6 +193,25 @@ async function evalCommand(argv: string[]): Promise<number> {
   return summary.errors ? 1 : 0;
 }
 
+async function recipeCommand(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === "deepswe") throw new UsageError("--recipe deepswe: not in this version yet (being built); --recipe arith proves the trainer meanwhile");
+  if (name !== "arith") throw new UsageError(`--recipe: unknown recipe '${name ?? ""}' (available: arith)`);
+  const { values } = parse(rest, { out: { type: "string" }, steps: { type: "string" }, seed: { type: "string" }, cluster: { type: "string" } });
+  if (values.help) return help();
+  const steps = values.steps === undefined ? 200 : Number(values.steps);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--recipe arith: --steps must be a positive integer, got ${values.steps}`);
+  if (!Number.isInteger(seed)) throw new UsageError(`--recipe arith: --seed must be an integer, got ${values.seed}`);
+  const out = (values.out as string | undefined) ?? `runs/arith-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const rows = await runArith({ out, steps, seed, cluster: values.cluster as string | undefined });
+  const mean = (a: typeof rows) => a.reduce((x, r) => x + r.reward_mean, 0) / Math.max(1, a.length);
+  const w = Math.min(10, rows.length);
+  console.log(`reward: ${mean(rows.slice(0, w)).toFixed(3)} over the first ${w} steps, ${mean(rows.slice(-w)).toFixed(3)} over the last ${w}`);
+  console.log(`metrics in ${out}/metrics.jsonl`);
+  return 0;
+}
+
 /** Opens the sandbox backend asked for and builds the tasks' images for it. */
 async function backendWithImages(kind = "auto", tasks: Task[]): Promise<{ backend: SandboxBackend; reports: BuildReport[] }> {
   if (!["auto", "docker", "local"].includes(kind)) throw new UsageError(`--backend must be auto, docker or local, got '${kind}'`);
@@ -213,9 +234,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "images") return imagesCommand(rest);
   if (cmd === "validate-tasks") return validateCommand(rest);
   if (cmd === "eval") return evalCommand(rest);
-  if (cmd === "--recipe" || cmd.startsWith("--recipe=")) {
-    throw new UsageError("--recipe: no recipes are available in this version yet (the deepswe recipe is being built)");
-  }
+  if (cmd === "--recipe" || cmd.startsWith("--recipe=")) return recipeCommand(cmd.startsWith("--recipe=") ? [cmd.slice(9), ...rest] : rest);
   throw new UsageError(`unknown command '${cmd}' (see node driver.js --help)`);
 }
 
