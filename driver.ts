@@ -2,7 +2,9 @@
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
-import { runArith, runEval, summaryTable } from "./recipes/index.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { resolveConfig, runArith, runDeepSWE, runEval, summaryTable } from "./recipes/index.js";
 import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
@@ -18,6 +20,10 @@ usage:
       check every task: its gold patch must score 1, its untouched repository 0
   node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
       run a policy on tasks: pass@1, pass@k, best-of-k; rows, trajectories and traces in DIR
+  node driver.js --recipe deepswe [--profile laptop|cluster] [--config FILE] [--set key=value]… [--out DIR]
+  node driver.js --recipe deepswe --resume RUN_DIR
+      the main job: DeepSWE's rollout-then-train RL (laptop profile: embedded cluster, bundled
+      tasks, a tiny model warmed up on gold demonstrations)
   node driver.js --recipe arith [--out DIR] [--steps N] [--seed N]
       prove the trainer on a CPU: a tiny model learns addition by RL alone (about 20 s)
   node driver.js --help           (and --help after any command)
@@ -68,10 +74,10 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
 
 class UsageError extends Error {}
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>): { values: Record<string, string | boolean | undefined> } {
+function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>): { values: Record<string, string | boolean | string[] | undefined> } {
   try {
     const r = parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals: false, strict: true });
-    return { values: r.values as Record<string, string | boolean | undefined> };
+    return { values: r.values as Record<string, string | boolean | string[] | undefined> };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -195,8 +201,8 @@ async function evalCommand(argv: string[]): Promise<number> {
 
 async function recipeCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === "deepswe") throw new UsageError("--recipe deepswe: not in this version yet (being built); --recipe arith proves the trainer meanwhile");
-  if (name !== "arith") throw new UsageError(`--recipe: unknown recipe '${name ?? ""}' (available: arith)`);
+  if (name === "deepswe") return deepsweCommand(rest);
+  if (name !== "arith") throw new UsageError(`--recipe: unknown recipe '${name ?? ""}' (available: deepswe, arith)`);
   const { values } = parse(rest, { out: { type: "string" }, steps: { type: "string" }, seed: { type: "string" }, cluster: { type: "string" } });
   if (values.help) return help();
   const steps = values.steps === undefined ? 200 : Number(values.steps);
@@ -209,6 +215,42 @@ async function recipeCommand(argv: string[]): Promise<number> {
   const w = Math.min(10, rows.length);
   console.log(`reward: ${mean(rows.slice(0, w)).toFixed(3)} over the first ${w} steps, ${mean(rows.slice(-w)).toFixed(3)} over the last ${w}`);
   console.log(`metrics in ${out}/metrics.jsonl`);
+  return 0;
+}
+
+async function deepsweCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    profile: { type: "string" }, config: { type: "string" }, set: { type: "string", multiple: true }, out: { type: "string" },
+    resume: { type: "string" }, cluster: { type: "string" },
+  });
+  if (values.help) return help();
+  const resume = values.resume as string | undefined;
+  let config;
+  if (resume) {
+    let saved: unknown;
+    try {
+      saved = JSON.parse(readFileSync(join(resume, "config.json"), "utf8"));
+    } catch (e) {
+      throw new UsageError(`--resume ${resume}: no readable config.json there (${(e as Error).message})`);
+    }
+    config = resolveConfig((saved as { profile?: string }).profile ?? "laptop", saved as Record<string, unknown>, []);
+  } else {
+    let file: Record<string, unknown> | undefined;
+    if (values.config) {
+      try {
+        file = JSON.parse(readFileSync(values.config as string, "utf8"));
+      } catch (e) {
+        throw new UsageError(`--config ${values.config}: ${(e as Error).message}`);
+      }
+    }
+    config = resolveConfig((values.profile as string | undefined) ?? "laptop", file, (values.set as string[] | undefined) ?? []);
+  }
+  const out = resume ?? (values.out as string | undefined) ?? `runs/deepswe-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  await backendWithImages(config.backend, [...tasksFrom(config.tasks.train), ...tasksFrom(config.tasks.validation)]);
+  const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l) });
+  const last = rows[rows.length - 1];
+  console.log(`${rows.length} steps; last step reward ${last ? last.reward_mean.toFixed(3) : "-"}${last?.val_reward !== undefined ? `, validation ${last.val_reward.toFixed(3)}` : ""}`);
+  console.log(`run folder: ${out} (metrics.jsonl, trajectories.jsonl, traces.jsonl, checkpoints/, plot.html)`);
   return 0;
 }
 

@@ -4,5 +4,5 @@ export { LearnerActor, type LearnerOptions, type TrainResult } from "./learner/l
 export { EnvActor, type EnvActorOptions } from "./env/env-actor.js";
 export { RewardActor } from "./env/reward-actor.js";
 export { EnginePolicy, parsePolicySpec, policyFor, type PolicySpec } from "./rollout/policies.js";
-export { RolloutActor, type RolloutActorOptions, type RolloutJob } from "./rollout/rollout-actor.js";
+export { errorTrajectory, RolloutActor, type RolloutActorOptions, type RolloutJob } from "./rollout/rollout-actor.js";
 export { runTrajectory, type AgentEnv, type TrajectoryLimits, type TrajectoryOptions } from "./rollout/trajectory.js";

@@ -13,6 +13,8 @@ import { runTrajectory, type AgentEnv, type TrajectoryLimits } from "./trajector
 export interface RolloutJob {
   task: Task;
   rolloutIndex: number;
+  /** Overrides the actor's sampling for this job (validation runs greedy). */
+  sampling?: Omit<SamplingParams, "maxTokens" | "stop">;
 }
 
 export interface RolloutActorOptions {
@@ -42,14 +44,15 @@ export class RolloutActor {
 
   /** One trajectory. */
   async run(job: RolloutJob): Promise<Trajectory> {
-    const seed = this.opts.sampling?.seed;
+    const sampling = { ...this.opts.sampling, ...job.sampling };
+    const seed = sampling.seed;
     const session = `${job.task.id}#${job.rolloutIndex}`;
     try {
       return await runTrajectory({
         env: this.env, task: job.task, rolloutIndex: job.rolloutIndex, tokenizer: this.tok,
         policy: policyFor(this.opts.policy, job.task, this.tok, this.opts.engine, this.openai, session),
         // Rollouts of one task must differ: the index moves the seed.
-        sampling: { ...this.opts.sampling, seed: seed === undefined ? undefined : seed + job.rolloutIndex },
+        sampling: { ...sampling, seed: seed === undefined ? undefined : seed + job.rolloutIndex },
         limits: this.opts.limits,
       });
     } finally {
@@ -61,4 +64,12 @@ export class RolloutActor {
   async *runAll(jobs: RolloutJob[]): AsyncGenerator<Trajectory> {
     for (const j of jobs) yield await this.run(j);
   }
+}
+
+/** The record of a trajectory whose actor call failed (the actor died, the cluster went away). */
+export function errorTrajectory(job: RolloutJob, policy: string, e: Error): Trajectory {
+  return {
+    taskId: job.task.id, rolloutIndex: job.rolloutIndex, policy, tokens: [], mask: [], logprobs: [], promptLength: 0, reward: 0,
+    termination: "error", steps: 0, timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 }, error: `${e.name}: ${e.message}`,
+  };
 }

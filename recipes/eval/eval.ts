@@ -4,7 +4,7 @@
 // trajectory as an error and the evaluation goes on.
 import { mkdirSync, createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { EngineActor, EnvActor, parsePolicySpec, RolloutActor, type PolicySpec, type RolloutJob } from "../../actors/index.js";
+import { EngineActor, EnvActor, errorTrajectory, parsePolicySpec, RolloutActor, type PolicySpec, type RolloutJob } from "../../actors/index.js";
 import type { BackendKind, Task } from "../../envs/index.js";
 import { bestOfK, passAtK, type Trajectory } from "../../rl/index.js";
 import { actorClass, init, type ActorHandle, type Cluster } from "../../runtime/index.js";
@@ -125,13 +125,6 @@ function taskRow(task: Task, trs: (Trajectory | null)[], k: number): TaskRow {
     task_id: task.id, k, rewards, reward: c / k, pass_at_1: passAtK(k, c, 1), pass_at_k: passAtK(k, c, k),
     best_of_k: best ? { index: best.index, reward: best.reward } : null,
     terminations: trs.map((t) => t?.termination ?? "error"), errors: trs.filter((t) => !t || t.termination === "error").length,
-  };
-}
-
-function errorTrajectory(job: RolloutJob, model: string, e: Error): Trajectory {
-  return {
-    taskId: job.task.id, rolloutIndex: job.rolloutIndex, policy: model, tokens: [], mask: [], logprobs: [], promptLength: 0, reward: 0,
-    termination: "error", steps: 0, timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 }, error: `${e.name}: ${e.message}`,
   };
 }
 

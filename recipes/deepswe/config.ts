@@ -1,0 +1,134 @@
+// The deepswe recipe's configuration: DEEPSWE.md's values in two profiles, validated by zod
+// before anything starts (an error names the field). `cluster` is the release's
+// hyperparameters and budgets; `laptop` is the embedded default that runs on 2 CPU cores: a
+// tiny byte-level model, the bundled tasks, few rollouts, small budgets, and a supervised
+// warm-up on gold demonstrations (a model from scratch never finds a reward on SWE tasks).
+import { z } from "zod";
+import { ConfigError } from "../../runtime/index.js";
+
+const Model = z.strictObject({
+  /** A checkpoint folder to start from (a real Qwen3 folder included); else `config`, random. */
+  init: z.string().optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  tokenizer: z.enum(["qwen3", "bytes"]),
+  seed: z.number().int().default(1),
+});
+
+export const DeepSWEConfigSchema = z.strictObject({
+  profile: z.enum(["laptop", "cluster"]),
+  tasks: z.strictObject({ train: z.string(), validation: z.string() }),
+  model: Model,
+  backend: z.enum(["auto", "docker", "local"]).default("auto"),
+  rollout: z.strictObject({
+    tasksPerStep: z.number().int().positive(),
+    k: z.number().int().min(2),  // leave-one-out needs a group
+    envActors: z.number().int().positive(),
+    maxSteps: z.number().int().positive(),
+    maxPromptTokens: z.number().int().positive(),
+    maxResponseTokens: z.number().int().positive(),
+    maxTurnTokens: z.number().int().positive(),
+    timeoutS: z.number().positive(),
+    stepTimeoutS: z.number().positive(),
+    temperature: z.number().min(0),
+    topP: z.number().gt(0).max(1),
+  }),
+  algorithm: z.strictObject({
+    advantage: z.enum(["rloo", "grpo", "drgrpo"]),
+    epsLow: z.number().min(0).max(1),
+    epsHigh: z.number().min(0),
+    /** The constant a trajectory's token sum is divided by (the maximum response length). */
+    lossScale: z.number().positive(),
+    compactFilter: z.boolean(),
+  }),
+  optim: z.strictObject({
+    lr: z.number().positive(),
+    weightDecay: z.number().min(0),
+    maxGradNorm: z.number().min(0),
+    microBatchTokens: z.number().int().positive(),
+  }),
+  warmup: z.strictObject({ sftSteps: z.number().int().min(0), lr: z.number().positive() }),
+  schedule: z.strictObject({
+    steps: z.number().int().positive(),
+    checkpointEvery: z.number().int().positive(),
+    validateEvery: z.number().int().positive(),
+    validationTasks: z.number().int().positive(),
+  }),
+});
+
+export type DeepSWEConfig = z.infer<typeof DeepSWEConfigSchema>;
+
+const TINY_BYTES_MODEL = {
+  vocab_size: 261, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+  head_dim: 16, max_position_embeddings: 16384, rope_theta: 10000, tie_word_embeddings: true,
+};
+
+export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
+  laptop: {
+    profile: "laptop",
+    tasks: { train: "bundled:train", validation: "bundled:validation" },
+    model: { config: TINY_BYTES_MODEL, tokenizer: "bytes", seed: 1 },
+    backend: "auto",
+    rollout: {
+      tasksPerStep: 2, k: 2, envActors: 2, maxSteps: 4, maxPromptTokens: 8192, maxResponseTokens: 1024, maxTurnTokens: 128,
+      timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1,
+    },
+    algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 1024, compactFilter: true },
+    optim: { lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 8192 },
+    warmup: { sftSteps: 2, lr: 1e-3 },
+    schedule: { steps: 3, checkpointEvery: 1, validateEvery: 3, validationTasks: 2 },
+  },
+  // The release (DEEPSWE.md): Qwen3-32B, 8 tasks × 8 rollouts per step, 32K responses, 50 steps,
+  // 5,400 s per trajectory, lr 1e-6, clip [0.8, 1.28], C = 32,768, no warm-up.
+  cluster: {
+    profile: "cluster",
+    tasks: { train: "r2e-gym-subset.jsonl", validation: "swe-bench-verified.jsonl" },
+    model: { init: "/models/Qwen3-32B", tokenizer: "qwen3", seed: 1 },
+    backend: "docker",
+    rollout: {
+      tasksPerStep: 8, k: 8, envActors: 64, maxSteps: 50, maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 32768,
+      timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1,
+    },
+    algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 32768, compactFilter: true },
+    optim: { lr: 1e-6, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 32768 },
+    warmup: { sftSteps: 0, lr: 1e-5 },
+    schedule: { steps: 200, checkpointEvery: 10, validateEvery: 10, validationTasks: 500 },
+  },
+};
+
+/** The profile, then a config file, then `--set a.b=value` overrides; validated as a whole. */
+export function resolveConfig(profile: string, file: Record<string, unknown> | undefined, sets: string[]): DeepSWEConfig {
+  if (profile !== "laptop" && profile !== "cluster") throw new ConfigError(`--profile must be laptop or cluster, not '${profile}'`);
+  const merged = structuredClone(PROFILES[profile]) as Record<string, unknown>;
+  if (file) deepMerge(merged, file);
+  for (const s of sets) {
+    const eq = s.indexOf("=");
+    if (eq < 1) throw new ConfigError(`--set '${s}': expected key.path=value`);
+    const path = s.slice(0, eq).split(".");
+    let v: unknown = s.slice(eq + 1);
+    try {
+      v = JSON.parse(v as string);
+    } catch {
+      /* a bare string */
+    }
+    let at = merged;
+    for (const k of path.slice(0, -1)) {
+      if (typeof at[k] !== "object" || at[k] === null) at[k] = {};
+      at = at[k] as Record<string, unknown>;
+    }
+    at[path[path.length - 1]] = v;
+  }
+  const r = DeepSWEConfigSchema.safeParse(merged);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ConfigError(`deepswe config: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  if (!r.data.model.init && !r.data.model.config) throw new ConfigError("deepswe config: model: give init (a checkpoint folder) or config");
+  return r.data;
+}
+
+function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(from)) {
+    if (v && typeof v === "object" && !Array.isArray(v) && into[k] && typeof into[k] === "object") deepMerge(into[k] as Record<string, unknown>, v as Record<string, unknown>);
+    else into[k] = v;
+  }
+}

@@ -1,0 +1,205 @@
+// The deepswe recipe's step loop (DEEPSWE.md, hybrid engine): sample tasks → rollout phase (K
+// rollouts per task over env actors, the learner's worker generating) → rewards → compact
+// filtering and leave-one-out advantages → old log-probs recomputed by the learner → one
+// optimizer step → metrics → checkpoint every N steps (a temp folder renamed into place) →
+// validation every N steps. A fresh laptop run first warms up on gold demonstrations.
+// --resume continues from the newest checkpoint that loads, saying which ones it skipped.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { errorTrajectory, type EnvActor, type LearnerActor, type RolloutActor, type RolloutJob } from "../../actors/index.js";
+import type { EngineActor } from "../../actors/index.js";
+import { loadTasks, type Task } from "../../envs/index.js";
+import type { TrainSequence } from "../../gpu/index.js";
+import { advantages, compactFilter, solveCounts, type Trajectory } from "../../rl/index.js";
+import { actorClass, init, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import type { DeepSWEConfig } from "./config.js";
+import { plotHtml, type PlotRow } from "./plot.js";
+
+const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
+const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
+const Learner = actorClass<typeof LearnerActor>(new URL("../../actors/learner/learner-actor.js", import.meta.url), "LearnerActor");
+
+export interface RunOptions {
+  config: DeepSWEConfig;
+  out: string;
+  /** Continue the run in `out` from its newest loadable checkpoint. */
+  resume?: boolean;
+  cluster?: string;
+  log?: (line: string) => void;
+}
+
+export interface StepRow extends PlotRow {
+  terminations: Record<string, number>;
+  filtered: number;
+  errors: number;
+  tokens: number;
+  generated_tokens: number;
+  loss: number;
+  grad_norm: number;
+  clipped: number;
+  rollout_s: number;
+  train_s: number;
+  sync_s: number;
+  sync_bytes: number;
+}
+
+export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
+  const c = o.config;
+  const log = o.log ?? ((l: string) => console.error(l));
+  const ckDir = join(o.out, "checkpoints");
+  mkdirSync(ckDir, { recursive: true });
+  if (!o.resume) writeFileSync(join(o.out, "config.json"), JSON.stringify(c, null, 2));
+  const train = tasksOf(c.tasks.train);
+  const validation = tasksOf(c.tasks.validation).slice(0, c.schedule.validationTasks);
+  const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
+  const rows: StepRow[] = o.resume ? readRows(o.out) : [];
+  try {
+    const { learner, step: resumedAt } = await startLearner(cluster, c, ckDir, !!o.resume, log);
+    const done = resumedAt;
+    rows.splice(0, rows.length, ...rows.filter((r) => r.step <= done));
+    writeFileSync(join(o.out, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    const slots = await Promise.all(Array.from({ length: c.rollout.envActors }, async () => {
+      const env = await cluster.actor(Env, [{ backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS }], { maxRestarts: 2 });
+      return cluster.actor(Rollout, [{
+        env, policy: { kind: "engine", name: "learner" }, engine: learner as unknown as ActorHandle<EngineActor>, tokenizer: c.model.tokenizer,
+        sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
+        limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
+      }], { maxRestarts: 2 });
+    }));
+    if (!o.resume && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learner, log);
+    for (let step = done + 1; step <= c.schedule.steps; step++) {
+      const t0 = Date.now();
+      const tasks = Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
+      const trajs = await rolloutPhase(slots, tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i }))), (d, n) => log(`step ${step}: rollouts ${d}/${n}`));
+      appendFileSync(join(o.out, "trajectories.jsonl"), trajs.map((t) => JSON.stringify({ step, ...t }) + "\n").join(""));
+      const t1 = Date.now();
+      const { batch, groups, filtered, errors } = prepare(tasks, trajs, c);
+      let tr = { loss: 0, gradNorm: 0, clipped: 0 };
+      if (batch.length) {
+        const old = await learner.logprobs(batch.map((b) => Array.from(b.tokens)));  // recomputed, as DEEPSWE does
+        batch.forEach((b, i) => (b.oldLogprobs = old[i]));
+        tr = await learner.train(batch, { mode: "pg", epsLow: c.algorithm.epsLow, epsHigh: c.algorithm.epsHigh, lossScale: c.algorithm.lossScale },
+          { lr: c.optim.lr, weightDecay: c.optim.weightDecay, maxGradNorm: c.optim.maxGradNorm });
+      }
+      const t2 = Date.now();
+      const terminations: Record<string, number> = {};
+      for (const t of trajs) terminations[t.termination] = (terminations[t.termination] ?? 0) + 1;
+      const row: StepRow = {
+        step, reward_mean: trajs.reduce((a, t) => a + t.reward, 0) / Math.max(1, trajs.length), ...solveCounts(groups), terminations, filtered, errors,
+        tokens: trajs.reduce((a, t) => a + t.tokens.length, 0), generated_tokens: trajs.reduce((a, t) => a + t.mask.reduce((x, y) => x + y, 0), 0),
+        loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: 0, sync_bytes: 0,
+      };
+      if (step % c.schedule.validateEvery === 0 || step === c.schedule.steps) {
+        const val = await rolloutPhase(slots, validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), () => undefined);
+        row.val_reward = val.reduce((a, t) => a + t.reward, 0) / Math.max(1, val.length);
+      }
+      rows.push(row);
+      appendFileSync(join(o.out, "metrics.jsonl"), JSON.stringify(row) + "\n");
+      writeFileSync(join(o.out, "plot.html"), plotHtml(rows, `deepswe (${c.profile})`));
+      log(`step ${step}/${c.schedule.steps}: reward ${row.reward_mean.toFixed(3)}, solve all/partial/none ${row.solve_all}/${row.solve_partial}/${row.solve_none}, ` +
+        `${JSON.stringify(terminations)}, rollout ${row.rollout_s.toFixed(1)} s, train ${row.train_s.toFixed(1)} s${row.val_reward !== undefined ? `, validation ${row.val_reward.toFixed(3)}` : ""}`);
+      if (step % c.schedule.checkpointEvery === 0 || step === c.schedule.steps) await checkpoint(learner, ckDir, step);
+    }
+    return rows;
+  } finally {
+    await cluster.shutdown();
+  }
+}
+
+function tasksOf(spec: string): Task[] {
+  const { tasks, errors } = loadTasks(spec);
+  if (errors.length) throw errors[0];
+  if (!tasks.length) throw new TypeError(`task spec '${spec}' has no tasks`);
+  return tasks;
+}
+
+/** A fresh learner, or on resume the newest checkpoint that loads (older ones as fallbacks). */
+async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, resume: boolean, log: (l: string) => void) {
+  const opts = { microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed };
+  if (resume) {
+    const steps = readdirSync(ckDir).map((d) => /^step-(\d+)$/.exec(d)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => b - a);
+    for (const step of steps) {
+      try {
+        return { learner: await cluster.actor(Learner, [{ ...opts, checkpoint: join(ckDir, `step-${step}`) }], { process: "dedicated" }), step };
+      } catch (e) {
+        log(`resume: checkpoint step-${step} is corrupt or partial (${(e as Error).message.split("\n")[0]}); trying the previous one`);
+      }
+    }
+    log("resume: no loadable checkpoint; starting from the beginning");
+  }
+  const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
+  return { learner: await cluster.actor(Learner, [{ ...opts, ...source }], { process: "dedicated" }), step: 0 };
+}
+
+/** Atomic: saved into a temporary folder, then renamed into place. */
+async function checkpoint(learner: ActorHandle<LearnerActor>, ckDir: string, step: number): Promise<void> {
+  const tmp = join(ckDir, `.step-${step}.tmp`);
+  rmSync(tmp, { recursive: true, force: true });
+  await learner.save(tmp);
+  rmSync(join(ckDir, `step-${step}`), { recursive: true, force: true });
+  renameSync(tmp, join(ckDir, `step-${step}`));
+}
+
+function readRows(out: string): StepRow[] {
+  const f = join(out, "metrics.jsonl");
+  if (!existsSync(f)) return [];
+  return readFileSync(f, "utf8").split("\n").filter(Boolean).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as StepRow];
+    } catch {
+      return [];  // a line cut by a kill
+    }
+  });
+}
+
+/** K rollouts per task over the slots; a failed call is recorded as an error trajectory. */
+async function rolloutPhase(slots: ActorHandle<RolloutActor>[], jobs: RolloutJob[], progress: (done: number, total: number) => void): Promise<Trajectory[]> {
+  const out: Trajectory[] = new Array(jobs.length);
+  let next = 0, done = 0;
+  await Promise.all(slots.map(async (slot) => {
+    while (next < jobs.length) {
+      const i = next++;
+      try {
+        out[i] = await slot.run(jobs[i]);
+      } catch (e) {
+        out[i] = errorTrajectory(jobs[i], "learner", e as Error);
+      }
+      progress(++done, jobs.length);
+    }
+  }));
+  return out;
+}
+
+/** Groups by task, compact filtering, advantages; the sequences to train on. */
+function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
+  const batch: TrainSequence[] = [];
+  const groups: number[][] = [];
+  let filtered = 0, errors = 0;
+  for (const task of new Set(tasks)) {
+    const group = trajs.filter((t) => t.taskId === task.id);
+    errors += group.filter((t) => t.termination === "error").length;
+    const prepared = compactFilter(group, c.algorithm.compactFilter);
+    filtered += prepared.filter((p) => p.filtered).length;
+    const adv = advantages(prepared.map((p) => p.reward), c.algorithm.advantage);
+    groups.push(prepared.map((p) => p.reward));
+    prepared.forEach((p, i) => {
+      if (p.mask.some((m) => m === 1) && adv[i] !== 0) batch.push({ tokens: p.trajectory.tokens, mask: p.mask, advantage: adv[i] });
+    });
+  }
+  return { batch, groups, filtered, errors };
+}
+
+/** Supervised warm-up: gold demonstrations of the train tasks, recorded token for token. */
+async function warmup(cluster: Cluster, c: DeepSWEConfig, train: Task[], learner: ActorHandle<LearnerActor>, log: (l: string) => void): Promise<void> {
+  const env = await cluster.actor(Env, [{ backend: c.backend, maxSteps: 30 }]);
+  const demo = await cluster.actor(Rollout, [{ env, policy: { kind: "replay" }, tokenizer: c.model.tokenizer, limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: 1 << 20 } }]);
+  const demos: Trajectory[] = [];
+  for await (const t of await demo.runAll(train.map((task) => ({ task, rolloutIndex: 0 })))) if (t.reward === 1) demos.push(t);
+  log(`warm-up: ${demos.length} gold demonstrations of ${train.length} train tasks`);
+  for (let s = 1; s <= c.warmup.sftSteps; s++) {
+    const r = await learner.train(demos.map((t) => ({ tokens: t.tokens, mask: t.mask })), { mode: "ce" }, { lr: c.warmup.lr, weightDecay: 0, maxGradNorm: c.optim.maxGradNorm });
+    log(`warm-up step ${s}/${c.warmup.sftSteps}: cross-entropy ${r.loss.toFixed(3)}`);
+  }
+  await cluster.kill(demo);
+  await cluster.kill(env);
+}
