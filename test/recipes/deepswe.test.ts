@@ -58,6 +58,29 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(existsSync(join(out, "checkpoints", "step-4", "model.safetensors"))).to.equal(true);
   });
 
+  it("kill -9 of the env and rollout actors' host during the rollout phase: the step still completes", async () => {
+    const out = join(dir, "crash");
+    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=1", "--set", "rollout.maxSteps=8", "--out", out], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? -1)));
+    await until("the first trajectory of the rollout phase", () => /rollouts 1\//.test(err), 300_000);
+    // The shared host (env + rollout actors) is the host process without a native worker below it.
+    const { stdout } = await run("ps", ["-eo", "pid,ppid,args"]);
+    const procs = stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/)).map(([pid, ppid, ...a]) => ({ pid: Number(pid), ppid: Number(ppid), args: a.join(" ") }));
+    const descendants = (root: number): number[] => procs.filter((p) => p.ppid === root).flatMap((p) => [p.pid, ...descendants(p.pid)]);
+    const hosts = procs.filter((p) => p.args.includes("host-main") && descendants(child.pid!).includes(p.pid));
+    const shared = hosts.filter((h) => !procs.some((p) => p.ppid === h.pid && p.args.includes("troupe-worker")));
+    expect(shared.length).to.be.at.least(1);
+    process.kill(shared[0].pid, "SIGKILL");
+    expect(await exited, err).to.equal(0);
+    const [row] = rows(out);
+    // Every rollout of the step is accounted for; those the kill cut short are errors.
+    expect(Object.values(row.terminations as Record<string, number>).reduce((a, b) => a + b, 0)).to.equal(4);
+    expect(row.errors).to.be.at.least(1);
+    expect(existsSync(join(out, "checkpoints", "step-1", "model.safetensors"))).to.equal(true);
+  });
+
   it("refuses a bad config before anything starts, naming the field", async () => {
     for (const [args, why] of [
       [["--set", "rollout.k=1"], /rollout\.k/],
