@@ -13,6 +13,7 @@ import type { TrainSequence } from "../../gpu/index.js";
 import { advantages, compactFilter, solveCounts, type Trajectory } from "../../rl/index.js";
 import { actorClass, init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
+import { progressBar, stderrProgress } from "../progress.js";
 import { plotHtml, type PlotRow } from "./plot.js";
 
 const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
@@ -26,6 +27,8 @@ export interface RunOptions {
   resume?: boolean;
   cluster?: string;
   log?: (line: string) => void;
+  /** Phase progress (default: a bar on a terminal, lines elsewhere). */
+  progress?: (line: string, final: boolean) => void;
 }
 
 export interface StepRow extends PlotRow {
@@ -70,7 +73,9 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
     for (let step = done + 1; step <= c.schedule.steps; step++) {
       const t0 = Date.now();
       const tasks = Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
-      const trajs = await rolloutPhase(slots, tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i }))), (d, n) => log(`step ${step}: rollouts ${d}/${n}`));
+      const bar = o.progress ?? stderrProgress();
+      const trajs = await rolloutPhase(slots, tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i }))),
+        (d, n) => bar(progressBar(`rollouts of step ${step}`, d, n, t0), d === n));
       appendFileSync(join(o.out, "trajectories.jsonl"), trajs.map((t) => JSON.stringify({ step, ...t }) + "\n").join(""));
       const t1 = Date.now();
       const { batch, groups, filtered, errors } = prepare(tasks, trajs, c);

@@ -8,6 +8,7 @@ import { EngineActor, EnvActor, errorTrajectory, parsePolicySpec, RolloutActor, 
 import type { BackendKind, Task } from "../../envs/index.js";
 import { bestOfK, passAtK, type Trajectory } from "../../rl/index.js";
 import { actorClass, init, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
 
 const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
 const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
@@ -28,7 +29,7 @@ export interface EvalOptions {
   /** Tokens after the prompt per trajectory (DEEPSWE: 32,768). */
   maxResponseTokens?: number;
   /** Progress lines (default: stderr). */
-  progress?: (line: string, final: boolean) => void;
+  progress?: ProgressSink;
 }
 
 export interface TaskRow {
@@ -61,7 +62,7 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const tracesFile = join(o.out, "traces.jsonl");
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile } : { nodes: o.nodes ?? 1, tracesFile });
   const trajOut = createWriteStream(join(o.out, "trajectories.jsonl"));
-  const report = o.progress ?? ((line, final) => process.stderr.write(process.stderr.isTTY && !final ? `\r${line}` : `${line}\n`));
+  const report = o.progress ?? stderrProgress();
   try {
     const engine = spec.kind === "native" ? await cluster.actor(Engine, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
     const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
@@ -85,11 +86,11 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
         byTask.get(job.task.id)![job.rolloutIndex] = tr;
         writeLine(trajOut, tr);
         done++;
-        report(progressLine(done, jobs.length, solved, errors, t0), false);
+        report(progressBar("trajectories", done, jobs.length, t0, `${solved} solved, ${errors} errors`), false);
       }
     }));
     const rolloutMs = Date.now() - t0;
-    report(progressLine(done, jobs.length, solved, errors, t0), true);
+    report(progressBar("trajectories", done, jobs.length, t0, `${solved} solved, ${errors} errors`), true);
     const rows = o.tasks.map((t) => taskRow(t, byTask.get(t.id)!, o.k));
     const rowsOut = createWriteStream(join(o.out, "results.jsonl"));
     for (const r of rows) writeLine(rowsOut, r);
@@ -126,13 +127,6 @@ function taskRow(task: Task, trs: (Trajectory | null)[], k: number): TaskRow {
     best_of_k: best ? { index: best.index, reward: best.reward } : null,
     terminations: trs.map((t) => t?.termination ?? "error"), errors: trs.filter((t) => !t || t.termination === "error").length,
   };
-}
-
-function progressLine(done: number, total: number, solved: number, errors: number, t0: number): string {
-  const width = 30;
-  const filled = Math.round((done / Math.max(1, total)) * width);
-  const secs = ((Date.now() - t0) / 1000).toFixed(0);
-  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} trajectories, ${solved} solved, ${errors} errors, ${secs}s`;
 }
 
 /** The terminal table: one line per task and the totals. */

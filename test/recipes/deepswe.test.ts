@@ -64,7 +64,7 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     let err = "";
     child.stderr!.on("data", (d) => (err += d));
     const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? -1)));
-    await until("the first trajectory of the rollout phase", () => /rollouts 1\//.test(err), 300_000);
+    await until("the first trajectory of the rollout phase", () => /\] 1\/\d+ rollouts of step 1/.test(err), 300_000);
     // The shared host (env + rollout actors) is the host process without a native worker below it.
     const { stdout } = await run("ps", ["-eo", "pid,ppid,args"]);
     const procs = stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/)).map(([pid, ppid, ...a]) => ({ pid: Number(pid), ppid: Number(ppid), args: a.join(" ") }));
