@@ -2,6 +2,9 @@
 // generation (so switching from rollout to train moves no weights). Training takes whole
 // sequences with their loss masks, old log-probs and advantages, packs them into micro-batches
 // by a token budget, accumulates gradients and takes one optimizer step.
+import { createHash } from "node:crypto";
+import { createServer } from "node:net";
+import { networkInterfaces } from "node:os";
 import { NativeWorker, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
 import { packMicroBatches } from "../../rl/index.js";
 
@@ -40,6 +43,36 @@ export class LearnerActor {
     await this.worker?.close();
   }
 
+  /**
+   * Rank 0's part of a data-parallel group's rendezvous: a free TCP port on an address the
+   * other learners can reach. The driver passes it to every member through the runtime.
+   */
+  async rendezvous(): Promise<string> {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer();
+      s.once("error", reject);
+      s.listen(0, () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    return `${reachableAddress()}:${port}`;
+  }
+
+  /** Joins the group: gradients are all-reduced at every step, weights start as rank 0's. */
+  async joinGroup(rank: number, world: number, addresses: string[]): Promise<void> {
+    await this.worker!.collectiveInit(rank, world, addresses);
+    if (world > 1) await this.worker!.broadcastWeights(0);
+  }
+
+  /** A digest of every weight, in name order: equal digests mean bit-identical weights. */
+  async checksum(): Promise<string> {
+    const w = await this.worker!.getWeights();
+    const h = createHash("sha256");
+    for (const name of Object.keys(w).sort()) h.update(name).update(new Uint8Array(w[name].data.buffer, w[name].data.byteOffset, w[name].data.byteLength));
+    return h.digest("hex");
+  }
+
   /** The weights' version: the number of optimizer steps taken. */
   info(): { version: number } {
     return { version: this.version };
@@ -66,7 +99,10 @@ export class LearnerActor {
     const budget = this.opts.microBatchTokens ?? 4096;
     const groups = packMicroBatches(batch.map((s) => s.tokens.length), budget);
     const r = { loss: 0, tokens: 0, clipped: 0 };
-    const whole = loss.mode === "ce" ? { batchTokens: batch.reduce((a, s) => a + Array.from(s.mask).reduce((x, y) => x + y, 0), 0) } : { batchSequences: batch.length };
+    // The whole batch's size, across every learner of a group when the caller says so.
+    const whole = loss.mode === "ce"
+      ? { batchTokens: loss.batchTokens ?? batch.reduce((a, s) => a + Array.from(s.mask).reduce((x, y) => x + y, 0), 0) }
+      : { batchSequences: loss.batchSequences ?? batch.length };
     for (const g of groups) {
       const part = await this.worker!.accumulate(g.map((i) => batch[i]), { ...loss, ...whole });
       r.loss += part.loss;
@@ -81,4 +117,12 @@ export class LearnerActor {
   async save(path: string): Promise<void> {
     await this.worker!.save(path, { optimizer: true });
   }
+}
+
+/** This machine's first non-internal IPv4 address (loopback on a machine with none). */
+function reachableAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
 }

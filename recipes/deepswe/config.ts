@@ -19,6 +19,8 @@ export const DeepSWEConfigSchema = z.strictObject({
   tasks: z.strictObject({ train: z.string(), validation: z.string() }),
   model: Model,
   backend: z.enum(["auto", "docker", "local"]).default("auto"),
+  /** Data-parallel learners (gradients all-reduced); in hybrid mode each also generates. */
+  learners: z.number().int().positive().default(1),
   rollout: z.strictObject({
     tasksPerStep: z.number().int().positive(),
     k: z.number().int().min(2),  // leave-one-out needs a group
@@ -68,6 +70,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     tasks: { train: "bundled:train", validation: "bundled:validation" },
     model: { config: TINY_BYTES_MODEL, tokenizer: "bytes", seed: 1 },
     backend: "auto",
+    learners: 1,
     rollout: {
       tasksPerStep: 2, k: 2, envActors: 2, maxSteps: 4, maxPromptTokens: 8192, maxResponseTokens: 1024, maxTurnTokens: 128,
       timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1,
@@ -84,6 +87,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     tasks: { train: "r2e-gym-subset.jsonl", validation: "swe-bench-verified.jsonl" },
     model: { init: "/models/Qwen3-32B", tokenizer: "qwen3", seed: 1 },
     backend: "docker",
+    learners: 8,
     rollout: {
       tasksPerStep: 8, k: 8, envActors: 64, maxSteps: 50, maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 32768,
       timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1,

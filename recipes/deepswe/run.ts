@@ -57,19 +57,21 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
   const rows: StepRow[] = o.resume ? readRows(o.out) : [];
   try {
-    const { learner, step: resumedAt } = await startLearner(cluster, c, ckDir, !!o.resume, log);
+    const { learner, step: resumedAt, checkpoint: loaded } = await startLearner(cluster, c, ckDir, !!o.resume, log);
+    const learners = await dataParallel(cluster, c, learner, loaded);
     const done = resumedAt;
     rows.splice(0, rows.length, ...rows.filter((r) => r.step <= done));
     writeFileSync(join(o.out, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    let slot = 0;
     const slots = await Promise.all(Array.from({ length: c.rollout.envActors }, async () => {
       const env = await cluster.actor(Env, [{ backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS }], { maxRestarts: 2 });
       return cluster.actor(Rollout, [{
-        env, policy: { kind: "engine", name: "learner" }, engine: learner as unknown as ActorHandle<EngineActor>, tokenizer: c.model.tokenizer,
+        env, policy: { kind: "engine", name: "learner" }, engine: learners[slot++ % learners.length] as unknown as ActorHandle<EngineActor>, tokenizer: c.model.tokenizer,
         sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
         limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
       }], { maxRestarts: 2 });
     }));
-    if (!o.resume && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learner, log);
+    if (!o.resume && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learners, log);
     for (let step = done + 1; step <= c.schedule.steps; step++) {
       const t0 = Date.now();
       const tasks = Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
@@ -83,8 +85,13 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
       if (batch.length) {
         const old = await learner.logprobs(batch.map((b) => Array.from(b.tokens)));  // recomputed, as DEEPSWE does
         batch.forEach((b, i) => (b.oldLogprobs = old[i]));
-        tr = await learner.train(batch, { mode: "pg", epsLow: c.algorithm.epsLow, epsHigh: c.algorithm.epsHigh, lossScale: c.algorithm.lossScale },
-          { lr: c.optim.lr, weightDecay: c.optim.weightDecay, maxGradNorm: c.optim.maxGradNorm });
+        // Each learner trains on its share; the all-reduce inside step() sums their gradients,
+        // and batchSequences makes every share's loss a part of the whole batch's mean.
+        const shares = learners.map((_, r) => batch.filter((_, i) => i % learners.length === r));
+        const results = await Promise.all(learners.map((l, r) => l.train(shares[r], {
+          mode: "pg", epsLow: c.algorithm.epsLow, epsHigh: c.algorithm.epsHigh, lossScale: c.algorithm.lossScale, batchSequences: batch.length,
+        }, { lr: c.optim.lr, weightDecay: c.optim.weightDecay, maxGradNorm: c.optim.maxGradNorm })));
+        tr = { loss: results.reduce((a, x) => a + x.loss, 0), gradNorm: results[0].gradNorm, clipped: results.reduce((a, x) => a + x.clipped, 0) };
       }
       const t2 = Date.now();
       const terminations: Record<string, number> = {};
@@ -125,7 +132,8 @@ async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, r
     const steps = readdirSync(ckDir).map((d) => /^step-(\d+)$/.exec(d)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => b - a);
     for (const step of steps) {
       try {
-        return { learner: await cluster.actor(Learner, [{ ...opts, checkpoint: join(ckDir, `step-${step}`) }], { process: "dedicated" }), step };
+        const checkpoint = join(ckDir, `step-${step}`);
+        return { learner: await cluster.actor(Learner, [{ ...opts, checkpoint }], { process: "dedicated" }), step, checkpoint };
       } catch (e) {
         log(`resume: checkpoint step-${step} is corrupt or partial (${(e as Error).message.split("\n")[0]}); trying the previous one`);
       }
@@ -133,7 +141,24 @@ async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, r
     log("resume: no loadable checkpoint; starting from the beginning");
   }
   const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
-  return { learner: await cluster.actor(Learner, [{ ...opts, ...source }], { process: "dedicated" }), step: 0 };
+  return { learner: await cluster.actor(Learner, [{ ...opts, ...source }], { process: "dedicated" }), step: 0, checkpoint: c.model.init };
+}
+
+/**
+ * The other ranks of a data-parallel group, placed by a placement group, joined to rank 0
+ * (the learner given) through a TCP rendezvous whose address travels over the runtime.
+ */
+async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHandle<LearnerActor>, checkpoint?: string): Promise<ActorHandle<LearnerActor>[]> {
+  if (c.learners === 1) return [rank0];
+  const pg = await cluster.placementGroup({ bundles: Array.from({ length: c.learners - 1 }, () => ({ cpu: 0 })), strategy: "SPREAD" });
+  // The same checkpoint as rank 0 (its optimizer state included), or the same random init.
+  const source = checkpoint ? { checkpoint } : { config: c.model.config as never };
+  const others = await Promise.all(Array.from({ length: c.learners - 1 }, (_, i) =>
+    cluster.actor(Learner, [{ microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...source }], { process: "dedicated", placement: { group: pg.id, bundleIndex: i } })));
+  const all = [rank0, ...others];
+  const address = await rank0.rendezvous();
+  await Promise.all(all.map((l, r) => l.joinGroup(r, all.length, [address])));
+  return all;
 }
 
 /** Atomic: saved into a temporary folder, then renamed into place. */
@@ -195,15 +220,18 @@ function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
 }
 
 /** Supervised warm-up: gold demonstrations of the train tasks, recorded token for token. */
-async function warmup(cluster: Cluster, c: DeepSWEConfig, train: Task[], learner: ActorHandle<LearnerActor>, log: (l: string) => void): Promise<void> {
+async function warmup(cluster: Cluster, c: DeepSWEConfig, train: Task[], learners: ActorHandle<LearnerActor>[], log: (l: string) => void): Promise<void> {
   const env = await cluster.actor(Env, [{ backend: c.backend, maxSteps: 30 }]);
   const demo = await cluster.actor(Rollout, [{ env, policy: { kind: "replay" }, tokenizer: c.model.tokenizer, limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: 1 << 20 } }]);
   const demos: Trajectory[] = [];
   for await (const t of await demo.runAll(train.map((task) => ({ task, rolloutIndex: 0 })))) if (t.reward === 1) demos.push(t);
   log(`warm-up: ${demos.length} gold demonstrations of ${train.length} train tasks`);
   for (let s = 1; s <= c.warmup.sftSteps; s++) {
-    const r = await learner.train(demos.map((t) => ({ tokens: t.tokens, mask: t.mask })), { mode: "ce" }, { lr: c.warmup.lr, weightDecay: 0, maxGradNorm: c.optim.maxGradNorm });
-    log(`warm-up step ${s}/${c.warmup.sftSteps}: cross-entropy ${r.loss.toFixed(3)}`);
+    const seqs = demos.map((t) => ({ tokens: t.tokens, mask: t.mask }));
+    const batchTokens = seqs.reduce((a, q) => a + q.mask.reduce((x, y) => x + y, 0), 0);
+    const rs = await Promise.all(learners.map((l, r) => l.train(seqs.filter((_, i) => i % learners.length === r), { mode: "ce", batchTokens },
+      { lr: c.warmup.lr, weightDecay: 0, maxGradNorm: c.optim.maxGradNorm })));
+    log(`warm-up step ${s}/${c.warmup.sftSteps}: cross-entropy ${rs.reduce((a, r) => a + r.loss, 0).toFixed(3)}`);
   }
   await cluster.kill(demo);
   await cluster.kill(env);

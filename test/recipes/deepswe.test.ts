@@ -27,9 +27,10 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("runs one full step: warm-up, rollouts, rewards, train, validation, checkpoint, metrics, plot", async () => {
+  it("runs one full step with two learners: warm-up, rollouts, rewards, train, validation, checkpoint, metrics, plot", async () => {
     const out = join(dir, "one");
-    const r = await driver(["--recipe", "deepswe", ...TINY, "--set", "schedule.steps=1", "--out", out]);
+    // Two data-parallel learners: the warm-up and the step go through their all-reduce.
+    const r = await driver(["--recipe", "deepswe", ...TINY, "--set", "schedule.steps=1", "--set", "learners=2", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/warm-up: \d+ gold demonstrations/);
     const [row] = rows(out);
