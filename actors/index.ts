@@ -6,3 +6,4 @@ export { RewardActor } from "./env/reward-actor.js";
 export { EnginePolicy, parsePolicySpec, policyFor, type PolicySpec } from "./rollout/policies.js";
 export { errorTrajectory, RolloutActor, type RolloutActorOptions, type RolloutJob } from "./rollout/rollout-actor.js";
 export { runTrajectory, type AgentEnv, type TrajectoryLimits, type TrajectoryOptions } from "./rollout/trajectory.js";
+export { EngineActorClass, EnvActorClass, LearnerActorClass, RewardActorClass, RolloutActorClass } from "./classes.js";

@@ -180,7 +180,6 @@ export class Caller {
   private onReplyData(id: number, bytes: Uint8Array): void {
     const p = this.pending.get(id);
     if (!p) return;
-    if (p.batch !== undefined) this.batches.delete(p.batch);
     let data = bytes;
     if (data[0] === CHUNK_MARK) {
       p.asm ??= new ChunkAssembler();

@@ -79,8 +79,7 @@ export class LearnerActor {
   }
 
   async generate(prompt: number[], p: { maxTokens: number; temperature?: number; topP?: number; topK?: number; stop?: number[]; seed?: number }) {
-    const [g] = await this.worker!.generate([prompt], { ...p, stop: p.stop ?? [] });
-    return { tokens: Array.from(g.tokens), logprobs: Array.from(g.logprobs), finish: g.finish, version: this.version };
+    return (await this.generateBatch([prompt], p))[0];
   }
 
   /** Many prompts in one batched call (the worker decodes them together). */

@@ -102,21 +102,17 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
       rec.logprobs.push(lps?.[i] ?? 0);
     }
   };
-  const end = (why: Termination) => {
-    rec.termination = why;
-    return why;
-  };
   try {
     const problem = await o.env.reset(o.task);
     const prompt = encodeChat(tok, [{ role: "system", content: systemPrompt() }, { role: "user", content: userPrompt(problem, o.task.workdir) }], { addGenerationPrompt: true }).ids;
     push(prompt, false);
     rec.promptLength = prompt.length;
-    if (prompt.length > lim.maxPromptTokens) return finishRecord(rec, end("context"), t0);
+    if (prompt.length > lim.maxPromptTokens) return finishRecord(rec, "context", t0);
     const responseLeft = () => lim.maxResponseTokens - (rec.tokens.length - rec.promptLength);
     for (;;) {
-      if (Date.now() - t0 > lim.timeoutMs) return finishRecord(rec, end("timeout"), t0);
+      if (Date.now() - t0 > lim.timeoutMs) return finishRecord(rec, "timeout", t0);
       const budget = Math.min(lim.maxTurnTokens, responseLeft());
-      if (budget <= 0) return finishRecord(rec, end("context"), t0);
+      if (budget <= 0) return finishRecord(rec, "context", t0);
       const tm = Date.now();
       const out = await traced(`chat ${model}`, {
         "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model, "gen_ai.usage.input_tokens": rec.tokens.length,
@@ -129,7 +125,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
       const closed = stop !== undefined && out.tokens[out.tokens.length - 1] === stop;
       if (!closed) {
         // The reply was cut by the budget: the context is spent whatever it said.
-        if (responseLeft() <= 0 || out.finish === "length") return finishRecord(rec, end("context"), t0);
+        if (responseLeft() <= 0 || out.finish === "length") return finishRecord(rec, "context", t0);
       }
       const text = tok.decode(closed ? out.tokens.slice(0, -1) : out.tokens);
       const parsed = parseAction(text);
@@ -145,20 +141,19 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
           "rl.tool.exit_code": r ? exitCode(r.observation) : undefined, "rl.tool.error": r?.error, "rl.tool.timed_out": r === undefined,
         }));
         rec.timings.toolMs += Date.now() - tt;
-        if (step === undefined) return finishRecord(rec, end("tool_timeout"), t0);
+        if (step === undefined) return finishRecord(rec, "tool_timeout", t0);
         rec.steps++;
         if (step.done && parsed.call.name === "finish") break;
-        if (step.stepsLeft === 0) return finishRecord(rec, end("max_steps"), t0);
+        if (step.stepsLeft === 0) return finishRecord(rec, "max_steps", t0);
         observation = step.observation + stepsNotice(step.stepsLeft);
       }
       const left = responseLeft();
       if (left < Math.max(1024, lim.maxResponseTokens / 10)) observation += budgetNotice(left);
       // Exactly the chat template's pieces: "\n" after the reply's <|im_end|>, the user turn, the next prompt.
       const obsIds = tok.encode(`${closed ? "" : IM_END}\n${IM_START}user\n${observation}${IM_END}\n${IM_START}assistant\n`);
-      if (obsIds.length >= left) return finishRecord(rec, end("context"), t0);
+      if (obsIds.length >= left) return finishRecord(rec, "context", t0);
       push(obsIds, false);
     }
-    end("finished");
     const tr = Date.now();
     const r = await traced("reward", { "rl.task_id": o.task.id }, () => o.env.reward(), (x, sp) => sp.set({
       "rl.reward": x.reward, "rl.tests": Object.keys(x.statuses ?? {}).length, "rl.tests_timed_out": x.timedOut,

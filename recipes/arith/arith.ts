@@ -5,12 +5,10 @@
 // starts near 1/12 (the vocabulary: ten digits, '+', '='); the reward climbs as it learns.
 import { mkdirSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LearnerActor } from "../../actors/index.js";
+import { LearnerActorClass } from "../../actors/index.js";
 import type { Qwen3Config } from "../../gpu/index.js";
 import { advantages, solveCounts } from "../../rl/index.js";
-import { actorClass, init } from "../../runtime/index.js";
-
-const Learner = actorClass<typeof LearnerActor>(new URL("../../actors/learner/learner-actor.js", import.meta.url), "LearnerActor");
+import { init } from "../../runtime/index.js";
 
 export const PLUS = 10;
 export const EQUALS = 11;
@@ -52,7 +50,7 @@ export async function runArith(o: ArithOptions): Promise<ArithStep[]> {
   const cluster = await init(o.cluster ? { cluster: o.cluster } : {});
   const rows: ArithStep[] = [];
   try {
-    const learner = await cluster.actor(Learner, [{ config: MODEL, seed, threads: 1 }], { process: "dedicated" });
+    const learner = await cluster.actor(LearnerActorClass, [{ config: MODEL, seed, threads: 1 }], { process: "dedicated" });
     let rng = seed >>> 0 || 1;
     const rand = (m: number) => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) % m);
     for (let step = 1; step <= steps; step++) {

@@ -6,19 +6,15 @@
 // --resume continues from the newest checkpoint that loads, saying which ones it skipped.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { errorTrajectory, type EnvActor, type LearnerActor, type RolloutActor, type RolloutJob } from "../../actors/index.js";
-import type { EngineActor } from "../../actors/index.js";
+import { EnvActorClass, LearnerActorClass, RolloutActorClass, type EngineActor, type LearnerActor } from "../../actors/index.js";
 import { loadTasks, type Task } from "../../envs/index.js";
 import type { TrainSequence } from "../../gpu/index.js";
 import { advantages, compactFilter, solveCounts, type Trajectory } from "../../rl/index.js";
-import { actorClass, init, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { progressBar, stderrProgress } from "../progress.js";
+import { rolloutSlots, runJobs } from "../rollouts.js";
 import { plotHtml, type PlotRow } from "./plot.js";
-
-const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
-const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
-const Learner = actorClass<typeof LearnerActor>(new URL("../../actors/learner/learner-actor.js", import.meta.url), "LearnerActor");
 
 export interface RunOptions {
   config: DeepSWEConfig;
@@ -57,27 +53,22 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
   const rows: StepRow[] = o.resume ? readRows(o.out) : [];
   try {
-    const { learner, step: resumedAt, checkpoint: loaded } = await startLearner(cluster, c, ckDir, !!o.resume, log);
+    const { learner, step: done, checkpoint: loaded } = await startLearner(cluster, c, ckDir, !!o.resume, log);
     const learners = await dataParallel(cluster, c, learner, loaded);
-    const done = resumedAt;
     rows.splice(0, rows.length, ...rows.filter((r) => r.step <= done));
     writeFileSync(join(o.out, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
-    let slot = 0;
-    const slots = await Promise.all(Array.from({ length: c.rollout.envActors }, async () => {
-      const env = await cluster.actor(Env, [{ backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS }], { maxRestarts: 2 });
-      return cluster.actor(Rollout, [{
-        env, policy: { kind: "engine", name: "learner" }, engine: learners[slot++ % learners.length] as unknown as ActorHandle<EngineActor>, tokenizer: c.model.tokenizer,
-        sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
-        limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
-      }], { maxRestarts: 2 });
+    const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS }, (i) => ({
+      policy: { kind: "engine", name: "learner" }, engine: learners[i % learners.length] as unknown as ActorHandle<EngineActor>, tokenizer: c.model.tokenizer,
+      sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
+      limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
     }));
     if (!o.resume && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learners, log);
     for (let step = done + 1; step <= c.schedule.steps; step++) {
       const t0 = Date.now();
       const tasks = Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
       const bar = o.progress ?? stderrProgress();
-      const trajs = await rolloutPhase(slots, tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i }))),
-        (d, n) => bar(progressBar(`rollouts of step ${step}`, d, n, t0), d === n));
+      const jobs = tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i })));
+      const trajs = await runJobs(slots, jobs, "learner", (_t, _j, d) => bar(progressBar(`rollouts of step ${step}`, d, jobs.length, t0), d === jobs.length));
       appendFileSync(join(o.out, "trajectories.jsonl"), trajs.map((t) => JSON.stringify({ step, ...t }) + "\n").join(""));
       const t1 = Date.now();
       const { batch, groups, filtered, errors } = prepare(tasks, trajs, c);
@@ -102,7 +93,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
         loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: 0, sync_bytes: 0,
       };
       if (step % c.schedule.validateEvery === 0 || step === c.schedule.steps) {
-        const val = await rolloutPhase(slots, validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), () => undefined);
+        const val = await runJobs(slots, validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), "learner");
         row.val_reward = val.reduce((a, t) => a + t.reward, 0) / Math.max(1, val.length);
       }
       rows.push(row);
@@ -133,7 +124,7 @@ async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, r
     for (const step of steps) {
       try {
         const checkpoint = join(ckDir, `step-${step}`);
-        return { learner: await cluster.actor(Learner, [{ ...opts, checkpoint }], { process: "dedicated" }), step, checkpoint };
+        return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, checkpoint }], { process: "dedicated" }), step, checkpoint };
       } catch (e) {
         log(`resume: checkpoint step-${step} is corrupt or partial (${(e as Error).message.split("\n")[0]}); trying the previous one`);
       }
@@ -141,7 +132,7 @@ async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, r
     log("resume: no loadable checkpoint; starting from the beginning");
   }
   const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
-  return { learner: await cluster.actor(Learner, [{ ...opts, ...source }], { process: "dedicated" }), step: 0, checkpoint: c.model.init };
+  return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, ...source }], { process: "dedicated" }), step: 0, checkpoint: c.model.init };
 }
 
 /**
@@ -154,7 +145,7 @@ async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHand
   // The same checkpoint as rank 0 (its optimizer state included), or the same random init.
   const source = checkpoint ? { checkpoint } : { config: c.model.config as never };
   const others = await Promise.all(Array.from({ length: c.learners - 1 }, (_, i) =>
-    cluster.actor(Learner, [{ microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...source }], { process: "dedicated", placement: { group: pg.id, bundleIndex: i } })));
+    cluster.actor(LearnerActorClass, [{ microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...source }], { process: "dedicated", placement: { group: pg.id, bundleIndex: i } })));
   const all = [rank0, ...others];
   const address = await rank0.rendezvous();
   await Promise.all(all.map((l, r) => l.joinGroup(r, all.length, [address])));
@@ -182,24 +173,6 @@ function readRows(out: string): StepRow[] {
   });
 }
 
-/** K rollouts per task over the slots; a failed call is recorded as an error trajectory. */
-async function rolloutPhase(slots: ActorHandle<RolloutActor>[], jobs: RolloutJob[], progress: (done: number, total: number) => void): Promise<Trajectory[]> {
-  const out: Trajectory[] = new Array(jobs.length);
-  let next = 0, done = 0;
-  await Promise.all(slots.map(async (slot) => {
-    while (next < jobs.length) {
-      const i = next++;
-      try {
-        out[i] = await slot.run(jobs[i]);
-      } catch (e) {
-        out[i] = errorTrajectory(jobs[i], "learner", e as Error);
-      }
-      progress(++done, jobs.length);
-    }
-  }));
-  return out;
-}
-
 /** Groups by task, compact filtering, advantages; the sequences to train on. */
 function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
   const batch: TrainSequence[] = [];
@@ -221,8 +194,8 @@ function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
 
 /** Supervised warm-up: gold demonstrations of the train tasks, recorded token for token. */
 async function warmup(cluster: Cluster, c: DeepSWEConfig, train: Task[], learners: ActorHandle<LearnerActor>[], log: (l: string) => void): Promise<void> {
-  const env = await cluster.actor(Env, [{ backend: c.backend, maxSteps: 30 }]);
-  const demo = await cluster.actor(Rollout, [{ env, policy: { kind: "replay" }, tokenizer: c.model.tokenizer, limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: 1 << 20 } }]);
+  const env = await cluster.actor(EnvActorClass, [{ backend: c.backend, maxSteps: 30 }]);
+  const demo = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "replay" }, tokenizer: c.model.tokenizer, limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: 1 << 20 } }]);
   const demos: Trajectory[] = [];
   for await (const t of await demo.runAll(train.map((task) => ({ task, rolloutIndex: 0 })))) if (t.reward === 1) demos.push(t);
   log(`warm-up: ${demos.length} gold demonstrations of ${train.length} train tasks`);

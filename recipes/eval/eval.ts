@@ -4,15 +4,12 @@
 // trajectory as an error and the evaluation goes on.
 import { mkdirSync, createWriteStream, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { EngineActor, EnvActor, errorTrajectory, parsePolicySpec, RolloutActor, type PolicySpec, type RolloutJob } from "../../actors/index.js";
+import { EngineActorClass, parsePolicySpec, type EngineActor, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import type { BackendKind, Task } from "../../envs/index.js";
 import { bestOfK, passAtK, type Trajectory } from "../../rl/index.js";
-import { actorClass, init, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
-
-const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
-const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
-const Engine = actorClass<typeof EngineActor>(new URL("../../actors/engine/engine-actor.js", import.meta.url), "EngineActor");
+import { rolloutSlots, runJobs } from "../rollouts.js";
 
 export interface EvalOptions {
   tasks: Task[];
@@ -64,33 +61,23 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const trajOut = createWriteStream(join(o.out, "trajectories.jsonl"));
   const report = o.progress ?? stderrProgress();
   try {
-    const engine = spec.kind === "native" ? await cluster.actor(Engine, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
+    const engine = spec.kind === "native" ? await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
     const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
     const tokenizer = engine && (await engine.info()).vocabSize < 151_669 ? "bytes" : "qwen3";
     const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
     const jobs: RolloutJob[] = o.tasks.flatMap((task) => Array.from({ length: o.k }, (_, i) => ({ task, rolloutIndex: i })));
     const byTask = new Map<string, (Trajectory | null)[]>(o.tasks.map((t) => [t.id, Array(o.k).fill(null)]));
-    let next = 0, done = 0, solved = 0, errors = 0;
+    let solved = 0, errors = 0;
     const t0 = Date.now();
-    await Promise.all(slots.map(async (rollout) => {
-      while (next < jobs.length) {
-        const job = jobs[next++];
-        let tr: Trajectory;
-        try {
-          tr = await rollout.run(job);
-        } catch (e) {
-          tr = errorTrajectory(job, o.model, e as Error);
-        }
-        if (tr.termination === "error") errors++;
-        solved += tr.reward;
-        byTask.get(job.task.id)![job.rolloutIndex] = tr;
-        writeLine(trajOut, tr);
-        done++;
-        report(progressBar("trajectories", done, jobs.length, t0, `${solved} solved, ${errors} errors`), false);
-      }
-    }));
+    await runJobs(slots, jobs, o.model, (tr, job, done) => {
+      if (tr.termination === "error") errors++;
+      solved += tr.reward;
+      byTask.get(job.task.id)![job.rolloutIndex] = tr;
+      writeLine(trajOut, tr);
+      report(progressBar("trajectories", done, jobs.length, t0, `${solved} solved, ${errors} errors`), false);
+    });
     const rolloutMs = Date.now() - t0;
-    report(progressBar("trajectories", done, jobs.length, t0, `${solved} solved, ${errors} errors`), true);
+    report(progressBar("trajectories", jobs.length, jobs.length, t0, `${solved} solved, ${errors} errors`), true);
     const rows = o.tasks.map((t) => taskRow(t, byTask.get(t.id)!, o.k));
     const rowsOut = createWriteStream(join(o.out, "results.jsonl"));
     for (const r of rows) writeLine(rowsOut, r);
@@ -106,11 +93,9 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   }
 }
 
-async function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokenizer: "bytes" | "qwen3", engine?: ActorHandle<EngineActor>): Promise<ActorHandle<RolloutActor>[]> {
-  return Promise.all(Array.from({ length: o.parallel }, async () => {
-    const env = await cluster.actor(Env, [{ backend: o.backend, maxSteps: o.maxSteps ?? 50 }], { maxRestarts: 2 });
-    const limits = { maxResponseTokens: o.maxResponseTokens ?? 32768 };
-    return cluster.actor(Rollout, [{ env, policy, engine, tokenizer, limits, sampling: { temperature: o.temperature ?? 1, seed: 1 } }], { maxRestarts: 2 });
+function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokenizer: "bytes" | "qwen3", engine?: ActorHandle<EngineActor>): Promise<ActorHandle<RolloutActor>[]> {
+  return rolloutSlots(cluster, o.parallel, { backend: o.backend, maxSteps: o.maxSteps ?? 50 }, () => ({
+    policy, engine, tokenizer, limits: { maxResponseTokens: o.maxResponseTokens ?? 32768 }, sampling: { temperature: o.temperature ?? 1, seed: 1 },
   }));
 }
 

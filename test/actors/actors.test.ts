@@ -1,14 +1,11 @@
 // The RL actors on a local cluster: a RolloutActor streams trajectories back as they finish;
 // a RewardActor scores a patch in a fresh sandbox.
 import { expect } from "chai";
-import type { EnvActor, RewardActor, RolloutActor } from "../../actors/index.js";
+import { EnvActorClass, RewardActorClass, RolloutActorClass } from "../../actors/index.js";
 import type { Trajectory } from "../../rl/index.js";
-import { actorClass, init, type Cluster } from "../../runtime/index.js";
+import { init, type Cluster } from "../../runtime/index.js";
 import { dockerEnv, task } from "../envs/helpers.js";
 
-const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
-const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
-const Reward = actorClass<typeof RewardActor>(new URL("../../actors/env/reward-actor.js", import.meta.url), "RewardActor");
 
 describe("RL actors", function () {
   this.timeout(180_000);
@@ -21,8 +18,8 @@ describe("RL actors", function () {
 
   it("RolloutActor.runAll streams each trajectory back as it finishes, in order", async () => {
     const { tasks } = await dockerEnv();
-    const env = await cluster.actor(Env, [{ maxSteps: 20 }]);
-    const rollout = await cluster.actor(Rollout, [{ env, policy: { kind: "replay" } }]);
+    const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
+    const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "replay" } }]);
     const jobs = [task(tasks, "textkit-005"), task(tasks, "ledger-005")].map((t, i) => ({ task: t, rolloutIndex: i }));
     const seen: Trajectory[] = [];
     const arrivals: number[] = [];
@@ -40,7 +37,7 @@ describe("RL actors", function () {
   it("RewardActor scores a patch in a fresh sandbox: the gold patch 1, nothing 0, a broken patch 0 with the reason", async () => {
     const { tasks } = await dockerEnv();
     const t = task(tasks, "cronlite-005");
-    const reward = await cluster.actor(Reward, [{}]);
+    const reward = await cluster.actor(RewardActorClass, [{}]);
     expect((await reward.score(t, t.goldPatch!)).reward).to.equal(1);
     expect((await reward.score(t, "")).reward).to.equal(0);
     const broken = await reward.score(t, "--- a/nothing.py\n+++ b/nothing.py\n@@ -1 +1 @@\n-x\n+y\n");

@@ -2,11 +2,10 @@
 // from rank 0 on joining, gradients all-reduced at every step — the group ends bit-identical
 // and equal (to rounding) to one learner on the whole batch.
 import { expect } from "chai";
-import type { LearnerActor } from "../../actors/index.js";
-import { actorClass, init, type Cluster } from "../../runtime/index.js";
+import { LearnerActorClass } from "../../actors/index.js";
+import { init, type Cluster } from "../../runtime/index.js";
 import { sequences, TINY } from "../gpu/worker-helpers.js";
 
-const Learner = actorClass<typeof LearnerActor>(new URL("../../actors/learner/learner-actor.js", import.meta.url), "LearnerActor");
 
 describe("data-parallel learners", function () {
   this.timeout(120_000);
@@ -18,7 +17,7 @@ describe("data-parallel learners", function () {
 
   it("two learners equal one learner on the combined batch; ranks stay bit-identical", async () => {
     const opts = (seed: number) => [{ config: TINY, seed, threads: 1 }] as [{ config: typeof TINY; seed: number; threads: number }];
-    const [a, b, one] = await Promise.all([1, 2, 1].map((seed) => cluster.actor(Learner, opts(seed), { process: "dedicated" })));
+    const [a, b, one] = await Promise.all([1, 2, 1].map((seed) => cluster.actor(LearnerActorClass, opts(seed), { process: "dedicated" })));
     expect(await a.checksum()).to.not.equal(await b.checksum());  // different seeds
     const address = await a.rendezvous();
     await Promise.all([a.joinGroup(0, 2, [address]), b.joinGroup(1, 2, [address])]);

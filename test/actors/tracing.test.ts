@@ -5,14 +5,12 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EngineActor, EnvActor, RolloutActor } from "../../actors/index.js";
+import { EnvActorClass, RolloutActorClass, type EngineActor } from "../../actors/index.js";
 import { goldReplies } from "../../envs/index.js";
 import { actorClass, init, type ActorHandle } from "../../runtime/index.js";
 import { dockerEnv, task } from "../envs/helpers.js";
 import type { ScriptedEngine } from "../fixtures/scripted-engine.js";
 
-const Env = actorClass<typeof EnvActor>(new URL("../../actors/env/env-actor.js", import.meta.url), "EnvActor");
-const Rollout = actorClass<typeof RolloutActor>(new URL("../../actors/rollout/rollout-actor.js", import.meta.url), "RolloutActor");
 const Scripted = actorClass<typeof ScriptedEngine>(new URL("../fixtures/scripted-engine.js", import.meta.url), "ScriptedEngine");
 
 interface Span { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes: Record<string, unknown>; pid: number }
@@ -33,9 +31,9 @@ describe("trajectory tracing", function () {
     const cluster = await init({ tracesFile: file });
     let rec;
     try {
-      const env = await cluster.actor(Env, [{ maxSteps: 20 }]);
+      const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
       const engine = await cluster.actor(Scripted, [goldReplies(t.goldPatch!, t.workdir)], { process: "dedicated" });
-      const rollout = await cluster.actor(Rollout, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine: engine as unknown as ActorHandle<EngineActor> }]);
+      const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine: engine as unknown as ActorHandle<EngineActor> }]);
       rec = await rollout.run({ task: t, rolloutIndex: 3 });
     } finally {
       await cluster.shutdown();

@@ -1,0 +1,37 @@
+// What eval and the deepswe recipe share: rollout slots (an EnvActor and the RolloutActor that
+// drives it) and a queue of rollout jobs drained by those slots.
+import {
+  EnvActorClass, errorTrajectory, RolloutActorClass, type EnvActorOptions, type RolloutActor, type RolloutActorOptions, type RolloutJob,
+} from "../actors/index.js";
+import type { Trajectory } from "../rl/index.js";
+import type { ActorHandle, Cluster } from "../runtime/index.js";
+
+/** `n` slots; `rollout(i)` gives slot i's options (its env is filled in). Both restart twice. */
+export function rolloutSlots(cluster: Cluster, n: number, env: EnvActorOptions, rollout: (i: number) => Omit<RolloutActorOptions, "env">): Promise<ActorHandle<RolloutActor>[]> {
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const e = await cluster.actor(EnvActorClass, [env], { maxRestarts: 2 });
+    return cluster.actor(RolloutActorClass, [{ ...rollout(i), env: e }], { maxRestarts: 2 });
+  }));
+}
+
+/**
+ * Runs every job on the first free slot. A failed call (the actor died, the cluster went away)
+ * is recorded as an error trajectory and the queue goes on. Results come back in job order;
+ * `onDone` sees each as it finishes.
+ */
+export async function runJobs(slots: ActorHandle<RolloutActor>[], jobs: RolloutJob[], policy: string, onDone?: (t: Trajectory, job: RolloutJob, done: number) => void): Promise<Trajectory[]> {
+  const out: Trajectory[] = new Array(jobs.length);
+  let next = 0, done = 0;
+  await Promise.all(slots.map(async (slot) => {
+    while (next < jobs.length) {
+      const i = next++;
+      try {
+        out[i] = await slot.run(jobs[i]);
+      } catch (e) {
+        out[i] = errorTrajectory(jobs[i], policy, e as Error);
+      }
+      onDone?.(out[i], jobs[i], ++done);
+    }
+  }));
+  return out;
+}
