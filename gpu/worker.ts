@@ -271,6 +271,11 @@ export class NativeWorker {
     return (await this.request("get_weights", names ? { names } : {})).tensors;
   }
 
+  /** Every weight's name and shape, in the worker's order, without moving any bytes. */
+  async weightShapes(): Promise<{ name: string; shape: number[] }[]> {
+    return (await this.request("get_weights", { meta: true })).header.result.tensors;
+  }
+
   /** All or nothing: a wrong name or shape changes no weight. */
   async setWeights(weights: Record<string, WireTensor>): Promise<void> {
     await this.request("set_weights", {}, weights);

@@ -47,6 +47,10 @@ export class UnschedulableError extends TroupeError {
 export class ConfigError extends TroupeError {
   override code = "CONFIG";
 }
+/** A one-to-many bulk transfer (runtime/broadcast.ts) lost a chunk, was aborted or went silent. */
+export class BroadcastError extends TroupeError {
+  override code = "BROADCAST";
+}
 /** The remote method threw. `remote` keeps the original class name, code, stack and cause. */
 export class RemoteMethodError extends TroupeError {
   override code = "REMOTE_METHOD";
@@ -66,6 +70,7 @@ const TYPED: Record<string, new (message: string, options?: { cause?: unknown })
   PendingCallsLimitError,
   UnschedulableError,
   ConfigError,
+  BroadcastError,
 };
 
 /** Turns any thrown value into plain data that msgpack can carry. Depth-limited causes. */

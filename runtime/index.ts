@@ -7,7 +7,7 @@ export { Tensor, type DType } from "./tensor.js";
 export { pack, unpack } from "./codec.js";
 export {
   TroupeError, ActorDiedError, ActorUnavailableError, CallTimeoutError, CallCancelledError, PendingCallsLimitError,
-  UnschedulableError, ConfigError, RemoteMethodError, type ErrorData,
+  UnschedulableError, ConfigError, RemoteMethodError, BroadcastError, type ErrorData,
 } from "./errors.js";
 export { NodeAgent, type NodeOptions } from "./node-agent.js";
 export { startNatsServer, type NatsServer } from "./nats-server.js";
@@ -18,3 +18,4 @@ export { currentRuntime } from "./runtime.js";
 export { setTracingEnabled, initTracingFromEnv, shutdownTracing, startSpan, type AppSpan } from "./tracing.js";
 export { onTeardown } from "./lifecycle.js";
 export type { Strategy } from "./scheduler.js";
+export { sendBroadcast, receiveBroadcast, type BroadcastOptions, type BroadcastReceiver, type BroadcastStats } from "./broadcast.js";

@@ -1,6 +1,10 @@
-// EngineActor: a native worker (gpu/) serving generation to rollouts over the runtime. It loads
-// a checkpoint folder (or a random model from a config, for tests) and reports its version.
+// EngineActor: a native worker (gpu/) serving generation to rollouts over the runtime, in
+// disaggregated mode. It starts from a checkpoint folder (or a random model of a config) and
+// then takes each new version of the weights from the learner's broadcast; every reply says
+// which version produced it, so a trajectory records the weights it was sampled from.
 import { NativeWorker, type Qwen3Config } from "../../gpu/index.js";
+import { receiveWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
+import { generateWith, type GenerateParams } from "./generation.js";
 
 export interface EngineOptions {
   /** A Hugging Face checkpoint folder. */
@@ -15,6 +19,8 @@ export class EngineActor {
   private worker?: NativeWorker;
   private version = 0;
   private vocabSize = 0;
+  /** Why the weights are unusable: a sync that broke half-way leaves a mix of two versions. */
+  private broken?: string;
 
   constructor(private opts: EngineOptions) {}
 
@@ -32,12 +38,39 @@ export class EngineActor {
     await this.worker?.close();
   }
 
-  info(): { version: number; vocabSize: number } {
-    return { version: this.version, vocabSize: this.vocabSize };
+  info(): { version: number; vocabSize: number; broken?: string } {
+    return { version: this.version, vocabSize: this.vocabSize, broken: this.broken };
   }
 
-  async generate(prompt: number[], p: { maxTokens: number; temperature?: number; topP?: number; topK?: number; stop?: number[]; seed?: number }) {
-    const [g] = await this.worker!.generate([prompt], { maxTokens: p.maxTokens, temperature: p.temperature ?? 1, topP: p.topP ?? 1, topK: p.topK ?? 0, stop: p.stop, seed: p.seed });
-    return { tokens: Array.from(g.tokens), logprobs: Array.from(g.logprobs), finish: g.finish, version: this.version };
+  /**
+   * Takes version `version` from the learner's broadcast on `subject`. Calls run one at a
+   * time, so no generation sees half-loaded weights; a broken sync leaves the engine refusing
+   * to generate until a whole version arrives.
+   */
+  async receiveWeights(subject: string, version: number, opts: SyncOptions = {}): Promise<SyncStats> {
+    this.broken = `weights of version ${version} only partly loaded`;
+    try {
+      const s = await receiveWeights(this.worker!, subject, version, opts);
+      this.version = version;
+      this.broken = undefined;
+      return s;
+    } catch (e) {
+      this.broken += `: ${(e as Error).message}`;
+      throw e;
+    }
+  }
+
+  /** A digest of every weight: equal to the learner's after a sync. */
+  checksum(): Promise<string> {
+    return weightsDigest(this.worker!);
+  }
+
+  async generate(prompt: number[], p: GenerateParams) {
+    return (await this.generateBatch([prompt], p))[0];
+  }
+
+  async generateBatch(prompts: number[][], p: GenerateParams) {
+    if (this.broken) throw new Error(`engine cannot generate: ${this.broken}`);
+    return generateWith(this.worker!, prompts, p, this.version);
   }
 }

@@ -2,11 +2,12 @@
 // generation (so switching from rollout to train moves no weights). Training takes whole
 // sequences with their loss masks, old log-probs and advantages, packs them into micro-batches
 // by a token budget, accumulates gradients and takes one optimizer step.
-import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { NativeWorker, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
 import { packMicroBatches } from "../../rl/index.js";
+import { generateWith, type GenerateParams } from "../engine/generation.js";
+import { publishWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 
 export interface LearnerOptions {
   checkpoint?: string;
@@ -66,11 +67,8 @@ export class LearnerActor {
   }
 
   /** A digest of every weight, in name order: equal digests mean bit-identical weights. */
-  async checksum(): Promise<string> {
-    const w = await this.worker!.getWeights();
-    const h = createHash("sha256");
-    for (const name of Object.keys(w).sort()) h.update(name).update(new Uint8Array(w[name].data.buffer, w[name].data.byteOffset, w[name].data.byteLength));
-    return h.digest("hex");
+  checksum(): Promise<string> {
+    return weightsDigest(this.worker!);
   }
 
   /** The weights' version: the number of optimizer steps taken. */
@@ -78,14 +76,21 @@ export class LearnerActor {
     return { version: this.version };
   }
 
-  async generate(prompt: number[], p: { maxTokens: number; temperature?: number; topP?: number; topK?: number; stop?: number[]; seed?: number }) {
+  async generate(prompt: number[], p: GenerateParams) {
     return (await this.generateBatch([prompt], p))[0];
   }
 
   /** Many prompts in one batched call (the worker decodes them together). */
-  async generateBatch(prompts: number[][], p: { maxTokens: number; temperature?: number; topP?: number; topK?: number; stop?: number[]; seed?: number }) {
-    const gs = await this.worker!.generate(prompts, { ...p, stop: p.stop ?? [] });
-    return gs.map((g) => ({ tokens: Array.from(g.tokens), logprobs: Array.from(g.logprobs), finish: g.finish, version: this.version }));
+  async generateBatch(prompts: number[][], p: GenerateParams) {
+    return generateWith(this.worker!, prompts, p, this.version);
+  }
+
+  /**
+   * Disaggregated mode: broadcasts the current weights, stamped with their version, to the
+   * `receivers` engines listening on `subject` (EngineActor.receiveWeights).
+   */
+  async publishWeights(subject: string, receivers: number, opts: SyncOptions = {}): Promise<SyncStats> {
+    return publishWeights(this.worker!, subject, receivers, this.version, opts);
   }
 
   /** Log-probs of whole sequences under the current weights (the learner's "old" log-probs). */

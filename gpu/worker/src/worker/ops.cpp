@@ -224,10 +224,14 @@ Reply Worker::step(const json& a) {
 Reply Worker::get_weights(const json& a) {
   Qwen3& m = model();
   const auto names = a.value("names", std::vector<std::string>{});
+  // meta: names and shapes only, so a caller can plan buckets before moving any bytes.
+  const bool meta = a.value("meta", false);
   Reply r;
+  if (meta) r.result["tensors"] = json::array();
   for (auto& [name, t] : m.params()) {
     if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
-    r.tensors.emplace_back(name, WireTensor::from(t.data, t.shape));
+    if (meta) r.result["tensors"].push_back({{"name", name}, {"shape", t.shape}});
+    else r.tensors.emplace_back(name, WireTensor::from(t.data, t.shape));
   }
   return r;
 }

@@ -1,0 +1,60 @@
+// Disaggregated mode's weight sync: the learner's weights reach every engine bit-exact, in
+// buckets, stamped with their version; a broken sync leaves an engine refusing to generate
+// until a whole version arrives.
+import { expect } from "chai";
+import { EngineActorClass, LearnerActorClass, planBuckets } from "../../actors/index.js";
+import { init, type Cluster } from "../../runtime/index.js";
+import { sequences, TINY } from "../gpu/worker-helpers.js";
+
+describe("weight sync (disaggregated mode)", function () {
+  this.timeout(120_000);
+  let cluster: Cluster;
+  before(async () => {
+    cluster = await init();
+  });
+  after(() => cluster?.shutdown());
+
+  it("plans buckets of whole tensors in order, a big tensor alone", () => {
+    const shapes = [{ name: "a", shape: [10] }, { name: "b", shape: [10] }, { name: "big", shape: [100] }, { name: "c", shape: [5] }];
+    expect(planBuckets(shapes, 80)).to.deep.equal([["a", "b"], ["big"], ["c"]]);
+    expect(planBuckets(shapes, 1 << 20)).to.deep.equal([["a", "b", "big", "c"]]);
+  });
+
+  it("broadcasts a trained learner's weights to two engines bit-exact, versioned; a broken sync is refused, then healed", async () => {
+    const learner = await cluster.actor(LearnerActorClass, [{ config: TINY, seed: 1, threads: 1 }], { process: "dedicated" });
+    const engines = await Promise.all([2, 3].map((seed) => cluster.actor(EngineActorClass, [{ config: TINY, seed, threads: 1 }], { process: "dedicated" })));
+    const seqs = sequences(2, 10, 64, 5);
+    await learner.train(seqs.map((t) => ({ tokens: t, mask: t.map(() => 1) })), { mode: "ce" }, { lr: 1e-2 });
+    const want = await learner.checksum();
+    for (const e of engines) expect(await e.checksum()).to.not.equal(want);
+
+    // Small buckets, so the sync takes several (the tiny model is ~100 KB).
+    const opts = { bucketBytes: 16 * 1024 };
+    const [sent, ...got] = await Promise.all([learner.publishWeights("test.weights.v1", 2, opts), ...engines.map((e) => e.receiveWeights("test.weights.v1", 1, opts))]);
+    expect(sent.version).to.equal(1);
+    expect(sent.buckets).to.be.greaterThan(3);
+    for (const g of got) expect(g.buckets).to.equal(sent.buckets);
+    for (const e of engines) {
+      expect(await e.checksum()).to.equal(want);
+      expect((await e.info()).version).to.equal(1);
+    }
+    const prompt = sequences(1, 6, 64, 9)[0];
+    const greedy = { maxTokens: 8, temperature: 0 };
+    const fromLearner = await learner.generate(prompt, greedy);
+    const fromEngine = await engines[0].generate(prompt, greedy);
+    expect(fromEngine.tokens).to.deep.equal(fromLearner.tokens);
+    expect(fromEngine.version).to.equal(1);
+
+    // An engine that expects another version rejects the first bucket; the learner, no longer
+    // acknowledged, fails instead of hanging; the engine refuses to generate.
+    const quick = { ...opts, idleTimeoutMs: 1000 };
+    const [pub, rec] = await Promise.allSettled([learner.publishWeights("test.weights.bad", 1, quick), engines[1].receiveWeights("test.weights.bad", 7, quick)]);
+    expect(pub.status).to.equal("rejected");
+    expect(String((pub as PromiseRejectedResult).reason.message)).to.match(/stopped acknowledging/);
+    expect(String((rec as PromiseRejectedResult).reason.message)).to.match(/expected bucket 0 of version 7/);
+    const refused = await engines[1].generate(prompt, greedy).then(() => undefined, (e) => e as Error);
+    expect(refused?.message).to.match(/cannot generate: weights of version 7 only partly loaded/);
+    await Promise.all([learner.publishWeights("test.weights.v1b", 1, opts), engines[1].receiveWeights("test.weights.v1b", 1, opts)]);
+    expect((await engines[1].generate(prompt, greedy)).tokens).to.deep.equal(fromLearner.tokens);
+  });
+});
