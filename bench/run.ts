@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   "env-scale": async () => (await import("./env-scale.js")).run(),
   learner: async () => (await import("./learner.js")).run(),
   rollout: async () => (await import("./rollout.js")).run(),
+  step: async () => (await import("./step.js")).run(),
 };
 
 const name = process.argv[2];

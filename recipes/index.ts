@@ -2,4 +2,4 @@
 export { runEval, summaryTable, type EvalOptions, type EvalSummary, type TaskRow } from "./eval/eval.js";
 export { runArith, type ArithOptions, type ArithStep } from "./arith/arith.js";
 export { PROFILES, resolveConfig, DeepSWEConfigSchema, type DeepSWEConfig } from "./deepswe/config.js";
-export { runDeepSWE, type RunOptions, type StepRow } from "./deepswe/run.js";
+export { runDeepSWE, syncEngines, type RunOptions, type StepRow } from "./deepswe/run.js";

@@ -2,12 +2,26 @@
 // every EngineActor in buckets (whole tensors, up to `bucketBytes` each), stamped with their
 // version. The learner reads bucket i+1 from its worker while bucket i is on the wire, and an
 // engine loads each bucket into its worker as it arrives; the broadcast's window paces the
-// learner to the slowest engine. A bucket is one frame of the worker protocol (gpu/), so the
-// bytes that leave the learner's worker are the bytes that enter the engine's, bit-exact.
-import { createHash } from "node:crypto";
-import { encodeFrame, FrameReader, type NativeWorker, type WireTensor } from "../../gpu/index.js";
-import { currentRuntime, receiveBroadcast, sendBroadcast, type BroadcastOptions } from "../../runtime/index.js";
+// learner to the slowest engine.
+//
+// Bytes leave and enter the workers through files on a tmpfs (/dev/shm when there is one), not
+// the workers' pipes: one write and one read each side instead of thousands of 64 KiB pipe
+// hand-offs, which took more time than the network part (bench/step.ts). A bucket on the wire
+// is u32 header length | msgpack {version, bucket, buckets, tensors: [{name, shape, offset,
+// nbytes}]} | the tensors' f32 bytes, exactly as the worker wrote them: bit-exact end to end.
+import { createHash, randomBytes } from "node:crypto";
+import { closeSync, existsSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { NativeWorker, WeightFileEntry } from "../../gpu/index.js";
+import { currentRuntime, pack, receiveBroadcast, sendBroadcast, unpack, type BroadcastOptions } from "../../runtime/index.js";
 
+interface BucketHeader {
+  version: number;
+  bucket: number;
+  buckets: number;
+  tensors: WeightFileEntry[];
+}
 export interface SyncOptions extends BroadcastOptions {
   /** Bytes of weights per bucket (default 32 MiB); a bigger tensor travels alone. */
   bucketBytes?: number;
@@ -37,16 +51,38 @@ export function planBuckets(shapes: { name: string; shape: number[] }[], bucketB
 /** The learner's side: sends its worker's weights as `version` to `receivers` engines. */
 export async function publishWeights(worker: NativeWorker, subject: string, receivers: number, version: number, opts: SyncOptions = {}): Promise<SyncStats> {
   const buckets = planBuckets(await worker.weightShapes(), opts.bucketBytes ?? 32 * 1024 * 1024);
+  const files = buckets.map(() => scratchFile());
+  /** Bucket i as it goes on the wire: the worker writes the bytes, one read brings them in. */
+  const read = async (i: number) => {
+    const tensors = await worker.exportWeights(files[i], buckets[i]);
+    const head = pack({ version, bucket: i, buckets: buckets.length, tensors } satisfies BucketHeader);
+    const size = tensors.reduce((a, t) => a + t.nbytes, 0);
+    const blob = Buffer.allocUnsafe(4 + head.byteLength + size);
+    blob.writeUInt32LE(head.byteLength, 0);
+    blob.set(head, 4);
+    const fd = openSync(files[i], "r");
+    try {
+      for (let at = 0; at < size;) at += readSync(fd, blob, 4 + head.byteLength + at, size - at, at);
+    } finally {
+      closeSync(fd);
+      rmSync(files[i], { force: true });
+    }
+    return blob;
+  };
   async function* blobs() {
-    let next = worker.getWeights(buckets[0]);
+    let next = read(0);
     for (let i = 0; i < buckets.length; i++) {
-      const tensors = await next;
-      if (i + 1 < buckets.length) next = worker.getWeights(buckets[i + 1]);  // read ahead while this one travels
-      yield Buffer.concat(encodeFrame({ version, bucket: i, buckets: buckets.length }, tensors));
+      const blob = await next;
+      if (i + 1 < buckets.length) next = read(i + 1);  // read ahead while this one travels
+      yield blob;
     }
   }
-  const s = await sendBroadcast(currentRuntime()!.nc, subject, receivers, blobs(), opts);
-  return { version, bytes: s.bytes, buckets: s.blobs, seconds: s.seconds };
+  try {
+    const s = await sendBroadcast(currentRuntime()!.nc, subject, receivers, blobs(), opts);
+    return { version, bytes: s.bytes, buckets: s.blobs, seconds: s.seconds };
+  } finally {
+    for (const f of files) rmSync(f, { force: true });
+  }
 }
 
 /**
@@ -55,20 +91,32 @@ export async function publishWeights(worker: NativeWorker, subject: string, rece
  */
 export async function receiveWeights(worker: NativeWorker, subject: string, version: number, opts: SyncOptions = {}): Promise<SyncStats> {
   let expected = -1, got = 0, bytes = 0;
+  const file = scratchFile();
   const r = receiveBroadcast(currentRuntime()!.nc, subject, async (blob, index) => {
-    const [f] = new FrameReader().push(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength));
-    const h = f?.header as { version?: number; bucket?: number; buckets?: number } | undefined;
-    if (!h || h.version !== version || h.bucket !== index) {
+    const hlen = blob.byteLength >= 4 ? new DataView(blob.buffer, blob.byteOffset).getUint32(0, true) : 0;
+    let h: Partial<BucketHeader> | undefined;
+    try {
+      h = unpack<BucketHeader>(blob.subarray(4, 4 + hlen));
+    } catch {
+      /* reported below */
+    }
+    if (!h || h.version !== version || h.bucket !== index || !Array.isArray(h.tensors)) {
       throw new TypeError(`weight sync on '${subject}': expected bucket ${index} of version ${version}, got ${JSON.stringify(h && { version: h.version, bucket: h.bucket })}`);
     }
     expected = h.buckets!;
-    await worker.setWeights(f.tensors as Record<string, WireTensor>);
+    writeFileSync(file, blob.subarray(4 + hlen));
+    await worker.importWeights(file, h.tensors);
     got++;
     bytes += blob.byteLength;
   }, opts);
-  const s = await r.done;
+  const s = await r.done.finally(() => rmSync(file, { force: true }));
   if (got !== expected) throw new TypeError(`weight sync on '${subject}': ${got} of ${expected} buckets arrived`);
   return { version, bytes, buckets: got, seconds: s.seconds };
+}
+
+/** A file name for bytes on their way to or from a worker: on a tmpfs when there is one. */
+function scratchFile(): string {
+  return join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), `troupe-weights-${process.pid}-${randomBytes(6).toString("hex")}`);
 }
 
 /** A digest of every weight, in name order: equal digests mean bit-identical weights. */

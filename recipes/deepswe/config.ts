@@ -21,6 +21,14 @@ export const DeepSWEConfigSchema = z.strictObject({
   backend: z.enum(["auto", "docker", "local"]).default("auto"),
   /** Data-parallel learners (gradients all-reduced); in hybrid mode each also generates. */
   learners: z.number().int().positive().default(1),
+  /**
+   * hybrid (DeepSWE's): the learners' workers also generate, so no weights move between
+   * phases. disaggregated: `engines` EngineActors generate and get each new version of the
+   * weights by a bucketed broadcast after every train phase.
+   */
+  mode: z.enum(["hybrid", "disaggregated"]).default("hybrid"),
+  engines: z.number().int().positive().default(1),
+  sync: z.strictObject({ bucketMB: z.number().positive(), windowMB: z.number().positive() }).default({ bucketMB: 32, windowMB: 16 }),
   rollout: z.strictObject({
     tasksPerStep: z.number().int().positive(),
     k: z.number().int().min(2),  // leave-one-out needs a group
@@ -71,6 +79,9 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     model: { config: TINY_BYTES_MODEL, tokenizer: "bytes", seed: 1 },
     backend: "auto",
     learners: 1,
+    mode: "hybrid",
+    engines: 1,
+    sync: { bucketMB: 32, windowMB: 16 },
     rollout: {
       tasksPerStep: 2, k: 2, envActors: 2, maxSteps: 4, maxPromptTokens: 8192, maxResponseTokens: 1024, maxTurnTokens: 128,
       timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1,
@@ -88,6 +99,9 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     model: { init: "/models/Qwen3-32B", tokenizer: "qwen3", seed: 1 },
     backend: "docker",
     learners: 8,
+    mode: "hybrid",
+    engines: 8,
+    sync: { bucketMB: 512, windowMB: 256 },
     rollout: {
       tasksPerStep: 8, k: 8, envActors: 64, maxSteps: 50, maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 32768,
       timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1,

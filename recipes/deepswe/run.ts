@@ -6,7 +6,8 @@
 // --resume continues from the newest checkpoint that loads, saying which ones it skipped.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EnvActorClass, LearnerActorClass, RolloutActorClass, type EngineActor, type LearnerActor } from "../../actors/index.js";
+import { randomBytes } from "node:crypto";
+import { EngineActorClass, EnvActorClass, LearnerActorClass, RolloutActorClass, type EngineActor, type LearnerActor } from "../../actors/index.js";
 import { loadTasks, type Task } from "../../envs/index.js";
 import type { TrainSequence } from "../../gpu/index.js";
 import { advantages, compactFilter, solveCounts, type Trajectory } from "../../rl/index.js";
@@ -40,6 +41,8 @@ export interface StepRow extends PlotRow {
   train_s: number;
   sync_s: number;
   sync_bytes: number;
+  /** The weight versions the step's trajectories were sampled from (on-policy: one, the last step's). */
+  policy_versions: number[];
 }
 
 export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
@@ -57,12 +60,17 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
     const learners = await dataParallel(cluster, c, learner, loaded);
     rows.splice(0, rows.length, ...rows.filter((r) => r.step <= done));
     writeFileSync(join(o.out, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    // Who generates: the learners themselves (hybrid), or engines fed by weight broadcasts.
+    const engines = c.mode === "hybrid" ? learners as unknown as ActorHandle<EngineActor>[] : await startEngines(cluster, c);
+    const sync = () => syncEngines(c, learner, engines);
     const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS }, (i) => ({
-      policy: { kind: "engine", name: "learner" }, engine: learners[i % learners.length] as unknown as ActorHandle<EngineActor>, tokenizer: c.model.tokenizer,
+      policy: { kind: "engine", name: "learner" }, engine: engines[i % engines.length], tokenizer: c.model.tokenizer,
       sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
       limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
     }));
     if (!o.resume && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learners, log);
+    const first = await sync();
+    if (first.bytes) log(`weight sync: version ${first.version} to ${engines.length} engine(s), ${(first.bytes / 1e6).toFixed(1)} MB in ${first.seconds.toFixed(2)} s`);
     for (let step = done + 1; step <= c.schedule.steps; step++) {
       const t0 = Date.now();
       const tasks = Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
@@ -85,12 +93,14 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
         tr = { loss: results.reduce((a, x) => a + x.loss, 0), gradNorm: results[0].gradNorm, clipped: results.reduce((a, x) => a + x.clipped, 0) };
       }
       const t2 = Date.now();
+      const synced = batch.length ? await sync() : { seconds: 0, bytes: 0 };
       const terminations: Record<string, number> = {};
       for (const t of trajs) terminations[t.termination] = (terminations[t.termination] ?? 0) + 1;
       const row: StepRow = {
         step, reward_mean: trajs.reduce((a, t) => a + t.reward, 0) / Math.max(1, trajs.length), ...solveCounts(groups), terminations, filtered, errors,
         tokens: trajs.reduce((a, t) => a + t.tokens.length, 0), generated_tokens: trajs.reduce((a, t) => a + t.mask.reduce((x, y) => x + y, 0), 0),
-        loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: 0, sync_bytes: 0,
+        loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: synced.seconds, sync_bytes: synced.bytes,
+        policy_versions: [...new Set(trajs.map((t) => t.policyVersion).filter((v) => v !== undefined))] as number[],
       };
       if (step % c.schedule.validateEvery === 0 || step === c.schedule.steps) {
         const val = await runJobs(slots, validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), "learner");
@@ -100,7 +110,8 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
       appendFileSync(join(o.out, "metrics.jsonl"), JSON.stringify(row) + "\n");
       writeFileSync(join(o.out, "plot.html"), plotHtml(rows, `deepswe (${c.profile})`));
       log(`step ${step}/${c.schedule.steps}: reward ${row.reward_mean.toFixed(3)}, solve all/partial/none ${row.solve_all}/${row.solve_partial}/${row.solve_none}, ` +
-        `${JSON.stringify(terminations)}, rollout ${row.rollout_s.toFixed(1)} s, train ${row.train_s.toFixed(1)} s${row.val_reward !== undefined ? `, validation ${row.val_reward.toFixed(3)}` : ""}`);
+        `${JSON.stringify(terminations)}, rollout ${row.rollout_s.toFixed(1)} s, train ${row.train_s.toFixed(1)} s` +
+        `${row.sync_bytes ? `, sync ${row.sync_s.toFixed(2)} s (${(row.sync_bytes / 1e6).toFixed(1)} MB)` : ""}${row.val_reward !== undefined ? `, validation ${row.val_reward.toFixed(3)}` : ""}`);
       if (step % c.schedule.checkpointEvery === 0 || step === c.schedule.steps) await checkpoint(learner, ckDir, step);
     }
     return rows;
@@ -150,6 +161,24 @@ async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHand
   const address = await rank0.rendezvous();
   await Promise.all(all.map((l, r) => l.joinGroup(r, all.length, [address])));
   return all;
+}
+
+/** Disaggregated mode's engines, each a worker of its own, started as the configured model. */
+async function startEngines(cluster: Cluster, c: DeepSWEConfig): Promise<ActorHandle<EngineActor>[]> {
+  // The first sync overwrites these weights; a checkpoint only gives the model's shape.
+  const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
+  return Promise.all(Array.from({ length: c.engines }, () => cluster.actor(EngineActorClass, [{ ...source, seed: c.model.seed }], { process: "dedicated" })));
+}
+
+/** Rank 0's weights to every engine, versioned; nothing to do in hybrid mode. */
+export async function syncEngines(c: DeepSWEConfig, learner: ActorHandle<LearnerActor>, engines: ActorHandle<EngineActor>[]): Promise<{ version: number; seconds: number; bytes: number }> {
+  if (c.mode === "hybrid") return { version: (await learner.info()).version, seconds: 0, bytes: 0 };
+  const t0 = performance.now();
+  const { version } = await learner.info();
+  const subject = `troupe.weights.${randomBytes(6).toString("hex")}.v${version}`;
+  const opts = { bucketBytes: c.sync.bucketMB * 2 ** 20, windowBytes: c.sync.windowMB * 2 ** 20 };
+  const [sent] = await Promise.all([learner.publishWeights(subject, engines.length, opts), ...engines.map((e) => e.receiveWeights(subject, version, opts))]);
+  return { version, seconds: (performance.now() - t0) / 1000, bytes: sent.bytes };
 }
 
 /** Atomic: saved into a temporary folder, then renamed into place. */

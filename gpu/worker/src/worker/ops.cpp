@@ -8,6 +8,7 @@
 
 #include "io/safetensors.h"
 #include "worker/generate.h"
+#include "worker/weight_files.h"
 
 namespace troupe::worker {
 namespace fs = std::filesystem;
@@ -227,6 +228,10 @@ Reply Worker::get_weights(const json& a) {
   // meta: names and shapes only, so a caller can plan buckets before moving any bytes.
   const bool meta = a.value("meta", false);
   Reply r;
+  if (a.contains("file")) {  // the bytes in a file, only their descriptors in the reply
+    r.result["tensors"] = write_weights_file(a["file"].get<std::string>(), m.params(), names);
+    return r;
+  }
   if (meta) r.result["tensors"] = json::array();
   for (auto& [name, t] : m.params()) {
     if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
@@ -239,6 +244,12 @@ Reply Worker::get_weights(const json& a) {
 // All or nothing: every tensor is checked before any is written.
 Reply Worker::set_weights(const Frame& req) {
   Qwen3& m = model();
+  const json a = req.header.value("args", json::object());
+  if (a.contains("file")) {
+    Reply r;
+    r.result["set"] = read_weights_file(a["file"].get<std::string>(), m.params(), a.value("tensors", json::array()));
+    return r;
+  }
   std::vector<std::pair<Tensor*, std::vector<float>>> staged;
   for (const auto& [name, w] : req.tensors) {
     auto it = m.params().find(name);
