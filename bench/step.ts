@@ -14,7 +14,7 @@ import { resolveConfig, runDeepSWE, syncEngines } from "../recipes/index.js";
 import { init } from "../runtime/index.js";
 import { log } from "./util.js";
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 export async function run(): Promise<Record<string, number>> {
   const step = await laptopStep();
@@ -74,8 +74,9 @@ export async function syncThroughput() {
       await a.close();
       await b.close();
     }
-    const best = (xs: number[]) => Math.max(...xs);
-    return { sync_MBps: Math.round(best(ours)), nats_raw_MBps: Math.round(best(raw)), sync_bench_MB: round(bytes / 1e6, 1), ratio: round(best(ours) / best(raw), 3) };
+    // Medians: the raw transfer swings by 2× between rounds on a shared 2-core machine.
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+    return { sync_MBps: Math.round(median(ours)), nats_raw_MBps: Math.round(median(raw)), sync_bench_MB: round(bytes / 1e6, 1), ratio: round(median(ours) / median(raw), 3) };
   } finally {
     await cluster.shutdown();
   }

@@ -113,10 +113,19 @@ process.once("exit", () => {
   for (const c of live) c.kill("SIGKILL");
 });
 
-/** Where one f32 tensor lies in a weights file (exportWeights, importWeights). */
+/** A run of elements of one weight tensor (the whole tensor without start and count). */
+export interface WeightRange {
+  name: string;
+  start?: number;
+  count?: number;
+}
+
+/** Where one range of an f32 tensor lies in a weights file (exportWeights, importWeights). */
 export interface WeightFileEntry {
   name: string;
   shape: number[];
+  start: number;
+  count: number;
   offset: number;
   nbytes: number;
 }
@@ -285,12 +294,12 @@ export class NativeWorker {
   }
 
   /**
-   * Writes the named weights (all when none are named) back to back into `file` and returns
+   * Writes the ranges of weights (every tensor whole when none are given) back to back into `file` and returns
    * where each lies: the bulk path for moving weights, one write instead of a pipe's 64 KiB
    * hand-offs. `file` must be on this machine; a tmpfs (/dev/shm) is fastest.
    */
-  async exportWeights(file: string, names?: string[]): Promise<WeightFileEntry[]> {
-    return (await this.request("get_weights", { file, ...(names ? { names } : {}) })).header.result.tensors;
+  async exportWeights(file: string, ranges: WeightRange[] = []): Promise<WeightFileEntry[]> {
+    return (await this.request("get_weights", { file, ranges })).header.result.tensors;
   }
 
   /** Installs weights from a file laid out as `entries` says; all or nothing, like setWeights. */

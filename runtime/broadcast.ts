@@ -189,7 +189,7 @@ export function receiveBroadcast(
         });
         return;
       }
-      parts.push(body.slice());  // the client may reuse its read buffer
+      parts.push(body);  // the client hands each message its own bytes (a fresh socket read or its own buffer)
       bytes += body.byteLength;
       // Acks go through the chain too: they stay in order, so "acked up to n" is always true.
       if (!(flags & LAST_OF_BLOB)) return void (chain = chain.then(() => ack(n)));

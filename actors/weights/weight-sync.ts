@@ -13,7 +13,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { NativeWorker, WeightFileEntry } from "../../gpu/index.js";
+import type { NativeWorker, WeightFileEntry, WeightRange } from "../../gpu/index.js";
 import { currentRuntime, pack, receiveBroadcast, sendBroadcast, unpack, type BroadcastOptions } from "../../runtime/index.js";
 
 interface BucketHeader {
@@ -23,7 +23,7 @@ interface BucketHeader {
   tensors: WeightFileEntry[];
 }
 export interface SyncOptions extends BroadcastOptions {
-  /** Bytes of weights per bucket (default 32 MiB); a bigger tensor travels alone. */
+  /** Bytes of weights per bucket (default 32 MiB); a bigger tensor is split across buckets. */
   bucketBytes?: number;
 }
 
@@ -34,15 +34,25 @@ export interface SyncStats {
   seconds: number;
 }
 
-/** Whole tensors grouped in order into buckets of at most `bucketBytes` (f32 on the wire). */
-export function planBuckets(shapes: { name: string; shape: number[] }[], bucketBytes: number): string[][] {
-  const out: string[][] = [];
-  let cur: string[] = [], size = 0;
+/**
+ * The tensors, in order, cut into buckets of `bucketBytes` (f32 on the wire). A tensor bigger
+ * than what is left of a bucket is split into ranges: an embedding table alone can be half a
+ * model, and as one piece nothing else could overlap its read, its transfer and its load.
+ */
+export function planBuckets(shapes: { name: string; shape: number[] }[], bucketBytes: number): Required<WeightRange>[][] {
+  const per = Math.max(1, Math.floor(bucketBytes / 4));  // elements per bucket
+  const out: Required<WeightRange>[][] = [];
+  let cur: Required<WeightRange>[] = [], room = per;
   for (const t of shapes) {
-    const bytes = 4 * t.shape.reduce((a, b) => a * b, 1);
-    if (cur.length && size + bytes > bucketBytes) out.push(cur), (cur = []), (size = 0);
-    cur.push(t.name);
-    size += bytes;
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    for (let start = 0; start < size || (size === 0 && start === 0);) {
+      const count = Math.min(size - start, room);
+      cur.push({ name: t.name, start, count });
+      start += count;
+      room -= count;
+      if (room === 0) out.push(cur), (cur = []), (room = per);
+      if (size === 0) break;
+    }
   }
   if (cur.length) out.push(cur);
   return out;
@@ -69,8 +79,9 @@ export async function publishWeights(worker: NativeWorker, subject: string, rece
     }
     return blob;
   };
+  let next = read(0);  // at once, while the hello round finds the engines
+  next.catch(() => undefined);
   async function* blobs() {
-    let next = read(0);
     for (let i = 0; i < buckets.length; i++) {
       const blob = await next;
       if (i + 1 < buckets.length) next = read(i + 1);  // read ahead while this one travels

@@ -8,7 +8,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EngineActorClass, EnvActorClass, LearnerActorClass, RolloutActorClass, type EngineActor, type LearnerActor } from "../../actors/index.js";
-import { loadTasks, type Task } from "../../envs/index.js";
+import { loadTasks, openBackend, type Task } from "../../envs/index.js";
 import type { TrainSequence } from "../../gpu/index.js";
 import { advantages, compactFilter, solveCounts, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
@@ -117,6 +117,9 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
     return rows;
   } finally {
     await cluster.shutdown();
+    // A host that outlived its grace period at shutdown was killed before its env actors closed
+    // their sandboxes; their owner is gone now, so this removes them rather than the next run.
+    await openBackend(c.backend).catch(() => undefined);
   }
 }
 

@@ -14,10 +14,14 @@ describe("weight sync (disaggregated mode)", function () {
   });
   after(() => cluster?.shutdown());
 
-  it("plans buckets of whole tensors in order, a big tensor alone", () => {
-    const shapes = [{ name: "a", shape: [10] }, { name: "b", shape: [10] }, { name: "big", shape: [100] }, { name: "c", shape: [5] }];
-    expect(planBuckets(shapes, 80)).to.deep.equal([["a", "b"], ["big"], ["c"]]);
-    expect(planBuckets(shapes, 1 << 20)).to.deep.equal([["a", "b", "big", "c"]]);
+  it("plans buckets of tensors in order, splitting a tensor bigger than what is left of a bucket", () => {
+    const shapes = [{ name: "a", shape: [10] }, { name: "b", shape: [3, 5] }, { name: "big", shape: [50] }, { name: "c", shape: [5] }];
+    const r = (name: string, start: number, count: number) => ({ name, start, count });
+    // 80 bytes = 20 elements a bucket.
+    expect(planBuckets(shapes, 80)).to.deep.equal([
+      [r("a", 0, 10), r("b", 0, 10)], [r("b", 10, 5), r("big", 0, 15)], [r("big", 15, 20)], [r("big", 35, 15), r("c", 0, 5)],
+    ]);
+    expect(planBuckets(shapes, 1 << 20)).to.deep.equal([[r("a", 0, 10), r("b", 0, 15), r("big", 0, 50), r("c", 0, 5)]]);
   });
 
   it("broadcasts a trained learner's weights to two engines bit-exact, versioned; a broken sync is refused, then healed", async () => {

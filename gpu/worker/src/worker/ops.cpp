@@ -229,7 +229,7 @@ Reply Worker::get_weights(const json& a) {
   const bool meta = a.value("meta", false);
   Reply r;
   if (a.contains("file")) {  // the bytes in a file, only their descriptors in the reply
-    r.result["tensors"] = write_weights_file(a["file"].get<std::string>(), m.params(), names);
+    r.result["tensors"] = write_weights_file(a["file"].get<std::string>(), m.params(), a.value("ranges", json::array()));
     return r;
   }
   if (meta) r.result["tensors"] = json::array();
