@@ -137,11 +137,13 @@ export interface BroadcastReceiver {
 }
 
 /**
- * Subscribes at once and hands each blob, in order, to `onBlob`; the next blob waits for the
- * handler's promise. Start it before or while the sender starts: the hello round finds it.
+ * Subscribes at once and hands each blob, in order, to `onBlob` as the chunks it came in (not
+ * joined: a handler that writes them out with writev saves a copy of every byte); the next blob
+ * waits for the handler's promise. Start it before or while the sender starts: the hello round
+ * finds it.
  */
 export function receiveBroadcast(
-  nc: NatsConnection, subject: string, onBlob: (blob: Uint8Array, index: number) => void | Promise<void>, opts: BroadcastOptions = {},
+  nc: NatsConnection, subject: string, onBlob: (parts: Uint8Array[], index: number) => void | Promise<void>, opts: BroadcastOptions = {},
 ): BroadcastReceiver {
   const id = randomBytes(8).toString("hex");
   const idle = opts.idleTimeoutMs ?? 60_000;
@@ -193,7 +195,7 @@ export function receiveBroadcast(
       bytes += body.byteLength;
       // Acks go through the chain too: they stay in order, so "acked up to n" is always true.
       if (!(flags & LAST_OF_BLOB)) return void (chain = chain.then(() => ack(n)));
-      const whole = parts.length === 1 ? parts[0] : concat(parts);
+      const whole = parts;
       parts = [];
       const index = blobs++;
       chain = chain.then(async () => {
@@ -210,11 +212,4 @@ export function receiveBroadcast(
   };
   arm();
   return { done, close: () => fail(new BroadcastError(`broadcast on '${subject}': receiver closed before the end`)) };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) out.set(p, at), (at += p.byteLength);
-  return out;
 }

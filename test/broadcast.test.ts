@@ -23,7 +23,7 @@ describe("broadcast", () => {
   it("delivers every blob, bit-exact and in order, to three receivers, blobs larger than max_payload included", async () => {
     const blobs = [randomBytes(10), randomBytes(3 * 1024 * 1024 + 17), new Uint8Array(0), randomBytes(700_000)];
     const got: Uint8Array[][] = [[], [], []];
-    const rs = receivers.map((nc, r) => receiveBroadcast(nc, "t.one", (b, i) => void (got[r][i] = b)));
+    const rs = receivers.map((nc, r) => receiveBroadcast(nc, "t.one", (parts, i) => void (got[r][i] = Buffer.concat(parts))));
     const stats = await sendBroadcast(sender, "t.one", 3, blobs, { windowBytes: 2 * 1024 * 1024 });
     const done = await Promise.all(rs.map((r) => r.done));
     expect(stats.blobs).to.equal(4);

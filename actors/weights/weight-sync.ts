@@ -10,7 +10,7 @@
 // is u32 header length | msgpack {version, bucket, buckets, tensors: [{name, shape, offset,
 // nbytes}]} | the tensors' f32 bytes, exactly as the worker wrote them: bit-exact end to end.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, rmSync, writevSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NativeWorker, WeightFileEntry, WeightRange } from "../../gpu/index.js";
@@ -103,11 +103,13 @@ export async function publishWeights(worker: NativeWorker, subject: string, rece
 export async function receiveWeights(worker: NativeWorker, subject: string, version: number, opts: SyncOptions = {}): Promise<SyncStats> {
   let expected = -1, got = 0, bytes = 0;
   const file = scratchFile();
-  const r = receiveBroadcast(currentRuntime()!.nc, subject, async (blob, index) => {
-    const hlen = blob.byteLength >= 4 ? new DataView(blob.buffer, blob.byteOffset).getUint32(0, true) : 0;
+  const r = receiveBroadcast(currentRuntime()!.nc, subject, async (parts, index) => {
+    // The header is small and comes whole in the first chunk; the tensors' bytes follow it.
+    const first = parts[0];
+    const hlen = first.byteLength >= 4 ? new DataView(first.buffer, first.byteOffset).getUint32(0, true) : 0;
     let h: Partial<BucketHeader> | undefined;
     try {
-      h = unpack<BucketHeader>(blob.subarray(4, 4 + hlen));
+      if (4 + hlen <= first.byteLength) h = unpack<BucketHeader>(first.subarray(4, 4 + hlen));
     } catch {
       /* reported below */
     }
@@ -115,14 +117,29 @@ export async function receiveWeights(worker: NativeWorker, subject: string, vers
       throw new TypeError(`weight sync on '${subject}': expected bucket ${index} of version ${version}, got ${JSON.stringify(h && { version: h.version, bucket: h.bucket })}`);
     }
     expected = h.buckets!;
-    writeFileSync(file, blob.subarray(4 + hlen));
+    const fd = openSync(file, "w");
+    try {
+      writevAll(fd, [first.subarray(4 + hlen), ...parts.slice(1)]);
+    } finally {
+      closeSync(fd);
+    }
     await worker.importWeights(file, h.tensors);
     got++;
-    bytes += blob.byteLength;
+    bytes += parts.reduce((a, p) => a + p.byteLength, 0);
   }, opts);
   const s = await r.done.finally(() => rmSync(file, { force: true }));
   if (got !== expected) throw new TypeError(`weight sync on '${subject}': ${got} of ${expected} buckets arrived`);
   return { version, bytes, buckets: got, seconds: s.seconds };
+}
+
+/** writev until every byte is written (a call may write fewer). */
+function writevAll(fd: number, parts: Uint8Array[]): void {
+  let rest = parts.filter((p) => p.byteLength);
+  while (rest.length) {
+    let n = writevSync(fd, rest);
+    while (rest.length && n >= rest[0].byteLength) n -= rest.shift()!.byteLength;
+    if (rest.length && n) rest[0] = rest[0].subarray(n);
+  }
 }
 
 /** A file name for bytes on their way to or from a worker: on a tmpfs when there is one. */

@@ -43,6 +43,19 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(readFileSync(join(out, "trajectories.jsonl"), "utf8").trim().split("\n")).to.have.length(4);
   });
 
+  it("disaggregated mode: two engines generate, fed the warm-up's weights by a versioned broadcast; trajectories record the version", async () => {
+    const out = join(dir, "disaggregated");
+    const r = await driver(["--recipe", "deepswe", ...TINY, "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
+    expect(r.code, r.stderr).to.equal(0);
+    // One warm-up step: version 1 goes to both engines (in several 50 KB buckets), and every
+    // trajectory of the step was sampled from it.
+    expect(r.stderr).to.match(/weight sync: version 1 to 2 engine\(s\), 0\.\d MB/);
+    const [row] = rows(out);
+    expect(row.policy_versions).to.deep.equal([1]);
+    const trajs = readFileSync(join(out, "trajectories.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(trajs.map((t) => t.policyVersion)).to.deep.equal([1, 1, 1, 1]);
+  });
+
   it("kill -9 mid-run, then --resume: continues after the newest loadable checkpoint, nothing before it lost", async () => {
     const out = join(dir, "resume");
     const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--out", out], { cwd: ROOT, stdio: "ignore" });
