@@ -20,7 +20,7 @@ usage:
       check every task: its gold patch must score 1, its untouched repository 0
   node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
       run a policy on tasks: pass@1, pass@k, best-of-k; rows, trajectories and traces in DIR
-  node driver.js --recipe deepswe [--profile laptop|cluster] [--config FILE] [--set key=value]… [--out DIR]
+  node driver.js --recipe deepswe [--profile laptop|cluster] [--config FILE] [--init CHECKPOINT_DIR] [--set key=value]… [--out DIR]
   node driver.js --recipe deepswe --resume RUN_DIR
       the main job: DeepSWE's rollout-then-train RL (laptop profile: embedded cluster, bundled
       tasks, a tiny model warmed up on gold demonstrations)
@@ -218,10 +218,26 @@ async function recipeCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * `--init DIR`: start from a checkpoint folder (a real Qwen3 one included) instead of the
+ * warm-up. Its config.json picks the tokenizer: a Qwen3 vocabulary means Qwen3's BPE. Later
+ * `--set`s still override all three.
+ */
+function initSets(dir: string | undefined): string[] {
+  if (!dir) return [];
+  let vocab: unknown;
+  try {
+    vocab = (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { vocab_size?: unknown }).vocab_size;
+  } catch (e) {
+    throw new UsageError(`--init ${dir}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
+  }
+  return [`model.init=${JSON.stringify(dir)}`, "warmup.sftSteps=0", `model.tokenizer=${typeof vocab === "number" && vocab > 100_000 ? "qwen3" : "bytes"}`];
+}
+
 async function deepsweCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     profile: { type: "string" }, config: { type: "string" }, set: { type: "string", multiple: true }, out: { type: "string" },
-    resume: { type: "string" }, cluster: { type: "string" },
+    resume: { type: "string" }, cluster: { type: "string" }, init: { type: "string" },
   });
   if (values.help) return help();
   const resume = values.resume as string | undefined;
@@ -243,7 +259,7 @@ async function deepsweCommand(argv: string[]): Promise<number> {
         throw new UsageError(`--config ${values.config}: ${(e as Error).message}`);
       }
     }
-    config = resolveConfig((values.profile as string | undefined) ?? "laptop", file, (values.set as string[] | undefined) ?? []);
+    config = resolveConfig((values.profile as string | undefined) ?? "laptop", file, [...initSets(values.init as string | undefined), ...((values.set as string[] | undefined) ?? [])]);
   }
   const out = resume ?? (values.out as string | undefined) ?? `runs/deepswe-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   await backendWithImages(config.backend, [...tasksFrom(config.tasks.train), ...tasksFrom(config.tasks.validation)]);

@@ -43,6 +43,21 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(readFileSync(join(out, "trajectories.jsonl"), "utf8").trim().split("\n")).to.have.length(4);
   });
 
+  it("--init CHECKPOINT_DIR starts from a checkpoint instead of the warm-up; a folder that is not one is refused", async () => {
+    const from = join(dir, "one", "checkpoints", "step-1");  // left by the first test
+    const out = join(dir, "init");
+    const r = await driver(["--recipe", "deepswe", ...TINY.slice(2), "--init", from, "--set", "schedule.steps=1", "--out", out]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.not.match(/warm-up/);
+    const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    expect(cfg.model.init).to.equal(from);
+    expect(cfg.model.tokenizer).to.equal("bytes");
+    expect(rows(out)).to.have.length(1);
+    const bad = await driver(["--recipe", "deepswe", "--init", join(dir, "nowhere")]);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.match(/--init .*nowhere: not a checkpoint folder/);
+  });
+
   it("disaggregated mode: two engines generate, fed the warm-up's weights by a versioned broadcast; trajectories record the version", async () => {
     const out = join(dir, "disaggregated");
     const r = await driver(["--recipe", "deepswe", ...TINY, "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
