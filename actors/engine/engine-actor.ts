@@ -4,7 +4,8 @@
 // which version produced it, so a trajectory records the weights it was sampled from.
 import { NativeWorker, type Qwen3Config } from "../../gpu/index.js";
 import { receiveWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
-import { generateWith, type GenerateParams } from "./generation.js";
+import type { SamplingParams } from "../../llm/index.js";
+import { generateWith } from "./generation.js";
 
 export interface EngineOptions {
   /** A Hugging Face checkpoint folder. */
@@ -65,11 +66,11 @@ export class EngineActor {
     return weightsDigest(this.worker!);
   }
 
-  async generate(prompt: number[], p: GenerateParams) {
+  async generate(prompt: number[], p: SamplingParams) {
     return (await this.generateBatch([prompt], p))[0];
   }
 
-  async generateBatch(prompts: number[][], p: GenerateParams) {
+  async generateBatch(prompts: number[][], p: SamplingParams) {
     if (this.broken) throw new Error(`engine cannot generate: ${this.broken}`);
     return generateWith(this.worker!, prompts, p, this.version);
   }

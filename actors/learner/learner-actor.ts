@@ -6,7 +6,8 @@ import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { NativeWorker, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
 import { packMicroBatches } from "../../rl/index.js";
-import { generateWith, type GenerateParams } from "../engine/generation.js";
+import type { SamplingParams } from "../../llm/index.js";
+import { generateWith } from "../engine/generation.js";
 import { publishWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 
 export interface LearnerOptions {
@@ -76,12 +77,12 @@ export class LearnerActor {
     return { version: this.version };
   }
 
-  async generate(prompt: number[], p: GenerateParams) {
+  async generate(prompt: number[], p: SamplingParams) {
     return (await this.generateBatch([prompt], p))[0];
   }
 
   /** Many prompts in one batched call (the worker decodes them together). */
-  async generateBatch(prompts: number[][], p: GenerateParams) {
+  async generateBatch(prompts: number[][], p: SamplingParams) {
     return generateWith(this.worker!, prompts, p, this.version);
   }
 

@@ -1,7 +1,6 @@
 // troupe-worker: serves protocol.h frames on stdin/stdout until stdin closes or a shutdown op.
 // A bad request gets an error reply and the worker carries on; only a torn stream (the frame
 // boundaries are lost) ends it, with exit code 2.
-#include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -24,13 +23,6 @@ int main() {
   // the kernel: fresh pages cost a fault each, and a training step allocates hundreds of MB.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#ifdef F_SETPIPE_SZ
-  // Weights cross these pipes by the hundred MB: a 1 MiB pipe instead of the default 64 KiB
-  // cuts the writer/reader hand-offs 16-fold (measured: get_weights of 116 MB, 300 → ? ms).
-  // Not a pipe, or a lower system limit: the call fails and the default stays.
-  fcntl(0, F_SETPIPE_SZ, 1 << 20);
-  fcntl(1, F_SETPIPE_SZ, 1 << 20);
-#endif
   Worker w;
   for (;;) {
     Frame req;
