@@ -12,7 +12,7 @@ import { connect } from "@nats-io/transport-node";
 import { EngineActorClass, LearnerActorClass } from "../actors/index.js";
 import { resolveConfig, runDeepSWE, syncEngines } from "../recipes/index.js";
 import { init } from "../runtime/index.js";
-import { log } from "./util.js";
+import { log, median } from "./util.js";
 
 const ROUNDS = 5;
 
@@ -75,7 +75,6 @@ export async function syncThroughput() {
       await b.close();
     }
     // Medians: the raw transfer swings by 2× between rounds on a shared 2-core machine.
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
     return { sync_MBps: Math.round(median(ours)), nats_raw_MBps: Math.round(median(raw)), sync_bench_MB: round(bytes / 1e6, 1), ratio: round(median(ours) / median(raw), 3) };
   } finally {
     await cluster.shutdown();

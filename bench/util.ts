@@ -27,6 +27,11 @@ export async function pipelined(n: number, window: number, call: () => Promise<u
   return Math.round((n * 1000) / (performance.now() - t));
 }
 
+/** The middle value (the upper one of an even count). */
+export function median(xs: number[]): number {
+  return [...xs].sort((x, y) => x - y)[xs.length >> 1];
+}
+
 export function log(msg: string): void {
   console.error(msg);
 }

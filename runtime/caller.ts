@@ -35,7 +35,6 @@ export interface PendingCall {
 }
 
 interface Pending extends PendingCall {
-  reply: string;
   /** Published while the connection was down: the client dropped it, it never left. */
   unsent: boolean;
   bytes: Uint8Array;
@@ -85,7 +84,7 @@ export class Caller {
     return new Promise((resolve, reject) => {
       const p: Pending = {
         id, subject, method, retriesLeft: retries, parked: false, answered: false,
-        reply: `${this.prefix}.${id}`, bytes, resolve, reject, span, unsent: false,
+        bytes, resolve, reject, span, unsent: false,
       };
       this.pending.set(id, p);
       if (opts.timeoutMs) {
@@ -120,7 +119,7 @@ export class Caller {
 
   private publishOne(p: Pending): void {
     p.batch = undefined;
-    const r = publishFrame(this.nc, p.subject, p.bytes, p.reply);
+    const r = publishFrame(this.nc, p.subject, p.bytes, this.replyTo(p));
     if (r) r.catch((e) => this.fail(p.id, e));
   }
 
@@ -148,7 +147,12 @@ export class Caller {
   private sendCancel(p: Pending): void {
     // The call itself may still be queued: it must leave first.
     this.outbox.flushKey(p.subject);
-    if (!this.nc.isClosed()) this.nc.publish(p.subject, encode([REQ_CANCEL]), { reply: p.reply });
+    if (!this.nc.isClosed()) this.nc.publish(p.subject, encode([REQ_CANCEL]), { reply: this.replyTo(p) });
+  }
+
+  /** A call's own reply subject (made only when needed: calls sent in a batch never need it). */
+  private replyTo(p: Pending): string {
+    return `${this.prefix}.${p.id}`;
   }
 
   private onReply(msg: Msg): void {

@@ -26,6 +26,12 @@ export interface EndpointOptions {
 
 interface Job {
   reply: string;
+  /**
+   * Set when the call came in a batch: its replies are batched too, per caller, under this
+   * inbox prefix and call id (only a Troupe caller sends batches, and it reads reply batches).
+   */
+  prefix?: string;
+  id: number;
   method: string;
   args: unknown[];
   deadline: number;
@@ -44,11 +50,6 @@ export class Endpoint {
   private readonly maxPending: number;
   private closed = false;
   private idle?: () => void;
-  /**
-   * Calls that came in a batch, by reply subject → their caller's inbox prefix: their replies
-   * are batched too, per caller (only a Troupe caller sends batches, and it reads reply batches).
-   */
-  private batched = new Map<string, string>();
   private outbox = new Outbox<[number, Uint8Array]>((prefix, replies) => this.flushReplies(prefix, replies), (r) => r[1].byteLength);
 
   constructor(
@@ -97,22 +98,18 @@ export class Endpoint {
     }
     if (frame[0] === REQ_BATCH) {
       const [, prefix, ids, frames] = frame as unknown as [number, string, number[], RequestFrame[]];
-      for (let i = 0; i < ids.length; i++) {
-        const r = `${prefix}.${ids[i]}`;
-        this.batched.set(r, prefix);
-        this.onFrame(r, frames[i]);
-      }
+      for (let i = 0; i < ids.length; i++) this.onFrame(`${prefix}.${ids[i]}`, frames[i], prefix, ids[i]);
       return;
     }
     this.onFrame(reply, frame);
   }
 
-  private onFrame(reply: string, frame: RequestFrame): void {
+  private onFrame(reply: string, frame: RequestFrame, prefix?: string, id = 0): void {
     if (frame[0] === REQ_CANCEL) return this.cancel(reply);
     if (frame[0] !== REQ_CALL) return;
-    const job: Job = { reply, method: frame[1]!, args: frame[2] ?? [], deadline: frame[3] ?? 0, traceparent: frame[4] ?? "" };
+    const job: Job = { reply, prefix, id, method: frame[1]!, args: frame[2] ?? [], deadline: frame[3] ?? 0, traceparent: frame[4] ?? "" };
     if (this.closed) {
-      this.send(reply, [REP_ERR, toErrorData(new CallCancelledError(`${this.name} is shutting down`))]);
+      this.send(job, [REP_ERR, toErrorData(new CallCancelledError(`${this.name} is shutting down`))]);
       return;
     }
     if (this.running < this.maxConcurrency && this.head === this.queue.length) {
@@ -121,7 +118,7 @@ export class Endpoint {
     }
     if (this.maxPending > 0 && this.queue.length - this.head >= this.maxPending) {
       const e = new PendingCallsLimitError(`${this.name}: ${this.maxPending} calls already waiting (maxPendingCalls); retry later`);
-      this.send(reply, [REP_ERR, toErrorData(e)]);
+      this.send(job, [REP_ERR, toErrorData(e)]);
       return;
     }
     this.queue.push(job);
@@ -136,8 +133,8 @@ export class Endpoint {
     // Not started yet: drop it from the queue.
     for (let i = this.head; i < this.queue.length; i++) {
       if (this.queue[i].reply === reply) {
-        this.queue.splice(i, 1);
-        this.send(reply, [REP_ERR, toErrorData(new CallCancelledError("cancelled by the caller before it started"))]);
+        const [job] = this.queue.splice(i, 1);
+        this.send(job, [REP_ERR, toErrorData(new CallCancelledError("cancelled by the caller before it started"))]);
         return;
       }
     }
@@ -157,7 +154,7 @@ export class Endpoint {
 
   private start(job: Job): void {
     if (job.deadline && Date.now() > job.deadline) {
-      this.send(job.reply, [REP_ERR, toErrorData(new CallTimeoutError(`${this.name}.${job.method}: deadline passed before the call started`))]);
+      this.send(job, [REP_ERR, toErrorData(new CallTimeoutError(`${this.name}.${job.method}: deadline passed before the call started`))]);
       return;
     }
     this.running++;
@@ -203,10 +200,10 @@ export class Endpoint {
 
   private async stream(job: Job, it: AsyncIterable<unknown>, span: SpanHandle | undefined): Promise<void> {
     try {
-      await this.sendAsync(job.reply, [REP_STREAM_START]);
+      await this.sendAsync(job, [REP_STREAM_START]);
       for await (const item of it) {
         if (job.abort?.signal.aborted) break;
-        await this.sendAsync(job.reply, [REP_ITEM, item]);
+        await this.sendAsync(job, [REP_ITEM, item]);
       }
       this.finish(job, [REP_END], span);
     } catch (e) {
@@ -215,34 +212,34 @@ export class Endpoint {
   }
 
   private finish(job: Job, frame: unknown[], span: SpanHandle | undefined, err?: unknown): void {
-    this.send(job.reply, frame);
+    this.send(job, frame);
     span?.end(err);
     if (this.active.size) this.active.delete(job.reply);
     this.running--;
     this.next();
   }
 
-  private send(reply: string, frame: unknown[]): void {
-    const p = this.sendAsync(reply, frame);
+  /** Sends one of a call's frames (a failure to send is the caller's timeout to see). */
+  private send(to: Job | string, frame: unknown[]): void {
+    const p = this.sendAsync(to, frame);
     if (p) p.catch(() => undefined);
   }
 
-  private sendAsync(reply: string, frame: unknown[]): void | Promise<void> {
+  /** `to` is the job, or only a reply subject when the request could not even be read. */
+  private sendAsync(to: Job | string, frame: unknown[]): void | Promise<void> {
     let bytes: Uint8Array;
     try {
       bytes = encode(frame);
     } catch (e) {
       bytes = encode([REP_ERR, toErrorData(new TypeError(`${this.name}: the reply cannot be serialized: ${(e as Error).message}`))]);
     }
-    const prefix = this.batched.get(reply);
-    // The call's last frame: its reply subject needs no more bookkeeping.
-    if (prefix !== undefined && frame[0] !== REP_STREAM_START && frame[0] !== REP_ITEM) this.batched.delete(reply);
     if (this.nc.isClosed()) return;
-    if (prefix !== undefined) {
-      if (bytes.byteLength <= BATCH_FRAME_MAX) return this.outbox.add(prefix, [Number(reply.slice(prefix.length + 1)), bytes]);
-      this.outbox.flushKey(prefix);  // what was queued for this caller goes first
+    if (typeof to === "string") return publishFrame(this.nc, to, bytes);
+    if (to.prefix !== undefined) {
+      if (bytes.byteLength <= BATCH_FRAME_MAX) return this.outbox.add(to.prefix, [to.id, bytes]);
+      this.outbox.flushKey(to.prefix);  // what was queued for this caller goes first
     }
-    return publishFrame(this.nc, reply, bytes);
+    return publishFrame(this.nc, to.reply, bytes);
   }
 
   private flushReplies(prefix: string, replies: [number, Uint8Array][]): void {

@@ -28,6 +28,11 @@ describe("codec", () => {
       expect(back.v).to.be.instanceOf(K);
       expect(Buffer.from(back.v.buffer, back.v.byteOffset, back.v.byteLength).equals(Buffer.from(buf, 8, v.byteLength))).to.equal(true);
     }
+    // Bytes stay msgpack's plain bin type (2 bytes of header), not an extension.
+    const u8 = new Uint8Array(buf, 3, 40);
+    const packed = pack(u8);
+    expect(packed.byteLength).to.equal(42);
+    expect(Buffer.from(unpack<Uint8Array>(packed)).equals(Buffer.from(buf, 3, 40))).to.equal(true);
   });
 
   it("round-trips tensors with dtype and shape", () => {
