@@ -78,6 +78,9 @@ export function parseClusterUrl(raw: string): ClusterAddress {
   return out;
 }
 
+/** See connectCluster. */
+const PENDING_WRITE_BYTES = 8 * 1024;
+
 export async function connectCluster(a: ClusterAddress, name: string, extra: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
   const opts: ConnectionOptions = {
     servers: a.url.replace(/^tls:/, "nats:"),
@@ -85,6 +88,13 @@ export async function connectCluster(a: ClusterAddress, name: string, extra: Par
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     pingInterval: 10_000,
+    // The client writes to its socket at the end of each microtask checkpoint, or as soon as
+    // this many bytes are pending. Under load a turn produces many batches of calls or replies
+    // (outbox.ts); written as they fill, the other process starts on the first ones while this
+    // one still produces the rest, instead of the two taking turns being idle. 8 KiB against
+    // the client's 32 KiB default: pipelined calls 0.95x → 1.3x the raw NATS echo (bench calls).
+    // (A connection option the client reads but does not declare in its types.)
+    ...({ pendingLimit: PENDING_WRITE_BYTES } as Partial<ConnectionOptions>),
     ...extra,
   };
   if (a.token) opts.token = a.token;

@@ -1,19 +1,23 @@
-// Coalescing of small frames: what is sent to one destination within one turn of the event
-// loop leaves as one NATS message. Under load (many calls in flight) a message then carries
-// tens of calls or replies, and the per-message costs of the client, the server and the
-// receiving process are paid once per batch. The first frame of a turn is sent at once, so a
-// lone call (sequential use) waits for nothing.
+// Coalescing of small frames: what is sent to one destination within one microtask
+// checkpoint (one burst of synchronous work and the promise reactions it set off) leaves as one
+// NATS message. Under load a message then carries tens of calls or replies, and the
+// per-message costs of the client, the server and the receiving process are paid once per
+// batch. A lone call waits for nothing: the client itself writes to its socket only at the end
+// of the microtask checkpoint, and the batch is handed to it just before.
+// (Flushing at setImmediate instead, with the first frame of a turn sent alone, cost a second
+// socket write per turn and held back the last batch: pipelined calls ran at 0.9x the raw
+// NATS echo against 1.1x this way, bench calls.)
 
 /** Frames above this size are sent on their own (they would dominate a batch anyway). */
 export const BATCH_FRAME_MAX = 8 * 1024;
-/** A batch message is cut at about this many bytes. */
+/** A batch message is cut at about this many bytes… */
 export const BATCH_BYTES_MAX = 64 * 1024;
 /**
- * …or this many frames. Smaller batches leave earlier, so the receiver starts on them while
- * the sender is still producing: with the whole window in one batch the two processes take
- * turns being idle.
+ * …or this many frames. Smaller batches can leave earlier (connect.ts writes pending bytes to
+ * the socket as they pass 8 KiB), so the receiver starts on them while the sender is still
+ * producing; 64 measured best against 16, 32 and 256.
  */
-export const BATCH_ITEMS_MAX = 32;
+export const BATCH_ITEMS_MAX = 64;
 
 export class Outbox<T> {
   private groups = new Map<string, { items: T[]; bytes: number }>();
@@ -24,19 +28,13 @@ export class Outbox<T> {
 
   add(key: string, item: T): void {
     if (!this.scheduled) {
-      // The first frame of a turn leaves at once (a lone call pays no wait); the turn is now
-      // open, and what follows in it is batched until it ends.
       this.scheduled = true;
-      setImmediate(() => this.flush());
-      this.send(key, [item]);
-      return;
+      queueMicrotask(() => this.flush());
     }
     let g = this.groups.get(key);
     if (!g) this.groups.set(key, (g = { items: [], bytes: 0 }));
     g.items.push(item);
     g.bytes += this.size(item);
-    // A full batch leaves at once: a producer that never yields to I/O (a fast stream) does
-    // not pile everything up until the end of its turn.
     if (g.bytes >= BATCH_BYTES_MAX || g.items.length >= BATCH_ITEMS_MAX) this.flushKey(key);
   }
 
