@@ -4,6 +4,8 @@
 import { expect } from "chai";
 import { ActorUnavailableError, CallCancelledError, init, type Cluster } from "../runtime/index.js";
 import { ActorRef } from "../runtime/codec.js";
+import { actorSubject } from "../runtime/subjects.js";
+import { BATCH_ITEMS_MAX } from "../runtime/outbox.js";
 import type { Echo as EchoT } from "./fixtures/actors.js";
 import { Echo } from "./helpers.js";
 
@@ -24,6 +26,26 @@ describe("batched calls", function () {
     const big = "x".repeat(20_000);
     await Promise.all(Array.from({ length: 300 }, (_, i) => (e.record as (c: string, s: number, pad?: string) => Promise<number>)("burst", i, i % 7 === 3 ? big : undefined)));
     expect(await e.disorder()).to.equal(0);
+  });
+
+  it("a burst leaves as few messages of at most 64 calls; a lone call leaves alone, at once", async () => {
+    const e = await cluster.actor(Echo, []);
+    const nc = cluster.runtime.nc;
+    // A second subscriber on the actor's subject sees every message the caller publishes.
+    const sizes: number[] = [];
+    const spy = nc.subscribe(actorSubject(e.actorId), { callback: (_err, m) => void sizes.push(m.data.byteLength) });
+    await nc.flush();
+    const n = 2000;
+    await Promise.all(Array.from({ length: n }, (_, i) => e.echo(i)));
+    await nc.flush();
+    const burst = sizes.splice(0);
+    expect(burst.length).to.be.at.least(Math.ceil(n / BATCH_ITEMS_MAX));
+    expect(burst.length).to.be.at.most(Math.ceil(n / BATCH_ITEMS_MAX) + 2);
+    // Sequential calls are not held back for company: each is its own message, and answered.
+    for (let i = 0; i < 5; i++) expect(await e.echo(i)).to.equal(i);
+    await nc.flush();
+    expect(sizes.length).to.equal(5);
+    spy.unsubscribe();
   });
 
   it("a burst to an actor that does not exist fails every call with 'no actor', none hangs", async () => {
