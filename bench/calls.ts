@@ -6,10 +6,10 @@ import { actorClass, init, NodeAgent, startNatsServer } from "../runtime/index.j
 import type { Echo as EchoT } from "../test/fixtures/actors.js";
 import { log, median, pipelined, sequential } from "./util.js";
 
-const SEQ = 4000;
-const PIPE = 40_000;
+const SEQ = 2000;
+const PIPE = 30_000;
 const WINDOW = 256;
-const ROUNDS = 5;
+const ROUNDS = 9;
 const WARM_SEQ = 2000;
 const WARM_PIPE = 100_000;
 
