@@ -49,6 +49,8 @@ addExtension({
   type: EXT_TYPED_ARRAY, // the first byte says which array kind
   pack(v: ArrayBufferView) {
     const tag = TYPED.findIndex((C) => v instanceof C);
+    // A kind newer than this list (Float16Array) would otherwise get a tag no receiver reads.
+    if (tag < 0) throw new TypeError(`codec: cannot send a ${v.constructor.name}`);
     const out = new Uint8Array(1 + v.byteLength);
     out[0] = tag;
     out.set(viewBytes(v), 1);
