@@ -1,6 +1,6 @@
 #include "cpu/attention.h"
 
-#include <cblas.h>
+#include "cpu/gemm.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,6 @@
 #include "cpu/linear.h"
 
-#include <cblas.h>
+#include "cpu/gemm.h"
 
 namespace troupe::cpu {
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 
 namespace troupe::worker {
 
@@ -54,51 +55,42 @@ static std::pair<int32_t, float> sample(const float* logits, int64_t v, const Ge
   return {order[keep - 1], logprob(order[keep - 1])};
 }
 
-GenOutput generate(Qwen3& model, const std::vector<std::vector<int32_t>>& prompts, const GenParams& p) {
+GenOutput generate(Decoder& d, int64_t v, int64_t context, const std::vector<std::vector<int32_t>>& prompts, const GenParams& p) {
   const size_t b = prompts.size();
-  const int64_t v = model.config().vocab_size;
   GenOutput out;
   out.tokens.resize(b);
   out.logprobs.resize(b);
   out.finish.assign(b, "length");
   std::vector<std::mt19937_64> rngs;
   for (size_t i = 0; i < b; i++) rngs.emplace_back(mix(p.seed ^ mix(i + 1)));
-  std::vector<KVCache> caches;
-  Tensor last({int64_t(b), v});  // each live sequence's latest logits
+  std::vector<float> last(b * v);  // each live sequence's latest logits
   // A sequence ends at the model's context length (finish "length") whatever max_tokens says;
   // this also bounds the KV cache a request can make the worker allocate.
-  const int64_t context = model.config().max_position_embeddings;
-  std::vector<int64_t> budget(b);
+  std::vector<int64_t> budget(b), capacity(b);
   for (size_t i = 0; i < b; i++) {
     if (prompts[i].empty()) throw std::invalid_argument("prompt " + std::to_string(i) + " is empty");
     if (int64_t(prompts[i].size()) >= context) {
       throw std::invalid_argument("prompt " + std::to_string(i) + " has " + std::to_string(prompts[i].size()) + " tokens; the model's context is " + std::to_string(context));
     }
     budget[i] = std::min(p.max_tokens, context - int64_t(prompts[i].size()));
-    KVCache c = model.new_cache(p.use_cache ? int64_t(prompts[i].size()) + budget[i] : 0);
-    if (p.use_cache) {
-      Tensor l = model.forward_cached(prompts[i], c, 1);
-      std::copy(l.data.begin(), l.data.end(), last.ptr() + i * v);
-    }
-    caches.push_back(std::move(c));
+    capacity[i] = int64_t(prompts[i].size()) + budget[i];
   }
+  if (p.use_cache && b > 0) d.prefill(prompts, capacity, last.data());
   std::vector<size_t> live(b);
   std::iota(live.begin(), live.end(), 0);
+  std::vector<float> fed;
   for (int64_t step = 0; step < p.max_tokens && !live.empty(); step++) {
     if (!p.use_cache) {
       for (size_t i : live) {
         std::vector<int32_t> seq = prompts[i];
         seq.insert(seq.end(), out.tokens[i].begin(), out.tokens[i].end());
-        KVCache fresh = model.new_cache(int64_t(seq.size()));
-        Tensor l = model.forward_cached(seq, fresh, 1);
-        std::copy(l.data.begin(), l.data.end(), last.ptr() + i * v);
+        d.recompute(seq, last.data() + i * v);
       }
     }
     std::vector<size_t> next_live;
     std::vector<int32_t> feed;
-    std::vector<KVCache*> feed_caches;
     for (size_t i : live) {
-      auto [tok, lp] = sample(last.ptr() + i * v, v, p, rngs[i]);
+      auto [tok, lp] = sample(last.data() + i * v, v, p, rngs[i]);
       out.tokens[i].push_back(tok);
       out.logprobs[i].push_back(lp);
       if (std::find(p.stop.begin(), p.stop.end(), tok) != p.stop.end()) {
@@ -108,13 +100,13 @@ GenOutput generate(Qwen3& model, const std::vector<std::vector<int32_t>>& prompt
       if (step + 1 < budget[i]) {
         next_live.push_back(i);
         feed.push_back(tok);
-        feed_caches.push_back(&caches[i]);
       }
     }
     live = std::move(next_live);
     if (p.use_cache && !live.empty()) {
-      Tensor l = model.forward_decode(feed, feed_caches);
-      for (size_t r = 0; r < live.size(); r++) std::copy(l.ptr() + r * v, l.ptr() + (r + 1) * v, last.ptr() + live[r] * v);
+      fed.resize(live.size() * v);
+      d.decode(live, feed, fed.data());
+      for (size_t r = 0; r < live.size(); r++) std::copy(fed.data() + r * v, fed.data() + (r + 1) * v, last.data() + live[r] * v);
     }
   }
   return out;

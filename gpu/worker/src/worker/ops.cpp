@@ -1,11 +1,11 @@
 #include "worker/ops.h"
 
-#include <cblas.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
+#include "cpu/gemm.h"
 #include "io/safetensors.h"
 #include "worker/generate.h"
 #include "worker/weight_files.h"
@@ -50,18 +50,21 @@ Reply Worker::handle(const Frame& req) {
   throw RequestError("bad_request", "unknown op '" + op + "'");
 }
 
-Qwen3& Worker::model() {
+Policy& Worker::model() {
   if (!model_) throw RequestError("no_model", "no model loaded: send init or load first");
   return *model_;
 }
 
 Reply Worker::info() {
   Reply r;
-  r.result["backend"] = "cpu";
+  r.result["backend"] = backend_.backend;
+  r.result["device"] = model_ ? model_->device() : backend_.device;
+  r.result["backends"] = torch_available() ? json::array({"reference", "torch"}) : json::array({"reference"});
+  if (torch_available()) r.result["torch_version"] = torch_version();
   if (model_) {
     r.result["config"] = model_->config().raw;
     r.result["parameters"] = model_->config().parameter_count();
-    r.result["step"] = trainer_->steps();
+    r.result["step"] = model_->steps();
   }
   r.result["rank"] = coll_ ? coll_->rank() : 0;
   r.result["world"] = coll_ ? coll_->world() : 1;
@@ -69,12 +72,13 @@ Reply Worker::info() {
 }
 
 Reply Worker::init(const json& a) {
-  auto m = std::make_unique<Qwen3>(parse_config(a.value("config", json()), "init config"), false);
-  m->init_random(a.value("seed", uint64_t(0)), a.value("init_std", 0.02f));
-  model_ = std::move(m);
-  trainer_ = std::make_unique<Trainer>(*model_);
-  Reply r = info();
-  return r;
+  // Every backend starts from the reference's initializer, so one seed gives one set of weights.
+  ModelConfig cfg = parse_config(a.value("config", json()), "init config");
+  Qwen3 host(cfg, false);
+  host.init_random(a.value("seed", uint64_t(0)), a.value("init_std", 0.02f));
+  model_.reset();  // the old model's memory is free before the new one takes its own
+  model_ = make_policy(backend_, std::move(cfg), std::move(host.params()));
+  return info();
 }
 
 // A Hugging Face folder: config.json + model.safetensors (or shards). The model is replaced
@@ -89,54 +93,60 @@ Reply Worker::load(const json& a) {
   } catch (const std::exception& e) {
     throw ConfigError(dir + "/config.json: not JSON (" + e.what() + ")");
   }
-  auto m = std::make_unique<Qwen3>(parse_config(cfg, dir + "/config.json"), false);
+  ModelConfig mc = parse_config(cfg, dir + "/config.json");
+  const auto shapes = parameter_shapes(mc);
   auto tensors = read_checkpoint_tensors(dir);
   json ignored = json::array();
+  std::map<std::string, Tensor> weights;
   for (auto& [name, t] : tensors) {
-    auto it = m->params().find(name);
-    if (it == m->params().end()) {
+    auto it = shapes.find(name);
+    if (it == shapes.end()) {
       ignored.push_back(name);  // e.g. lm_head.weight saved beside tied embeddings
       continue;
     }
-    expect_shape(t, it->second.shape, (dir + ": " + name).c_str());
-    it->second = std::move(t);
+    expect_shape(t, it->second, (dir + ": " + name).c_str());
+    weights.emplace(name, std::move(t));
   }
-  for (auto& [name, t] : m->params()) {
-    if (!tensors.count(name)) throw FileError(dir + ": tensor " + name + " is missing from the checkpoint");
+  for (auto& [name, _] : shapes) {
+    if (!weights.count(name)) throw FileError(dir + ": tensor " + name + " is missing from the checkpoint");
   }
-  auto trainer = std::make_unique<Trainer>(*m);
-  if (a.value("optimizer", false) && fs::exists(fs::path(dir) / "optimizer.safetensors")) {
-    auto st = read_safetensors((fs::path(dir) / "optimizer.safetensors").string());
-    for (auto& [name, t] : m->params()) {
-      trainer->m().push_back(std::move(st.at("exp_avg." + name)));
-      trainer->v().push_back(std::move(st.at("exp_avg_sq." + name)));
+  std::map<std::string, Tensor> state;
+  int64_t step = 0;
+  const bool with_state = a.value("optimizer", false) && fs::exists(fs::path(dir) / "optimizer.safetensors");
+  if (with_state) {
+    state = read_safetensors((fs::path(dir) / "optimizer.safetensors").string());
+    for (auto& [name, shape] : shapes) {
+      for (const char* kind : {"exp_avg.", "exp_avg_sq."}) {
+        auto it = state.find(kind + name);
+        if (it == state.end()) throw FileError(dir + "/optimizer.safetensors: " + kind + name + " is missing");
+        expect_shape(it->second, shape, (dir + "/optimizer.safetensors: " + kind + name).c_str());
+      }
     }
     std::ifstream sf(fs::path(dir) / "trainer_state.json");
-    trainer->restore(json::parse(sf).value("step", int64_t(0)));
+    step = json::parse(sf).value("step", int64_t(0));
   }
-  model_ = std::move(m);
-  trainer_ = std::move(trainer);
+  // On a device the old model must go first: two large models may not fit side by side.
+  model_.reset();
+  model_ = make_policy(backend_, std::move(mc), std::move(weights));
+  if (with_state) model_->set_optimizer_state(state, step);
   Reply r = info();
   r.result["ignored"] = ignored;
   return r;
 }
 
 Reply Worker::save(const json& a) {
-  Qwen3& m = model();
+  Policy& m = model();
   const std::string dir = a.value("path", "");
   if (dir.empty()) throw RequestError("bad_request", "save: path is required");
   fs::create_directories(dir);
   write_file_atomic((fs::path(dir) / "config.json").string(), m.config().raw.dump(2));
-  write_safetensors((fs::path(dir) / "model.safetensors").string(), m.params(), a.value("dtype", "F32"), {{"format", "pt"}});
-  if (a.value("optimizer", false) && !trainer_->m().empty()) {
-    std::map<std::string, Tensor> st;
-    size_t k = 0;
-    for (auto& [name, _] : m.params()) {
-      st["exp_avg." + name] = trainer_->m()[k];
-      st["exp_avg_sq." + name] = trainer_->v()[k++];
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), m.host_weights(), a.value("dtype", "F32"), {{"format", "pt"}});
+  if (a.value("optimizer", false)) {
+    const auto st = m.optimizer_state();
+    if (!st.empty()) {
+      write_safetensors((fs::path(dir) / "optimizer.safetensors").string(), st);
+      write_file_atomic((fs::path(dir) / "trainer_state.json").string(), json{{"step", m.steps()}}.dump());
     }
-    write_safetensors((fs::path(dir) / "optimizer.safetensors").string(), st);
-    write_file_atomic((fs::path(dir) / "trainer_state.json").string(), json{{"step", trainer_->steps()}}.dump());
   }
   return Reply{};
 }
@@ -160,7 +170,7 @@ Reply Worker::generate(const Frame& req) {
     prompts.emplace_back(b.tokens.begin() + at, b.tokens.begin() + at + len);
     at += len;
   }
-  const GenOutput g = worker::generate(model(), prompts, p);
+  const GenOutput g = model().generate(prompts, p);
   std::vector<int32_t> toks, lens;
   std::vector<float> lps;
   for (size_t i = 0; i < g.tokens.size(); i++) {
@@ -178,7 +188,7 @@ Reply Worker::generate(const Frame& req) {
 
 Reply Worker::logprobs(const Frame& req) {
   const Batch b = read_batch(req);
-  const auto lp = sequence_logprobs(model(), b);
+  const auto lp = model().logprobs(b);
   Reply r;
   r.tensors.emplace_back("logprobs", WireTensor::from(lp, {int64_t(lp.size())}));
   return r;
@@ -200,15 +210,14 @@ Reply Worker::accumulate(const Frame& req) {
     mb.old_logprobs = req.tensor("old_logprobs").f32("old_logprobs");
     mb.advantages = req.tensor("advantages").f32("advantages");
   }
-  model();
-  const auto t = trainer_->accumulate(mb, o);
+  const auto t = model().accumulate(mb, o);
   Reply r;
   r.result = {{"loss", t.loss}, {"tokens", t.tokens}, {"clipped", t.clipped}};
   return r;
 }
 
 Reply Worker::step(const json& a) {
-  model();
+  Policy& m = model();
   StepOptions o;
   o.adam.lr = a.value("lr", 1e-6f);
   o.adam.weight_decay = a.value("weight_decay", 0.01f);
@@ -216,24 +225,24 @@ Reply Worker::step(const json& a) {
   o.adam.beta2 = a.value("beta2", 0.999f);
   o.adam.eps = a.value("eps", 1e-8f);
   o.max_grad_norm = a.value("max_grad_norm", 1.0);
-  const double norm = trainer_->step(o, coll_.get());
+  const double norm = m.step(o, coll_.get());
   Reply r;
-  r.result = {{"grad_norm", norm}, {"step", trainer_->steps()}};
+  r.result = {{"grad_norm", norm}, {"step", m.steps()}};
   return r;
 }
 
 Reply Worker::get_weights(const json& a) {
-  Qwen3& m = model();
+  auto& weights = model().host_weights();
   const auto names = a.value("names", std::vector<std::string>{});
   // meta: names and shapes only, so a caller can plan buckets before moving any bytes.
   const bool meta = a.value("meta", false);
   Reply r;
   if (a.contains("file")) {  // the bytes in a file, only their descriptors in the reply
-    r.result["tensors"] = write_weights_file(a["file"].get<std::string>(), m.params(), a.value("ranges", json::array()));
+    r.result["tensors"] = write_weights_file(a["file"].get<std::string>(), weights, a.value("ranges", json::array()));
     return r;
   }
   if (meta) r.result["tensors"] = json::array();
-  for (auto& [name, t] : m.params()) {
+  for (auto& [name, t] : weights) {
     if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
     if (meta) r.result["tensors"].push_back({{"name", name}, {"shape", t.shape}});
     else r.tensors.emplace_back(name, WireTensor::from(t.data, t.shape));
@@ -243,21 +252,24 @@ Reply Worker::get_weights(const json& a) {
 
 // All or nothing: every tensor is checked before any is written.
 Reply Worker::set_weights(const Frame& req) {
-  Qwen3& m = model();
+  Policy& m = model();
+  auto& weights = m.host_weights();
   const json a = req.header.value("args", json::object());
   if (a.contains("file")) {
     Reply r;
-    r.result["set"] = read_weights_file(a["file"].get<std::string>(), m.params(), a.value("tensors", json::array()));
+    r.result["set"] = read_weights_file(a["file"].get<std::string>(), weights, a.value("tensors", json::array()));
+    m.weights_changed();
     return r;
   }
   std::vector<std::pair<Tensor*, std::vector<float>>> staged;
   for (const auto& [name, w] : req.tensors) {
-    auto it = m.params().find(name);
-    if (it == m.params().end()) throw RequestError("bad_request", "set_weights: the model has no tensor " + name);
+    auto it = weights.find(name);
+    if (it == weights.end()) throw RequestError("bad_request", "set_weights: the model has no tensor " + name);
     if (w.shape != it->second.shape) throw RequestError("bad_request", "set_weights: " + name + " has the wrong shape");
     staged.emplace_back(&it->second, w.f32(name));
   }
   for (auto& [t, v] : staged) t->data = std::move(v);
+  m.weights_changed();
   Reply r;
   r.result["set"] = staged.size();
   return r;
@@ -270,9 +282,10 @@ Reply Worker::collective_init(const json& a) {
 }
 
 Reply Worker::broadcast(const json& a) {
-  Qwen3& m = model();
+  Policy& m = model();
   if (!coll_) throw RequestError("bad_request", "broadcast: no collective group (send collective_init first)");
-  for (auto& [_, t] : m.params()) coll_->broadcast(t.ptr(), t.size(), a.value("root", 0));
+  for (auto& [_, t] : m.host_weights()) coll_->broadcast(t.ptr(), t.size(), a.value("root", 0));
+  m.weights_changed();
   return Reply{};
 }
 

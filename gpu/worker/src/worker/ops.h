@@ -1,12 +1,12 @@
 // The worker's operations, one method per protocol op (see protocol.h for the framing and
-// gpu/worker.ts for the typed client). State: the model, its optimizer, the collective group.
+// gpu/worker.ts for the typed client). State: the policy (model and optimizer on the backend
+// chosen at start) and the collective group.
 #pragma once
 #include <memory>
 
-#include "model/qwen3.h"
 #include "worker/collective.h"
+#include "worker/policy.h"
 #include "worker/protocol.h"
-#include "worker/trainer.h"
 
 namespace troupe::worker {
 
@@ -17,12 +17,13 @@ struct Reply {
 
 class Worker {
  public:
+  explicit Worker(BackendOptions o) : backend_(std::move(o)) {}
   // Runs one request; throws RequestError (and the library's errors) for the caller to report.
   Reply handle(const Frame& req);
   bool shutting_down() const { return shutdown_; }
 
  private:
-  Qwen3& model();
+  Policy& model();
   Reply info();
   Reply init(const nlohmann::json& a);
   Reply load(const nlohmann::json& a);
@@ -37,8 +38,8 @@ class Worker {
   Reply broadcast(const nlohmann::json& a);
   Reply bench_matmul(const nlohmann::json& a);
 
-  std::unique_ptr<Qwen3> model_;
-  std::unique_ptr<Trainer> trainer_;
+  BackendOptions backend_;
+  std::unique_ptr<Policy> model_;
   std::unique_ptr<Collective> coll_;
   bool shutdown_ = false;
 };

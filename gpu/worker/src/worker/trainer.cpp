@@ -6,7 +6,7 @@ namespace troupe::worker {
 
 // Row r of the logits predicts token r + 1 of the same sequence; a sequence's last row
 // predicts nothing. Token-aligned arrays are therefore read at r + 1.
-static std::vector<int32_t> next_targets(const Batch& b) {
+std::vector<int32_t> next_targets(const Batch& b) {
   std::vector<int32_t> t(b.tokens.size(), -1);
   size_t at = 0;
   for (int64_t len : b.lengths) {
@@ -16,7 +16,7 @@ static std::vector<int32_t> next_targets(const Batch& b) {
   return t;
 }
 
-cpu::LossTerms Trainer::accumulate(const MicroBatch& mb, const LossOptions& o) {
+LossInputs loss_inputs(const MicroBatch& mb, const LossOptions& o) {
   const Batch& b = mb.batch;
   const size_t n = b.tokens.size();
   if (mb.mask.size() != n) throw std::invalid_argument("mask has " + std::to_string(mb.mask.size()) + " values for " + std::to_string(n) + " tokens");
@@ -29,25 +29,35 @@ cpu::LossTerms Trainer::accumulate(const MicroBatch& mb, const LossOptions& o) {
   if (!pg && denom <= 0)
     for (size_t i = 1; i < n; i++) denom += mb.mask[i];
   if (denom <= 0) throw std::invalid_argument("the loss denominator is 0 (no counted tokens, or loss_scale/batch_sequences ≤ 0)");
-  const auto targets = next_targets(b);
-  std::vector<float> weight(n, 0.0f), old(n, 0.0f), adv(n, 0.0f);
+  LossInputs in;
+  in.pg = pg;
+  in.targets = next_targets(b);
+  in.weight.assign(n, 0.0f);
+  in.old.assign(n, 0.0f);
+  in.adv.assign(n, 0.0f);
   size_t at = 0;
   for (size_t s = 0; s < b.lengths.size(); s++) {
     for (int64_t i = 0; i + 1 < b.lengths[s]; i++) {
       const size_t r = at + i;
-      weight[r] = float(mb.mask[r + 1] / denom);
+      in.weight[r] = float(mb.mask[r + 1] / denom);
       if (pg) {
-        old[r] = mb.old_logprobs[r + 1];
-        adv[r] = mb.advantages[s];
+        in.old[r] = mb.old_logprobs[r + 1];
+        in.adv[r] = mb.advantages[s];
       }
     }
     at += b.lengths[s];
   }
+  return in;
+}
+
+cpu::LossTerms Trainer::accumulate(const MicroBatch& mb, const LossOptions& o) {
+  const Batch& b = mb.batch;
+  const LossInputs in = loss_inputs(mb, o);
   Tensor logits = model_.forward_train(b);
   std::vector<float> lp, dlp;
-  cpu::token_logprobs(logits, targets, lp);
-  const cpu::LossTerms t = pg ? cpu::policy_gradient_loss(lp, old, adv, weight, o.eps_low, o.eps_high, dlp) : cpu::cross_entropy_loss(lp, weight, dlp);
-  cpu::token_logprobs_backward(logits, targets, dlp);
+  cpu::token_logprobs(logits, in.targets, lp);
+  const cpu::LossTerms t = in.pg ? cpu::policy_gradient_loss(lp, in.old, in.adv, in.weight, o.eps_low, o.eps_high, dlp) : cpu::cross_entropy_loss(lp, in.weight, dlp);
+  cpu::token_logprobs_backward(logits, in.targets, dlp);
   model_.backward(b, logits);
   return t;
 }

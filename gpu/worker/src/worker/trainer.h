@@ -33,6 +33,20 @@ struct StepOptions {
   double max_grad_norm = 1.0;  // ≤ 0: no clipping
 };
 
+// The token each logits row predicts: row r of a sequence predicts its token r + 1; its last
+// row predicts nothing (−1).
+std::vector<int32_t> next_targets(const Batch& b);
+
+// Per logits row r, which predicts token r + 1 of its sequence: the target (−1: none), the loss
+// weight (mask / denominator, see LossOptions), and for the policy gradient the old log-prob
+// and the sequence's advantage. Every backend's loss starts from these.
+struct LossInputs {
+  bool pg = true;
+  std::vector<int32_t> targets;
+  std::vector<float> weight, old, adv;
+};
+LossInputs loss_inputs(const MicroBatch& mb, const LossOptions& o);
+
 class Trainer {
  public:
   explicit Trainer(Qwen3& m) : model_(m) {}

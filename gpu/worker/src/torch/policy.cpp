@@ -1,0 +1,229 @@
+#include "torch/policy.h"
+
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <cstring>
+
+#include "torch/adamw.h"
+#include "torch/decoder.h"
+#include "torch/logprobs.h"
+#include "torch/model.h"
+#include "worker/protocol.h"
+
+namespace troupe::torchb {
+using worker::RequestError;
+
+std::string version() { return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH); }
+
+std::string resolve_device(const std::string& asked) {
+  const bool cuda = torch::cuda::is_available();
+  if (asked == "auto") return cuda ? "cuda" : "cpu";
+  if (asked == "cpu") return "cpu";
+  if (asked != "cuda") throw RequestError("bad_request", "unknown device '" + asked + "': cpu, cuda or auto");
+  if (!cuda) {
+    throw RequestError("unsupported", std::string("device cuda: ") + (at::hasCUDA() ? "no CUDA device is visible" : "this worker's libtorch " + version() + " has no CUDA (build against a CUDA PyTorch)"));
+  }
+  return "cuda";
+}
+
+namespace {
+
+// A device out of memory becomes a coded error naming what was asked for; the worker serves on.
+bool is_oom(const std::exception& e) {
+  const std::string w = e.what();
+  return w.find("out of memory") != std::string::npos || w.find("not enough memory") != std::string::npos;
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class TorchPolicy : public worker::Policy {
+ public:
+  TorchPolicy(const worker::BackendOptions& o, ModelConfig cfg, std::map<std::string, Tensor> weights)
+      : opts_(o),
+        model_(std::move(cfg), at::Device(o.device == "cuda" ? at::kCUDA : at::kCPU),
+               o.precision == "bf16" || (o.precision == "auto" && o.device == "cuda") ? at::kBFloat16 : at::kFloat, o.checkpoint),
+        host_(std::move(weights)) {
+    guarded("load", "the model's " + std::to_string(model_.config().parameter_count()) + " parameters in fp32", [&] {
+      for (auto& [name, t] : host_) model_.params()[name] = to_device(t, model_.device()).requires_grad_(true);
+    });
+  }
+
+  const ModelConfig& config() const override { return model_.config(); }
+  std::string backend() const override { return "torch"; }
+  std::string device() const override { return opts_.device; }
+
+  std::map<std::string, Tensor>& host_weights() override {
+    if (!host_current_) {
+      for (auto& [name, p] : model_.params()) to_host(p, host_[name]);
+      host_current_ = true;
+    }
+    return host_;
+  }
+
+  void weights_changed() override {
+    at::NoGradGuard no_grad;
+    for (auto& [name, p] : model_.params()) {
+      const Tensor& t = host_.at(name);
+      p.copy_(at::from_blob(const_cast<float*>(t.ptr()), t.shape, at::kFloat));
+    }
+    host_current_ = true;
+  }
+
+  std::vector<float> logprobs(const Batch& b) override {
+    std::vector<float> out(b.tokens.size(), 0.0f);
+    guarded("logprobs", sizes(b), [&] {
+      c10::InferenceMode inference;
+      const at::Tensor h = model_.hidden(token_tensor(b.tokens, model_.device()), b.lengths);
+      const at::Tensor lp = token_logprobs(h, model_.head_weight(), token_tensor(worker::next_targets(b), model_.device()), opts_.logits_chunk).to(at::kCPU);
+      // Row r predicts token r + 1: shift into token order (0 at each first token).
+      size_t at_ = 0;
+      for (int64_t len : b.lengths) {
+        std::memcpy(out.data() + at_ + 1, lp.data_ptr<float>() + at_, sizeof(float) * (len - 1));
+        at_ += len;
+      }
+    });
+    return out;
+  }
+
+  cpu::LossTerms accumulate(const worker::MicroBatch& mb, const worker::LossOptions& o) override {
+    const worker::LossInputs in = worker::loss_inputs(mb, o);
+    cpu::LossTerms t;
+    guarded("accumulate", sizes(mb.batch), [&] {
+      const at::Device d = model_.device();
+      auto f32 = [&](const std::vector<float>& v) { return at::from_blob(const_cast<float*>(v.data()), {int64_t(v.size())}, at::kFloat).to(d, at::kFloat, false, true); };
+      const at::Tensor targets = token_tensor(in.targets, d), weight = f32(in.weight), active = weight != 0;
+      const at::Tensor h = model_.hidden(token_tensor(mb.batch.tokens, d), mb.batch.lengths);
+      const at::Tensor lp = token_logprobs(h, model_.head_weight(), targets, opts_.logits_chunk);
+      at::Tensor loss, clipped;
+      if (in.pg) {
+        // As cpu/loss.cpp: −min(r·A, clip(r)·A) per token; a token whose clipped term is the
+        // smaller one gives no gradient.
+        const at::Tensor adv = f32(in.adv);
+        const at::Tensor r = at::where(active, lp - f32(in.old), at::zeros_like(lp)).exp();
+        const at::Tensor rc = r.detach().clamp(1.0 - o.eps_low, 1.0 + o.eps_high);
+        const at::Tensor is_clipped = (rc * adv < r.detach() * adv) & active;
+        loss = -(weight * at::where(is_clipped, rc, r) * adv).sum();
+        clipped = is_clipped.sum();
+      } else {
+        loss = -(weight * lp).sum();
+        clipped = at::zeros({}, targets.options());
+      }
+      loss.backward();
+      const at::Tensor stats = at::stack({loss.detach().to(at::kDouble), active.sum().to(at::kDouble), clipped.to(at::kDouble)}).to(at::kCPU);
+      t.loss = stats[0].item<double>();
+      t.tokens = stats[1].item<double>();
+      t.clipped = stats[2].item<double>();
+    }, /*drops_grads=*/true);
+    return t;
+  }
+
+  double step(const worker::StepOptions& o, worker::Collective* coll) override {
+    double norm = 0;
+    guarded("step", "AdamW state for " + std::to_string(model_.config().parameter_count()) + " parameters", [&] {
+      std::vector<at::Tensor> w, g;
+      for (auto& [name, p] : model_.params()) {
+        if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+        w.push_back(p);
+        g.push_back(p.grad());
+      }
+      if (coll && coll->world() > 1) {
+        // Through the host for now: the group's transport is the reference's TCP collective.
+        for (auto& t : g) {
+          Tensor host;
+          to_host(t, host);
+          coll->all_reduce_sum(host.ptr(), host.size());
+          t.copy_(at::from_blob(host.ptr(), host.shape, at::kFloat));
+        }
+      }
+      norm = clip_grad_norm(g, o.max_grad_norm);
+      std::vector<at::Tensor> data;
+      for (auto& p : w) data.push_back(p.detach());
+      adamw_step(data, g, m_, v_, ++step_, o.adam);
+      zero_grads();
+      host_current_ = false;
+    });
+    return norm;
+  }
+
+  void zero_grads() override {
+    for (auto& [_, p] : model_.params()) p.mutable_grad() = at::Tensor();
+  }
+
+  std::map<std::string, Tensor> gradients() override {
+    std::map<std::string, Tensor> out;
+    for (auto& [name, p] : model_.params()) to_host(p.grad().defined() ? p.grad() : at::zeros_like(p), out[name]);
+    return out;
+  }
+
+  int64_t steps() const override { return step_; }
+
+  worker::GenOutput generate(const std::vector<std::vector<int32_t>>& prompts, const worker::GenParams& p) override {
+    worker::GenOutput out;
+    int64_t tokens = 0;
+    for (const auto& q : prompts) tokens += int64_t(q.size());
+    guarded("generate", std::to_string(prompts.size()) + " sequences, " + std::to_string(tokens) + " prompt tokens, up to " + std::to_string(p.max_tokens) + " new tokens each", [&] {
+      c10::InferenceMode inference;
+      TorchDecoder d(model_);
+      out = worker::generate(d, model_.config().vocab_size, model_.config().max_position_embeddings, prompts, p);
+    });
+    return out;
+  }
+
+  std::map<std::string, Tensor> optimizer_state() override {
+    std::map<std::string, Tensor> st;
+    if (m_.empty()) return st;
+    size_t k = 0;
+    for (auto& [name, _] : model_.params()) {
+      to_host(m_[k], st["exp_avg." + name]);
+      to_host(v_[k++], st["exp_avg_sq." + name]);
+    }
+    return st;
+  }
+
+  void set_optimizer_state(std::map<std::string, Tensor>& st, int64_t step) override {
+    m_.clear();
+    v_.clear();
+    for (auto& [name, p] : model_.params()) {
+      const std::vector<int64_t> shape = p.sizes().vec();
+      m_.push_back(to_device(worker::take_state(st, "exp_avg." + name, shape), model_.device()));
+      v_.push_back(to_device(worker::take_state(st, "exp_avg_sq." + name, shape), model_.device()));
+    }
+    step_ = step;
+  }
+
+ private:
+  // Runs `f`; a device out of memory becomes RequestError("out_of_memory") naming the sizes.
+  template <class F>
+  void guarded(const char* op, const std::string& asked, F&& f, bool drops_grads = false) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      if (!is_oom(e)) throw;
+      if (drops_grads) zero_grads();
+      throw RequestError("out_of_memory", std::string(op) + ": the " + opts_.device + " ran out of memory for " + asked +
+                                              (drops_grads ? " (the gradients accumulated since the last step are dropped)" : "") + ": " +
+                                              first_line(e.what()));
+    }
+  }
+
+  std::string sizes(const Batch& b) const {
+    return std::to_string(b.lengths.size()) + " sequences of " + std::to_string(b.tokens.size()) + " tokens (vocabulary " +
+           std::to_string(model_.config().vocab_size) + ", logits chunk " + std::to_string(opts_.logits_chunk) + " rows)";
+  }
+
+  worker::BackendOptions opts_;
+  Model model_;
+  std::map<std::string, Tensor> host_;  // fp32 host copy of the weights, for files and the wire
+  bool host_current_ = true;
+  std::vector<at::Tensor> m_, v_;
+  int64_t step_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<worker::Policy> make_torch_policy(const worker::BackendOptions& o, ModelConfig cfg, std::map<std::string, Tensor> weights) {
+  return std::make_unique<TorchPolicy>(o, std::move(cfg), std::move(weights));
+}
+
+}  // namespace troupe::torchb

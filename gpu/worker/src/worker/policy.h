@@ -1,0 +1,81 @@
+// A model with its optimizer on one backend: everything the worker's operations need of it.
+// Two backends implement it: "reference" (the hand-written CPU kernels of cpu/ and model/, the
+// readable oracle) and "torch" (the same model in ATen operations, CPU or CUDA; torch/).
+//
+// Weights cross this boundary as fp32 host tensors under their Hugging Face names, the form
+// files and the wire carry, whatever the backend keeps on its device.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cpu/loss.h"
+#include "model/config.h"
+#include "model/qwen3.h"
+#include "worker/collective.h"
+#include "worker/generate.h"
+#include "worker/trainer.h"
+
+namespace troupe::worker {
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual const ModelConfig& config() const = 0;
+  virtual std::string backend() const = 0;
+  virtual std::string device() const = 0;
+
+  // The weights as fp32 host tensors, current when this returns. A caller that writes into
+  // them calls weights_changed() afterwards so the backend takes them up.
+  virtual std::map<std::string, Tensor>& host_weights() = 0;
+  virtual void weights_changed() = 0;
+
+  // Log-prob of every token given the ones before it in its sequence (0 at each first token).
+  virtual std::vector<float> logprobs(const Batch& b) = 0;
+  // Forward and backward of one micro-batch; gradients add up until step().
+  virtual cpu::LossTerms accumulate(const MicroBatch& mb, const LossOptions& o) = 0;
+  // All-reduce across the group (if any), global-norm clip, AdamW, zero the gradients.
+  // Returns the gradient norm before clipping.
+  virtual double step(const StepOptions& o, Collective* coll) = 0;
+  virtual void zero_grads() = 0;
+  // The accumulated gradients as fp32 host tensors by name (zeros where none has accumulated).
+  virtual std::map<std::string, Tensor> gradients() = 0;
+  virtual int64_t steps() const = 0;
+  virtual GenOutput generate(const std::vector<std::vector<int32_t>>& prompts, const GenParams& p) = 0;
+
+  // AdamW moments as host tensors named "exp_avg.NAME" and "exp_avg_sq.NAME" (none before the
+  // first step), and the step count they belong to.
+  virtual std::map<std::string, Tensor> optimizer_state() = 0;
+  virtual void set_optimizer_state(std::map<std::string, Tensor>& state, int64_t step) = 0;
+};
+
+// How a worker runs its model: chosen once, when the worker starts.
+struct BackendOptions {
+  std::string backend = "reference";  // "reference" | "torch"
+  std::string device = "cpu";         // torch: "cpu" | "cuda" | "auto" (CUDA when a GPU is visible)
+  std::string precision = "auto";     // torch: "fp32" | "bf16" compute (master weights, gradients and
+                                      // optimizer state stay fp32); auto: bf16 on cuda, fp32 on cpu
+  bool checkpoint = true;             // torch: recompute each layer in backward instead of keeping its activations
+  int64_t logits_chunk = 2048;        // torch: rows of [tokens × vocabulary] logits that exist at once
+};
+
+// Every parameter's name and shape for a config: what a checkpoint must hold.
+std::map<std::string, std::vector<int64_t>> parameter_shapes(const ModelConfig& cfg);
+
+// Checks that this build can run `o` and settles the device ("auto" becomes "cpu" or "cuda");
+// throws RequestError saying what is missing.
+void resolve_backend(BackendOptions& o);
+
+// A policy over `weights` (every parameter, fp32 host tensors; consumed). Throws RequestError
+// ("unsupported") for a backend this build lacks.
+std::unique_ptr<Policy> make_policy(const BackendOptions& o, ModelConfig cfg, std::map<std::string, Tensor> weights);
+
+// Moves `name` out of an optimizer state, checking its shape; FileError when it is missing.
+Tensor take_state(std::map<std::string, Tensor>& state, const std::string& name, const std::vector<int64_t>& shape);
+
+// Whether this build has the torch backend, and the libtorch version it was built with.
+bool torch_available();
+std::string torch_version();
+
+}  // namespace troupe::worker
