@@ -5,6 +5,7 @@ import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseCluste
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveConfig, runArith, runDeepSWE, runEval, summaryTable } from "./recipes/index.js";
+import type { WorkerBackend } from "./gpu/index.js";
 import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
@@ -24,7 +25,7 @@ usage:
   node driver.js --recipe deepswe --resume RUN_DIR
       the main job: DeepSWE's rollout-then-train RL (laptop profile: embedded cluster, bundled
       tasks, a tiny model warmed up on gold demonstrations)
-  node driver.js --recipe arith [--out DIR] [--steps N] [--seed N]
+  node driver.js --recipe arith [--out DIR] [--steps N] [--seed N] [--backend reference|torch] [--device cpu|cuda|auto]
       prove the trainer on a CPU: a tiny model learns addition by RL alone (about 20 s)
   node driver.js --help           (and --help after any command)
 
@@ -203,14 +204,17 @@ async function recipeCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "deepswe") return deepsweCommand(rest);
   if (name !== "arith") throw new UsageError(`--recipe: unknown recipe '${name ?? ""}' (available: deepswe, arith)`);
-  const { values } = parse(rest, { out: { type: "string" }, steps: { type: "string" }, seed: { type: "string" }, cluster: { type: "string" } });
+  const { values } = parse(rest, { out: { type: "string" }, steps: { type: "string" }, seed: { type: "string" }, cluster: { type: "string" }, backend: { type: "string" }, device: { type: "string" } });
   if (values.help) return help();
+  const backend = (values.backend ?? "reference") as string, device = (values.device ?? "auto") as string;
+  if (backend !== "reference" && backend !== "torch") throw new UsageError(`--recipe arith: --backend must be reference or torch, got ${backend}`);
+  if (device !== "cpu" && device !== "cuda" && device !== "auto") throw new UsageError(`--recipe arith: --device must be cpu, cuda or auto, got ${device}`);
   const steps = values.steps === undefined ? 200 : Number(values.steps);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--recipe arith: --steps must be a positive integer, got ${values.steps}`);
   if (!Number.isInteger(seed)) throw new UsageError(`--recipe arith: --seed must be an integer, got ${values.seed}`);
   const out = (values.out as string | undefined) ?? `runs/arith-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  const rows = await runArith({ out, steps, seed, cluster: values.cluster as string | undefined });
+  const rows = await runArith({ out, steps, seed, cluster: values.cluster as string | undefined, worker: { backend, device } as WorkerBackend });
   const mean = (a: typeof rows) => a.reduce((x, r) => x + r.reward_mean, 0) / Math.max(1, a.length);
   const w = Math.min(10, rows.length);
   console.log(`reward: ${mean(rows.slice(0, w)).toFixed(3)} over the first ${w} steps, ${mean(rows.slice(-w)).toFixed(3)} over the last ${w}`);

@@ -27,15 +27,51 @@ export interface Qwen3Config {
   [k: string]: unknown;
 }
 
-export interface WorkerOptions {
+/** How a worker runs its model; chosen when it starts (see gpu/worker/src/worker/policy.h). */
+export interface WorkerBackend {
+  /** reference: the hand-written CPU kernels (default); torch: the model in libtorch, CPU or CUDA. */
+  backend?: "reference" | "torch";
+  /** torch: cpu, cuda, or auto (CUDA when a GPU is visible). The reference runs on the CPU. */
+  device?: "cpu" | "cuda" | "auto";
+  /** torch: compute dtype; auto is bf16 on CUDA and fp32 on the CPU. Master weights, gradients and AdamW state stay fp32. */
+  precision?: "auto" | "fp32" | "bf16";
+  /** torch: recompute each layer in backward instead of keeping its activations (default on). */
+  activationCheckpointing?: boolean;
+  /** torch: rows of [tokens × vocabulary] logits that exist at once (default 2048). */
+  logitsChunk?: number;
+}
+
+export interface WorkerOptions extends WorkerBackend {
   /** Path of the worker program (default: the built one, or $TROUPE_WORKER_BIN). */
   bin?: string;
-  /** Threads for its math (OpenMP and OpenBLAS); default: all cores. */
+  /** Threads for its math (OpenMP, OpenBLAS and ATen); default: all cores. */
   threads?: number;
 }
 
+/** The backend fields of any options object (an actor's), for NativeWorker.start. */
+export function workerBackend(o: WorkerBackend): WorkerBackend {
+  return { backend: o.backend, device: o.device, precision: o.precision, activationCheckpointing: o.activationCheckpointing, logitsChunk: o.logitsChunk };
+}
+
+/** The worker program's flags for a backend choice. */
+function backendArgs(o: WorkerBackend): string[] {
+  const args: string[] = [];
+  if (o.backend) args.push("--backend", o.backend);
+  if (o.device) args.push("--device", o.device);
+  if (o.precision) args.push("--precision", o.precision);
+  if (o.activationCheckpointing !== undefined) args.push("--checkpoint", o.activationCheckpointing ? "on" : "off");
+  if (o.logitsChunk !== undefined) args.push("--logits-chunk", String(o.logitsChunk));
+  return args;
+}
+
 export interface WorkerInfo {
-  backend: string;
+  backend: "reference" | "torch";
+  /** Where the model runs: cpu or cuda. */
+  device: string;
+  /** The backends this build of the worker has. */
+  backends: string[];
+  /** The libtorch the torch backend was built with. */
+  torch_version?: string;
   config?: Qwen3Config;
   parameters?: number;
   step?: number;
@@ -158,7 +194,7 @@ export class NativeWorker {
     if (!existsSync(bin)) throw new Error(`the native worker ${bin} is not built: run npm run build:worker (scripts/setup.sh does)`);
     const env = { ...process.env };
     if (this.opts.threads) env.OMP_NUM_THREADS = env.OPENBLAS_NUM_THREADS = String(this.opts.threads);
-    const child = spawn(bin, [], { stdio: ["pipe", "pipe", "pipe"], env });
+    const child = spawn(bin, backendArgs(this.opts), { stdio: ["pipe", "pipe", "pipe"], env });
     this.child = child;
     this.dead = undefined;
     this.reader = new FrameReader();

@@ -16,6 +16,10 @@ command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 [ -e /usr/include/x86_64-linux-gnu/openblas-openmp/cblas.h ] || ls /usr/include/*/openblas-openmp/cblas.h >/dev/null 2>&1 || need_apt+=(libopenblas-openmp-dev)
 [ -e /usr/include/nlohmann/json.hpp ] || need_apt+=(nlohmann-json3-dev)
+# The worker's torch backend: Debian's CPU libtorch (1.13) with c10d's Gloo transport. On a GPU
+# machine CMake takes the CUDA libtorch of the installed PyTorch instead (scripts/gpu-check.sh).
+[ -e /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake ] || ls /usr/lib/*/cmake/Torch/TorchConfig.cmake >/dev/null 2>&1 || need_apt+=(libtorch-dev)
+[ -e /usr/include/gloo/config.h ] || need_apt+=(libgloo-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}: run as root, or: sudo apt-get install -y ${need_apt[*]}" >&2

@@ -2,12 +2,12 @@
 // disaggregated mode. It starts from a checkpoint folder (or a random model of a config) and
 // then takes each new version of the weights from the learner's broadcast; every reply says
 // which version produced it, so a trajectory records the weights it was sampled from.
-import { NativeWorker, type Qwen3Config } from "../../gpu/index.js";
+import { NativeWorker, workerBackend, type WorkerBackend, type Qwen3Config } from "../../gpu/index.js";
 import { receiveWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 import type { SamplingParams } from "../../llm/index.js";
 import { generateWith } from "./generation.js";
 
-export interface EngineOptions {
+export interface EngineOptions extends WorkerBackend {
   /** A Hugging Face checkpoint folder. */
   checkpoint?: string;
   /** Or a random model of this shape. */
@@ -26,7 +26,7 @@ export class EngineActor {
   constructor(private opts: EngineOptions) {}
 
   async onStart(): Promise<void> {
-    this.worker = await NativeWorker.start({ threads: this.opts.threads });
+    this.worker = await NativeWorker.start({ threads: this.opts.threads, ...workerBackend(this.opts) });
     if (this.opts.checkpoint) {
       const info = await this.worker.load(this.opts.checkpoint, { optimizer: false });
       this.version = info.step ?? 0;

@@ -4,13 +4,13 @@
 // by a token budget, accumulates gradients and takes one optimizer step.
 import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
-import { NativeWorker, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
+import { NativeWorker, workerBackend, type WorkerBackend, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
 import { packMicroBatches } from "../../rl/index.js";
 import type { SamplingParams } from "../../llm/index.js";
 import { generateWith } from "../engine/generation.js";
 import { publishWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 
-export interface LearnerOptions {
+export interface LearnerOptions extends WorkerBackend {
   checkpoint?: string;
   config?: Qwen3Config;
   seed?: number;
@@ -35,7 +35,7 @@ export class LearnerActor {
   constructor(private opts: LearnerOptions) {}
 
   async onStart(): Promise<void> {
-    this.worker = await NativeWorker.start({ threads: this.opts.threads });
+    this.worker = await NativeWorker.start({ threads: this.opts.threads, ...workerBackend(this.opts) });
     if (this.opts.checkpoint) this.version = (await this.worker.load(this.opts.checkpoint, { optimizer: true })).step ?? 0;
     else if (this.opts.config) await this.worker.init(this.opts.config, { seed: this.opts.seed ?? 0 });
     else throw new TypeError("LearnerActor needs a checkpoint or a config");

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { LearnerActorClass } from "../../actors/index.js";
-import type { Qwen3Config } from "../../gpu/index.js";
+import type { Qwen3Config, WorkerBackend } from "../../gpu/index.js";
 import { advantages, solveCounts } from "../../rl/index.js";
 import { init } from "../../runtime/index.js";
 
@@ -20,6 +20,8 @@ export interface ArithOptions {
   k?: number;
   lr?: number;
   seed?: number;
+  /** The learner's native worker: the reference CPU kernels (default) or libtorch. */
+  worker?: WorkerBackend;
   cluster?: string;
   progress?: (line: string, final: boolean) => void;
 }
@@ -44,13 +46,13 @@ const MODEL: Qwen3Config = {
 export async function runArith(o: ArithOptions): Promise<ArithStep[]> {
   const steps = o.steps ?? 200, n = o.promptsPerStep ?? 32, k = o.k ?? 8, seed = o.seed ?? 1;
   mkdirSync(o.out, { recursive: true });
-  const config = { recipe: "arith", steps, promptsPerStep: n, k, lr: o.lr ?? 1e-3, seed, model: MODEL };
+  const config = { recipe: "arith", steps, promptsPerStep: n, k, lr: o.lr ?? 1e-3, seed, model: MODEL, worker: o.worker ?? {} };
   writeFileSync(join(o.out, "config.json"), JSON.stringify(config, null, 2));
   const report = o.progress ?? ((line, final) => process.stderr.write(process.stderr.isTTY && !final ? `\r${line}` : `${line}\n`));
   const cluster = await init(o.cluster ? { cluster: o.cluster } : {});
   const rows: ArithStep[] = [];
   try {
-    const learner = await cluster.actor(LearnerActorClass, [{ config: MODEL, seed, threads: 1 }], { process: "dedicated" });
+    const learner = await cluster.actor(LearnerActorClass, [{ config: MODEL, seed, threads: 1, ...o.worker }], { process: "dedicated" });
     let rng = seed >>> 0 || 1;
     const rand = (m: number) => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) % m);
     for (let step = 1; step <= steps; step++) {

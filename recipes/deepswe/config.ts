@@ -14,10 +14,22 @@ const Model = z.strictObject({
   seed: z.number().int().default(1),
 });
 
+/**
+ * The native worker every learner (and, in disaggregated mode, every engine) runs: the
+ * reference CPU kernels, or the model in libtorch on the CPU or a GPU.
+ */
+const Learner = z.strictObject({
+  backend: z.enum(["reference", "torch"]),
+  device: z.enum(["cpu", "cuda", "auto"]),
+  precision: z.enum(["auto", "fp32", "bf16"]).default("auto"),
+  activationCheckpointing: z.boolean().default(true),
+});
+
 export const DeepSWEConfigSchema = z.strictObject({
   profile: z.enum(["laptop", "cluster"]),
   tasks: z.strictObject({ train: z.string(), validation: z.string() }),
   model: Model,
+  learner: Learner,
   backend: z.enum(["auto", "docker", "local"]).default("auto"),
   /** Data-parallel learners (gradients all-reduced); in hybrid mode each also generates. */
   learners: z.number().int().positive().default(1),
@@ -77,6 +89,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     profile: "laptop",
     tasks: { train: "bundled:train", validation: "bundled:validation" },
     model: { config: TINY_BYTES_MODEL, tokenizer: "bytes", seed: 1 },
+    learner: { backend: "reference", device: "cpu", precision: "auto", activationCheckpointing: true },
     backend: "auto",
     learners: 1,
     mode: "hybrid",
@@ -99,6 +112,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     profile: "cluster",
     tasks: { train: "r2e-gym-subset.jsonl", validation: "swe-bench-verified.jsonl" },
     model: { init: "/models/Qwen3-32B", tokenizer: "qwen3", seed: 1 },
+    learner: { backend: "torch", device: "cuda", precision: "bf16", activationCheckpointing: true },
     backend: "docker",
     learners: 8,
     mode: "hybrid",

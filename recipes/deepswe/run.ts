@@ -132,7 +132,7 @@ function tasksOf(spec: string): Task[] {
 
 /** A fresh learner, or on resume the newest checkpoint that loads (older ones as fallbacks). */
 async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, resume: boolean, log: (l: string) => void) {
-  const opts = { microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed };
+  const opts = { microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...c.learner };
   if (resume) {
     const steps = readdirSync(ckDir).map((d) => /^step-(\d+)$/.exec(d)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => b - a);
     for (const step of steps) {
@@ -159,7 +159,7 @@ async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHand
   // The same checkpoint as rank 0 (its optimizer state included), or the same random init.
   const source = checkpoint ? { checkpoint } : { config: c.model.config as never };
   const others = await Promise.all(Array.from({ length: c.learners - 1 }, (_, i) =>
-    cluster.actor(LearnerActorClass, [{ microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...source }], { process: "dedicated", placement: { group: pg.id, bundleIndex: i } })));
+    cluster.actor(LearnerActorClass, [{ microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...c.learner, ...source }], { process: "dedicated", placement: { group: pg.id, bundleIndex: i } })));
   const all = [rank0, ...others];
   const address = await rank0.rendezvous();
   await Promise.all(all.map((l, r) => l.joinGroup(r, all.length, [address])));
@@ -170,7 +170,7 @@ async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHand
 async function startEngines(cluster: Cluster, c: DeepSWEConfig): Promise<ActorHandle<EngineActor>[]> {
   // The first sync overwrites these weights; a checkpoint only gives the model's shape.
   const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
-  return Promise.all(Array.from({ length: c.engines }, () => cluster.actor(EngineActorClass, [{ ...source, seed: c.model.seed }], { process: "dedicated" })));
+  return Promise.all(Array.from({ length: c.engines }, () => cluster.actor(EngineActorClass, [{ ...source, seed: c.model.seed, ...c.learner }], { process: "dedicated" })));
 }
 
 /** Rank 0's weights to every engine, versioned; nothing to do in hybrid mode. */

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runArith } from "../../recipes/index.js";
+import { ROOT } from "../helpers.js";
 
 describe("recipe arith", function () {
   this.timeout(300_000);
@@ -26,5 +27,17 @@ describe("recipe arith", function () {
     expect(metrics[0]).to.have.keys("step", "reward_mean", "solve_all", "solve_none", "solve_partial", "loss", "grad_norm", "rollout_s", "train_s");
     expect(existsSync(join(dir, "checkpoints", "step-120", "model.safetensors"))).to.equal(true);
     expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))).to.include({ recipe: "arith", steps: 120, seed: 1 });
+  });
+
+  it("learns the same way with the learner on the torch backend (libtorch, CPU)", async function () {
+    if (!existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"))) return this.skip();  // built without libtorch
+    const out = join(dir, "torch");
+    const rows = await runArith({ out, steps: 120, seed: 1, worker: { backend: "torch", device: "cpu" }, progress: () => undefined });
+    const mean = (a: typeof rows) => a.reduce((x, r) => x + r.reward_mean, 0) / a.length;
+    const first = mean(rows.slice(0, 10)), last = mean(rows.slice(-10));
+    expect(first).to.be.below(0.25);
+    expect(last).to.be.above(0.6);
+    expect(last).to.be.above(3 * first);
+    expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).worker).to.deep.equal({ backend: "torch", device: "cpu" });
   });
 });

@@ -58,13 +58,17 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(bad.stderr).to.match(/--init .*nowhere: not a checkpoint folder/);
   });
 
-  it("disaggregated mode: two engines generate, fed the warm-up's weights by a versioned broadcast; trajectories record the version", async () => {
+  it("disaggregated mode on the torch backend: two engines generate, fed the warm-up's weights by a versioned broadcast; trajectories record the version", async () => {
     const out = join(dir, "disaggregated");
-    const r = await driver(["--recipe", "deepswe", ...TINY, "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
+    // The learner and both engines run libtorch (learner.backend=torch), so the warm-up, the
+    // step and the weight files of the broadcast all go through that backend.
+    const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity")) ? ["--set", "learner.backend=torch"] : [];
+    const r = await driver(["--recipe", "deepswe", ...TINY, ...torch, "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     // One warm-up step: version 1 goes to both engines (in several 50 KB buckets), and every
     // trajectory of the step was sampled from it.
     expect(r.stderr).to.match(/weight sync: version 1 to 2 engine\(s\), 0\.\d MB/);
+    if (torch.length) expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).learner.backend).to.equal("torch");
     const [row] = rows(out);
     expect(row.policy_versions).to.deep.equal([1]);
     const trajs = readFileSync(join(out, "trajectories.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));

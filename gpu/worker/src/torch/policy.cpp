@@ -30,9 +30,10 @@ std::string resolve_device(const std::string& asked) {
 namespace {
 
 // A device out of memory becomes a coded error naming what was asked for; the worker serves on.
-bool is_oom(const std::exception& e) {
-  const std::string w = e.what();
-  return w.find("out of memory") != std::string::npos || w.find("not enough memory") != std::string::npos;
+bool is_oom(const std::string& w) {
+  for (const char* s : {"out of memory", "not enough memory", "can't allocate memory", "Cannot allocate memory"})
+    if (w.find(s) != std::string::npos) return true;
+  return false;
 }
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -198,12 +199,17 @@ class TorchPolicy : public worker::Policy {
   void guarded(const char* op, const std::string& asked, F&& f, bool drops_grads = false) {
     try {
       f();
-    } catch (const std::exception& e) {
-      if (!is_oom(e)) throw;
+    } catch (const c10::Error& e) {
+      // libtorch's message without its C++ backtrace, which means nothing to a caller.
+      const std::string what = e.what_without_backtrace();
+      if (!is_oom(what)) throw RequestError("internal", std::string(op) + ": " + first_line(what));
       if (drops_grads) zero_grads();
-      throw RequestError("out_of_memory", std::string(op) + ": the " + opts_.device + " ran out of memory for " + asked +
+      throw RequestError("out_of_memory", "the " + opts_.device + " ran out of memory for " + asked +
                                               (drops_grads ? " (the gradients accumulated since the last step are dropped)" : "") + ": " +
-                                              first_line(e.what()));
+                                              first_line(what));
+    } catch (const std::bad_alloc&) {
+      if (drops_grads) zero_grads();
+      throw RequestError("out_of_memory", "the host ran out of memory for " + asked);
     }
   }
 

@@ -14,9 +14,16 @@ namespace troupe::worker {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-static Batch read_batch(const Frame& req) {
+// The packed sequences of a request, checked against the model's vocabulary here, once for
+// every backend.
+static Batch read_batch(const Frame& req, int64_t vocab) {
   Batch b;
   b.tokens = req.tensor("tokens").i32("tokens");
+  for (size_t i = 0; i < b.tokens.size(); i++) {
+    if (b.tokens[i] < 0 || b.tokens[i] >= vocab) {
+      throw RequestError("bad_request", "token id " + std::to_string(b.tokens[i]) + " at position " + std::to_string(i) + " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    }
+  }
   for (int32_t l : req.tensor("lengths").i32("lengths")) {
     if (l < 1) throw RequestError("bad_request", "lengths: every sequence needs at least one token");
     b.lengths.push_back(l);
@@ -153,7 +160,7 @@ Reply Worker::save(const json& a) {
 
 Reply Worker::generate(const Frame& req) {
   const json a = req.header.value("args", json::object());
-  const Batch b = read_batch(req);
+  const Batch b = read_batch(req, model().config().vocab_size);
   GenParams p;
   p.max_tokens = a.value("max_tokens", int64_t(256));
   p.temperature = a.value("temperature", 1.0f);
@@ -187,7 +194,7 @@ Reply Worker::generate(const Frame& req) {
 }
 
 Reply Worker::logprobs(const Frame& req) {
-  const Batch b = read_batch(req);
+  const Batch b = read_batch(req, model().config().vocab_size);
   const auto lp = model().logprobs(b);
   Reply r;
   r.tensors.emplace_back("logprobs", WireTensor::from(lp, {int64_t(lp.size())}));
@@ -197,7 +204,7 @@ Reply Worker::logprobs(const Frame& req) {
 Reply Worker::accumulate(const Frame& req) {
   const json a = req.header.value("args", json::object());
   MicroBatch mb;
-  mb.batch = read_batch(req);
+  mb.batch = read_batch(req, model().config().vocab_size);
   mb.mask = req.tensor("mask").f32("mask");
   LossOptions o;
   o.mode = a.value("mode", "pg");
