@@ -324,6 +324,11 @@ export class NativeWorker {
     return (await this.request("get_weights", names ? { names } : {})).tensors;
   }
 
+  /** The gradients accumulated since the last step, by parameter name (fp32). */
+  async getGradients(): Promise<Record<string, WireTensor>> {
+    return (await this.request("get_gradients")).tensors;
+  }
+
   /** Every weight's name and shape, in the worker's order, without moving any bytes. */
   async weightShapes(): Promise<{ name: string; shape: number[] }[]> {
     return (await this.request("get_weights", { meta: true })).header.result.tensors;

@@ -88,6 +88,8 @@ describe("native worker: the torch backend against the reference", function () {
     expect(b.tokens).to.equal(a.tokens);
     expect(b.clipped).to.equal(a.clipped);
     expect(a.clipped).to.be.greaterThan(0);  // the old log-probs are far enough off for the clip to act
+    const [ga, gb] = [await ref.getGradients(), await tor.getGradients()];
+    for (const name of Object.keys(ga)) expect(relErr(gb[name].data as Float32Array, ga[name].data as Float32Array), name).to.be.below(1e-4);
     // eps 1e-3: AdamW's first step divides by |g| + eps, which amplifies rounding where |g| ≈ eps.
     const step = { lr: 1e-2, eps: 1e-3 };
     const [sa, sb] = [await ref.step(step), await tor.step(step)];

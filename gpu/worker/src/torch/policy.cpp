@@ -48,6 +48,9 @@ class TorchPolicy : public worker::Policy {
     guarded("load", "the model's " + std::to_string(model_.config().parameter_count()) + " parameters in fp32", [&] {
       for (auto& [name, t] : host_) model_.params()[name] = to_device(t, model_.device()).requires_grad_(true);
     });
+    // The host copy is made again when files or the wire need it: a large model is not held twice.
+    host_.clear();
+    host_current_ = false;
   }
 
   const ModelConfig& config() const override { return model_.config(); }

@@ -50,6 +50,7 @@ Reply Worker::handle(const Frame& req) {
   if (op == "zero_grads") return model().zero_grads(), Reply{};
   if (op == "get_weights") return get_weights(a);
   if (op == "set_weights") return set_weights(req);
+  if (op == "get_gradients") return get_gradients();
   if (op == "collective_init") return collective_init(a);
   if (op == "broadcast") return broadcast(a);
   if (op == "bench_matmul") return bench_matmul(a);
@@ -254,6 +255,14 @@ Reply Worker::get_weights(const json& a) {
     if (meta) r.result["tensors"].push_back({{"name", name}, {"shape", t.shape}});
     else r.tensors.emplace_back(name, WireTensor::from(t.data, t.shape));
   }
+  return r;
+}
+
+// The gradients accumulated since the last step, by parameter name (checks against other
+// implementations, e.g. scripts/gpu_check.py against Hugging Face).
+Reply Worker::get_gradients() {
+  Reply r;
+  for (auto& [name, g] : model().gradients()) r.tensors.emplace_back(name, WireTensor::from(g.data, g.shape));
   return r;
 }
 

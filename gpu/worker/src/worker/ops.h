@@ -34,6 +34,7 @@ class Worker {
   Reply step(const nlohmann::json& a);
   Reply get_weights(const nlohmann::json& a);
   Reply set_weights(const Frame& req);
+  Reply get_gradients();
   Reply collective_init(const nlohmann::json& a);
   Reply broadcast(const nlohmann::json& a);
   Reply bench_matmul(const nlohmann::json& a);
