@@ -30,56 +30,59 @@ function lcg(seed: number) {
   return (n: number) => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) % n);
 }
 
+/** Training and generation speed of one worker on CONFIG; the worker is left open for more. */
+export async function measure(w: NativeWorker, log = (_: string) => undefined as void) {
+  const info = await w.init(CONFIG, { seed: 1 });
+  log(`model: ${(info.parameters! / 1e6).toFixed(2)}M parameters, ${BATCH} × ${SEQ} tokens per step (${info.backend} on ${info.device})`);
+  const rnd = lcg(7);
+  const seqs = Array.from({ length: BATCH }, () => Array.from({ length: SEQ }, () => rnd(CONFIG.vocab_size)));
+  const old = await w.logprobs(seqs);
+  const batch = seqs.map((t, i) => ({ tokens: t, mask: t.map((_, j) => (j >= 64 ? 1 : 0)), oldLogprobs: old[i], advantage: i % 2 ? 1 : -1 }));
+  const trainStep = async () => {
+    await w.accumulate(batch, { batchSequences: BATCH });
+    await w.step({ lr: 1e-4 });
+  };
+  await trainStep();  // warm-up: first-touch of every buffer
+  const steps = 3;
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await trainStep();
+  const trainS = (performance.now() - t0) / 1000 / steps;
+  // Generation: 4 prompts of 32 tokens; the uncached reference recomputes every prefix.
+  const prompts = Array.from({ length: 4 }, () => Array.from({ length: 32 }, () => rnd(CONFIG.vocab_size)));
+  const gen = async (maxTokens: number, useCache: boolean) => {
+    const t = performance.now();
+    const out = await w.generate(prompts, { maxTokens, seed: 1, useCache });
+    return out.reduce((a, g) => a + g.tokens.length, 0) / ((performance.now() - t) / 1000);
+  };
+  await gen(4, true);
+  const genCached = await gen(128, true);
+  const genFull = await gen(32, false);
+  const gflops = stepFlops(CONFIG, BATCH, SEQ) / trainS / 1e9;
+  log(`train step ${(trainS * 1000).toFixed(0)} ms: ${((BATCH * SEQ) / trainS).toFixed(0)} tokens/s, ${gflops.toFixed(1)} GFLOP/s; generation ${genCached.toFixed(0)} tokens/s with the KV cache, ${genFull.toFixed(0)} without`);
+  return { trainS, tokensPerS: (BATCH * SEQ) / trainS, gflops, genCached, genFull };
+}
+
 export async function run(): Promise<Record<string, number>> {
   const w = await NativeWorker.start();
   try {
-    const info = await w.init(CONFIG, { seed: 1 });
-    console.log(`model: ${(info.parameters! / 1e6).toFixed(2)}M parameters, ${BATCH} × ${SEQ} tokens per step`);
-    const rnd = lcg(7);
-    const seqs = Array.from({ length: BATCH }, () => Array.from({ length: SEQ }, () => rnd(CONFIG.vocab_size)));
-    const old = await w.logprobs(seqs);
-    const batch = seqs.map((t, i) => ({ tokens: t, mask: t.map((_, j) => (j >= 64 ? 1 : 0)), oldLogprobs: old[i], advantage: i % 2 ? 1 : -1 }));
-    const trainStep = async () => {
-      await w.accumulate(batch, { batchSequences: BATCH });
-      await w.step({ lr: 1e-4 });
-    };
-    await trainStep();  // warm-up: first-touch of every buffer
-    const steps = 3;
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await trainStep();
-    const trainS = (performance.now() - t0) / 1000 / steps;
-    const tokensPerS = (BATCH * SEQ) / trainS;
-    const gflops = stepFlops(CONFIG, BATCH, SEQ) / trainS / 1e9;
-
+    const m = await measure(w, console.log);
     // The limit: sgemm at the step's largest shapes (LM head, MLP, attention projections).
     const rows = BATCH * SEQ;
     const shapes = [[rows, CONFIG.vocab_size, CONFIG.hidden_size], [rows, CONFIG.intermediate_size, CONFIG.hidden_size], [rows, CONFIG.hidden_size, CONFIG.intermediate_size]];
     let peak = 0;
-    for (const [m, n, k] of shapes) {
-      const r = (await w.request("bench_matmul", { m, n, k, reps: 5 })).header.result as { gflops: number };
-      console.log(`sgemm ${m}×${n}×${k}: ${r.gflops.toFixed(1)} GFLOP/s`);
+    for (const [mm, n, k] of shapes) {
+      const r = (await w.request("bench_matmul", { m: mm, n, k, reps: 5 })).header.result as { gflops: number };
+      console.log(`sgemm ${mm}×${n}×${k}: ${r.gflops.toFixed(1)} GFLOP/s`);
       peak = Math.max(peak, r.gflops);
     }
-
-    // Generation: 4 prompts of 32 tokens; the uncached reference recomputes every prefix.
-    const prompts = Array.from({ length: 4 }, () => Array.from({ length: 32 }, () => rnd(CONFIG.vocab_size)));
-    const gen = async (maxTokens: number, useCache: boolean) => {
-      const t = performance.now();
-      const out = await w.generate(prompts, { maxTokens, seed: 1, useCache });
-      return out.reduce((a, g) => a + g.tokens.length, 0) / ((performance.now() - t) / 1000);
-    };
-    await gen(4, true);
-    const genCached = await gen(128, true);
-    const genFull = await gen(32, false);
-    console.log(`train step ${(trainS * 1000).toFixed(0)} ms: ${tokensPerS.toFixed(0)} tokens/s, ${gflops.toFixed(1)} GFLOP/s = ${((100 * gflops) / peak).toFixed(0)}% of sgemm's ${peak.toFixed(1)}`);
-    console.log(`generation: ${genCached.toFixed(0)} tokens/s with the KV cache, ${genFull.toFixed(0)} without`);
+    console.log(`train: ${((100 * m.gflops) / peak).toFixed(0)}% of sgemm's ${peak.toFixed(1)} GFLOP/s`);
     return {
-      train_tokens_per_s: Math.round(tokensPerS),
-      train_gflops: +gflops.toFixed(2),
+      train_tokens_per_s: Math.round(m.tokensPerS),
+      train_gflops: +m.gflops.toFixed(2),
       peak_matmul_gflops: +peak.toFixed(2),
-      train_fraction_of_peak: +(gflops / peak).toFixed(3),
-      gen_tokens_per_s: Math.round(genCached),
-      gen_tokens_per_s_no_cache: Math.round(genFull),
+      train_fraction_of_peak: +(m.gflops / peak).toFixed(3),
+      gen_tokens_per_s: Math.round(m.genCached),
+      gen_tokens_per_s_no_cache: Math.round(m.genFull),
     };
   } finally {
     await w.close();

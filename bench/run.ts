@@ -6,6 +6,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   "env-reset": async () => (await import("./env.js")).reset(),
   "env-scale": async () => (await import("./env-scale.js")).run(),
   learner: async () => (await import("./learner.js")).run(),
+  "learner-torch": async () => (await import("./learner-torch.js")).run(),
   rollout: async () => (await import("./rollout.js")).run(),
   step: async () => (await import("./step.js")).run(),
 };
