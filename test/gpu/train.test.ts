@@ -1,15 +1,18 @@
 // Training by the native worker: a tiny model memorizes, the policy-gradient loss has the
 // DEEPSWE value and clips, and two workers with all-reduce equal one worker on the whole batch.
 import { expect } from "chai";
-import { NativeWorker, type TrainSequence } from "../../gpu/index.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { NativeWorker, type TrainSequence, type WorkerBackend } from "../../gpu/index.js";
+import { ROOT } from "../helpers.js";
 import { bytesEqual, freePort, maxAbsDiff, sequences, TINY } from "./worker-helpers.js";
 
 const maskAfterPrompt = (t: number[], prompt: number) => t.map((_, j) => (j >= prompt ? 1 : 0));
 
 describe("native worker: training", function () {
   const workers: NativeWorker[] = [];
-  const start = async () => {
-    const w = await NativeWorker.start();
+  const start = async (backend: WorkerBackend["backend"] = "reference") => {
+    const w = await NativeWorker.start({ backend });
     workers.push(w);
     return w;
   };
@@ -62,8 +65,10 @@ describe("native worker: training", function () {
     for (const name of Object.keys(before)) expect(bytesEqual(before[name].data as Float32Array, after[name].data as Float32Array), name).to.equal(true);
   });
 
-  it("two workers with all-reduce end with the same weights as one worker on the combined batch; broadcast syncs weights", async () => {
-    const [a, b, one] = [await start(), await start(), await start()];
+  // The TCP collectives work on either backend's tensors (the torch backend's go through its host copy).
+  const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
+  for (const backend of (torch ? ["reference", "torch"] : ["reference"]) as ("reference" | "torch")[]) it(`${backend}: two workers with all-reduce end with the same weights as one worker on the combined batch; broadcast syncs weights`, async () => {
+    const [a, b, one] = [await start(backend), await start(backend), await start(backend)];
     for (const w of [a, b, one]) await w.init(TINY, { seed: 3 });
     const seqs = sequences(4, 10, 64, 21);
     const all: TrainSequence[] = seqs.map((t, i) => ({ tokens: t, mask: maskAfterPrompt(t, 2), oldLogprobs: new Array(10).fill(-4), advantage: [1, -1, 0.5, 2][i] }));
