@@ -27,6 +27,7 @@
 #include <string>
 
 #include "model/qwen3.h"
+#include "torch/model.h"
 #include "worker/policy.h"
 
 using namespace troupe;
@@ -131,9 +132,22 @@ int main(int argc, char** argv) {
       auto tor = make_policy(torch_opts, cfg, weights(cfg));
       const Batch b = batch(cfg, false).batch;
       report(pre + "logprobs", rel_err(tor->logprobs(b), ref->logprobs(b)), tol);
-      // Whole logits: the reference's training forward against the torch backend's log-probs
-      // of every vocabulary entry is what logprobs checks row by row; the gradients below check
-      // the rest of the graph.
+      // The whole logits [tokens × vocabulary]: the reference's training forward against the
+      // torch model's hidden states times its output projection.
+      {
+        Qwen3 host(cfg, false);
+        host.params() = weights(cfg);
+        const Tensor expected = host.forward_train(b);
+        const bool cuda = torch_opts.device == "cuda";
+        torchb::Model m(cfg, at::Device(cuda ? at::kCUDA : at::kCPU), bf16 ? at::kBFloat16 : at::kFloat, false);
+        for (auto& [name, t] : host.params()) m.params()[name] = torchb::to_device(t, m.device());
+        at::NoGradGuard no_grad;
+        std::vector<int32_t> toks = b.tokens;
+        const at::Tensor ids = at::from_blob(toks.data(), {int64_t(toks.size())}, at::kInt).to(m.device(), at::kLong);
+        Tensor got;
+        torchb::to_host(at::matmul(m.hidden(ids, b.lengths), m.head_weight().t()).to(at::kFloat), got);
+        report(pre + "logits", rel_err(got.data, expected.data), tol);
+      }
       const std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {5, 8, 13, 21, 34, 55}, {7}};
       for (const float temp : {0.0f, 1.0f}) {
         GenParams p;
