@@ -104,7 +104,7 @@ def hf_parity(binary, results):
                 p.mul_(5)
     model.config._attn_implementation = "eager"
     folder = tempfile.mkdtemp(prefix="troupe-hf-")
-    model.save_pretrained(folder, safe_serialization=True)
+    model.save_pretrained(folder)  # safetensors, transformers' default
     model = model.cuda()
     rng = np.random.default_rng(1)
     seqs = [rng.integers(0, cfg.vocab_size, n).astype(np.int32) for n in (17, 40, 9)]

@@ -27,6 +27,12 @@ describe("native worker: process and protocol", function () {
     expect(e.code).to.equal("bad_config");
     expect(e.message).to.match(/vocab_size/);
     expect(await code(w.init({ ...TINY, num_key_value_heads: 3 }))).to.equal("bad_config");
+    // Newer transformers write rotary settings as rope_parameters: the default type is read, others refused.
+    const yarn = await w.init({ ...TINY, rope_parameters: { rope_type: "yarn", rope_theta: 10000, factor: 4 } }).catch((x) => x);
+    expect(yarn.code).to.equal("bad_config");
+    expect(yarn.message).to.match(/rope_type 'yarn'/);
+    const { rope_theta: _, ...noTheta } = TINY;
+    await w.init({ ...noTheta, rope_parameters: { rope_type: "default", rope_theta: 10000 } }, { seed: 1 });
     await w.init(TINY, { seed: 1 });
     // Tokens and lengths disagree.
     expect(await code(w.request("logprobs", {}, { tokens: { data: Int32Array.of(1, 2, 3), shape: [3] }, lengths: { data: Int32Array.of(5), shape: [1] } }))).to.equal("bad_request");

@@ -23,6 +23,14 @@ ModelConfig parse_config(const nlohmann::json& j, const std::string& where) {
   c.max_position_embeddings = j.contains("max_position_embeddings") ? need_int(j, "max_position_embeddings", where) : 32768;
   if (j.contains("rms_norm_eps")) c.rms_norm_eps = j["rms_norm_eps"].get<float>();
   if (j.contains("rope_theta")) c.rope_theta = j["rope_theta"].get<float>();
+  // Newer transformers write the rotary settings as one object instead (and may omit rope_theta).
+  for (const char* key : {"rope_parameters", "rope_scaling"}) {
+    if (!j.contains(key) || !j[key].is_object()) continue;
+    const auto& r = j[key];
+    if (r.contains("rope_theta")) c.rope_theta = r["rope_theta"].get<float>();
+    const std::string type = r.value("rope_type", r.value("type", std::string("default")));
+    if (type != "default") throw ConfigError(where + ": `" + key + "` asks for rope_type '" + type + "'; only the default rotary embedding is implemented");
+  }
   if (j.contains("tie_word_embeddings")) c.tie_word_embeddings = j["tie_word_embeddings"].get<bool>();
   if (c.num_attention_heads % c.num_key_value_heads != 0) {
     throw ConfigError(where + ": num_attention_heads (" + std::to_string(c.num_attention_heads) + ") must be a multiple of num_key_value_heads (" +
