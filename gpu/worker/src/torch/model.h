@@ -35,12 +35,11 @@ class Model {
   at::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
   std::map<std::string, at::Tensor>& params() { return params_; }
-  void set_checkpoint(bool on) { checkpoint_ = on; }
 
   // Hidden states after the final norm [n, hidden] (compute dtype) for a packed batch. With
   // checkpointing on and grad mode enabled, each layer's activations are recomputed in
-  // backward instead of kept.
-  // The closures a checkpointed graph needs live until the next call: run its backward first.
+  // backward instead of kept; the closures that graph needs live until the next call, so run
+  // its backward first.
   at::Tensor hidden(const at::Tensor& tokens, const std::vector<int64_t>& lengths, const KVSink& sink = nullptr);
   // Hidden states of rows at `positions` whose attention `attend` computes (decoding).
   at::Tensor hidden_with(const at::Tensor& tokens, const at::Tensor& positions, const Attend& attend);

@@ -128,7 +128,7 @@ class TorchPolicy : public worker::Policy {
       std::vector<at::Tensor> w, g;
       for (auto& [name, p] : model_.params()) {
         if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-        w.push_back(p);
+        w.push_back(p.detach());  // updated in place, outside autograd
         g.push_back(p.grad());
       }
       if (coll && coll->world() > 1) {
@@ -141,9 +141,7 @@ class TorchPolicy : public worker::Policy {
         }
       }
       norm = clip_grad_norm(g, o.max_grad_norm);
-      std::vector<at::Tensor> data;
-      for (auto& p : w) data.push_back(p.detach());
-      adamw_step(data, g, m_, v_, ++step_, o.adam);
+      adamw_step(w, g, m_, v_, ++step_, o.adam);
       zero_grads();
       host_current_ = false;
     });

@@ -44,10 +44,9 @@ std::unique_ptr<Policy> make_policy(const BackendOptions& o, ModelConfig cfg, st
 #ifdef TROUPE_WITH_TORCH
   if (o.backend == "torch") return torchb::make_torch_policy(o, std::move(cfg), std::move(weights));
 #endif
-  if (o.backend == "torch") {
-    throw RequestError("unsupported", "backend torch: this worker was built without libtorch (install libtorch-dev, or point CMake at a PyTorch, and rebuild)");
-  }
-  throw RequestError("bad_request", "unknown backend '" + o.backend + "': reference or torch");
+  BackendOptions checked = o;
+  resolve_backend(checked);  // throws, saying what this build lacks or what is unknown
+  throw RequestError("internal", "backend " + o.backend + ": no policy");
 }
 
 }  // namespace troupe::worker
