@@ -15,6 +15,13 @@ export interface RolloutJob {
   rolloutIndex: number;
   /** Overrides the actor's sampling for this job (validation runs greedy). */
   sampling?: Omit<SamplingParams, "maxTokens" | "stop">;
+  /**
+   * Replay the task's gold patch instead of the actor's policy: the recipe's off-policy
+   * guidance (`rollout.goldPerGroup`), a known success inside a group of the model's tries.
+   * The model's token budgets do not cut a demonstration (as in the warm-up); the prompt
+   * limit, the step limit and the timeout still apply.
+   */
+  gold?: boolean;
 }
 
 export interface RolloutActorOptions {
@@ -50,10 +57,10 @@ export class RolloutActor {
     try {
       return await runTrajectory({
         env: this.env, task: job.task, rolloutIndex: job.rolloutIndex, tokenizer: this.tok,
-        policy: policyFor(this.opts.policy, job.task, this.tok, this.opts.engine, this.openai, session),
+        policy: policyFor(job.gold ? { kind: "replay" } : this.opts.policy, job.task, this.tok, this.opts.engine, this.openai, session),
         // Rollouts of one task must differ: the index moves the seed.
         sampling: { ...sampling, seed: seed === undefined ? undefined : seed + job.rolloutIndex },
-        limits: this.opts.limits,
+        limits: job.gold ? { ...this.opts.limits, maxResponseTokens: Infinity, maxTurnTokens: Infinity } : this.opts.limits,
       });
     } finally {
       this.openai?.release(session);

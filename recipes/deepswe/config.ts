@@ -53,6 +53,13 @@ export const DeepSWEConfigSchema = z.strictObject({
     stepTimeoutS: z.number().positive(),
     temperature: z.number().min(0),
     topP: z.number().gt(0).max(1),
+    /**
+     * Off-policy guidance: the first n rollouts of every group replay the task's gold patch
+     * (a known success among the model's tries, as LUFFY mixes demonstrations into GRPO
+     * groups). 0 in both profiles, as DeepSWE trains; tests use 1 so that a tiny model's step
+     * has a reward to learn from.
+     */
+    goldPerGroup: z.number().int().min(0).default(0),
   }),
   algorithm: z.strictObject({
     advantage: z.enum(["rloo", "grpo", "drgrpo"]),
@@ -74,6 +81,12 @@ export const DeepSWEConfigSchema = z.strictObject({
     checkpointEvery: z.number().int().positive(),
     validateEvery: z.number().int().positive(),
     validationTasks: z.number().int().positive(),
+    /**
+     * After every step, digest rank 0's weights before and after and check that every other
+     * learner and every engine holds the same bits (a replica that diverged stops the run).
+     * On for the laptop; off for the cluster, where a digest reads every weight to the host.
+     */
+    checkWeights: z.boolean().default(false),
   }),
 });
 
@@ -99,12 +112,12 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     sync: { bucketMB: 8, windowMB: 64 },
     rollout: {
       tasksPerStep: 2, k: 2, envActors: 2, maxSteps: 4, maxPromptTokens: 8192, maxResponseTokens: 1024, maxTurnTokens: 128,
-      timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1,
+      timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1, goldPerGroup: 0,
     },
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 1024, compactFilter: true },
     optim: { lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 8192 },
     warmup: { sftSteps: 2, lr: 1e-3 },
-    schedule: { steps: 3, checkpointEvery: 1, validateEvery: 3, validationTasks: 2 },
+    schedule: { steps: 3, checkpointEvery: 1, validateEvery: 3, validationTasks: 2, checkWeights: true },
   },
   // The release (DEEPSWE.md): Qwen3-32B, 8 tasks × 8 rollouts per step, 32K responses, 50 steps,
   // 5,400 s per trajectory, lr 1e-6, clip [0.8, 1.28], C = 32,768, no warm-up.
@@ -120,12 +133,12 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     sync: { bucketMB: 256, windowMB: 1024 },
     rollout: {
       tasksPerStep: 8, k: 8, envActors: 64, maxSteps: 50, maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 32768,
-      timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1,
+      timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1, goldPerGroup: 0,
     },
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 32768, compactFilter: true },
     optim: { lr: 1e-6, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 32768 },
     warmup: { sftSteps: 0, lr: 1e-5 },
-    schedule: { steps: 200, checkpointEvery: 10, validateEvery: 10, validationTasks: 500 },
+    schedule: { steps: 200, checkpointEvery: 10, validateEvery: 10, validationTasks: 500, checkWeights: false },
   },
 };
 
@@ -157,6 +170,9 @@ export function resolveConfig(profile: string, file: Record<string, unknown> | u
     throw new ConfigError(`deepswe config: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
   if (!r.data.model.init && !r.data.model.config) throw new ConfigError("deepswe config: model: give init (a checkpoint folder) or config");
+  if (r.data.rollout.goldPerGroup >= r.data.rollout.k) {
+    throw new ConfigError(`deepswe config: rollout.goldPerGroup: ${r.data.rollout.goldPerGroup} of ${r.data.rollout.k} rollouts per group leaves the model none`);
+  }
   return r.data;
 }
 

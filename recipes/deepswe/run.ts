@@ -43,6 +43,11 @@ export interface StepRow extends PlotRow {
   sync_bytes: number;
   /** The weight versions the step's trajectories were sampled from (on-policy: one, the last step's). */
   policy_versions: number[];
+  /**
+   * With `schedule.checkWeights`: rank 0's weight digests before and after the step (16 hex
+   * digits of a SHA-256), and how many replicas were found holding the same bits after it.
+   */
+  weights?: { before: string; after: string; replicas: number };
 }
 
 export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
@@ -62,20 +67,27 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
     writeFileSync(join(o.out, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
     // Who generates: the learners themselves (hybrid), or engines fed by weight broadcasts.
     const engines = c.mode === "hybrid" ? learners as unknown as ActorHandle<EngineActor>[] : await startEngines(cluster, c);
-    const sync = () => syncEngines(c, learner, engines);
     const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS }, (i) => ({
       policy: { kind: "engine", name: "learner" }, engine: engines[i % engines.length], tokenizer: c.model.tokenizer,
       sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
       limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
     }));
     if (!o.resume && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learners, log);
-    const first = await sync();
-    if (first.bytes) log(`weight sync: version ${first.version} to ${engines.length} engine(s), ${(first.bytes / 1e6).toFixed(1)} MB in ${first.seconds.toFixed(2)} s`);
+    const sync = async () => {
+      const s = await syncEngines(c, learner, engines);
+      if (s.bytes) log(`weight sync: version ${s.version} to ${engines.length} engine(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(2)} s`);
+      return s;
+    };
+    await sync();
+    // The replicas that must hold rank 0's bits after every step: the other learners, and the
+    // engines when they are separate workers.
+    const replicas = [...learners.slice(1), ...(c.mode === "disaggregated" ? engines : [])] as ActorHandle<LearnerActor | EngineActor>[];
+    let digest = c.schedule.checkWeights ? await learner.checksum() : undefined;
     for (let step = done + 1; step <= c.schedule.steps; step++) {
       const t0 = Date.now();
       const tasks = Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
       const bar = o.progress ?? stderrProgress();
-      const jobs = tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i })));
+      const jobs = tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i, gold: i < c.rollout.goldPerGroup })));
       const trajs = await runJobs(slots, jobs, "learner", (_t, _j, d) => bar(progressBar(`rollouts of step ${step}`, d, jobs.length, t0), d === jobs.length));
       appendFileSync(join(o.out, "trajectories.jsonl"), trajs.map((t) => JSON.stringify({ step, ...t }) + "\n").join(""));
       const t1 = Date.now();
@@ -102,6 +114,11 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
         loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: synced.seconds, sync_bytes: synced.bytes,
         policy_versions: [...new Set(trajs.map((t) => t.policyVersion).filter((v) => v !== undefined))] as number[],
       };
+      if (digest) {
+        const after = await sameWeights(learner, replicas, step);
+        row.weights = { before: digest.slice(0, 16), after: after.slice(0, 16), replicas: replicas.length };
+        digest = after;
+      }
       if (step % c.schedule.validateEvery === 0 || step === c.schedule.steps) {
         const val = await runJobs(slots, validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), "learner");
         row.val_reward = val.reduce((a, t) => a + t.reward, 0) / Math.max(1, val.length);
@@ -182,6 +199,14 @@ export async function syncEngines(c: DeepSWEConfig, learner: ActorHandle<Learner
   const opts = { bucketBytes: c.sync.bucketMB * 2 ** 20, windowBytes: c.sync.windowMB * 2 ** 20 };
   const [sent] = await Promise.all([learner.publishWeights(subject, engines.length, opts), ...engines.map((e) => e.receiveWeights(subject, version, opts))]);
   return { version, seconds: (performance.now() - t0) / 1000, bytes: sent.bytes };
+}
+
+/** Rank 0's weight digest, after checking that every replica holds the same bits. */
+async function sameWeights(rank0: ActorHandle<LearnerActor>, replicas: ActorHandle<LearnerActor | EngineActor>[], step: number): Promise<string> {
+  const [want, ...got] = await Promise.all([rank0.checksum(), ...replicas.map((r) => r.checksum())]);
+  const bad = got.findIndex((d) => d !== want);
+  if (bad >= 0) throw new Error(`step ${step}: replica ${bad + 1} of ${replicas.length} holds weights that differ from learner 0's (the data-parallel group or the weight sync diverged)`);
+  return want;
 }
 
 /** Atomic: saved into a temporary folder, then renamed into place. */

@@ -1,12 +1,16 @@
 // The main job, `node driver.js --recipe deepswe`, on the laptop profile with tiny budgets:
-// one full step end to end, resume after kill -9 (a corrupt checkpoint skipped with a
-// message), and configs refused before anything starts.
+// steps that really train (one rollout per group replays the gold patch, so every group has a
+// success and a failure to learn from), resume after kill -9 from the checkpoint it names (a
+// corrupt one skipped with a message), and configs refused before anything starts.
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { weightsDigest } from "../../actors/index.js";
+import { NativeWorker } from "../../gpu/index.js";
+import { PROFILES } from "../../recipes/index.js";
 import { dockerEnv } from "../envs/helpers.js";
 import { ROOT, until } from "../helpers.js";
 
@@ -16,7 +20,20 @@ const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args],
   (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
 );
 const TINY = ["--set", "warmup.sftSteps=1", "--set", "rollout.maxResponseTokens=256", "--set", "rollout.maxTurnTokens=64", "--set", "schedule.validationTasks=1"];
+// One gold replay per group of two: a reward of 1 beside the tiny model's 0, so the step has
+// non-zero advantages, a loss and a gradient.
+const GUIDED = ["--set", "rollout.goldPerGroup=1"];
 const rows = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const trajectories = (dir: string) => readFileSync(join(dir, "trajectories.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+
+/** The policy-gradient step happened: a loss, a gradient, weights that moved. */
+function expectTrained(row: Record<string, any>) {
+  expect(row.terminations.finished, JSON.stringify(row)).to.be.at.least(1);
+  expect(row.loss).to.not.equal(0);
+  expect(row.grad_norm).to.be.greaterThan(0);
+  expect(row.weights.after).to.match(/^[0-9a-f]{16}$/);
+  expect(row.weights.after).to.not.equal(row.weights.before);
+}
 
 describe("recipe deepswe (laptop profile, tiny budgets)", function () {
   this.timeout(600_000);
@@ -27,24 +44,43 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("runs one full step with two learners: warm-up, rollouts, rewards, train, validation, checkpoint, metrics, plot", async () => {
+  it("runs one full step with two learners that trains: warm-up, rollouts, rewards, loss, all-reduce, identical replicas, validation, checkpoint, metrics, plot", async () => {
     const out = join(dir, "one");
     // Two data-parallel learners: the warm-up and the step go through their all-reduce.
-    const r = await driver(["--recipe", "deepswe", ...TINY, "--set", "schedule.steps=1", "--set", "learners=2", "--out", out]);
+    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "schedule.steps=1", "--set", "learners=2", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/warm-up: \d+ gold demonstrations/);
     const [row] = rows(out);
     expect(row).to.include.keys("step", "reward_mean", "solve_all", "solve_none", "solve_partial", "terminations", "tokens", "rollout_s", "train_s", "sync_s", "val_reward");
     expect(row.step).to.equal(1);
     expect(Object.values(row.terminations as Record<string, number>).reduce((a, b) => a + b, 0)).to.equal(4);  // 2 tasks × 2 rollouts
+    // Both groups hold a gold success and a failure of the model's: partly solved, reward 1/2.
+    expect(row.solve_partial).to.equal(2);
+    expect(row.reward_mean).to.equal(0.5);
+    expectTrained(row);
+    expect(row.weights.replicas).to.equal(1);  // learner 1 checked to hold learner 0's bits
+    // The trajectories the model sampled came from the warm-up's weights (version 1).
+    const trajs = trajectories(out);
+    expect(trajs).to.have.length(4);
+    expect(trajs.filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([1, 1]);
+    expect(trajs.filter((t) => t.policy === "replay:gold").map((t) => t.reward)).to.deep.equal([1, 1]);
     expect(existsSync(join(out, "checkpoints", "step-1", "model.safetensors"))).to.equal(true);
     expect(readFileSync(join(out, "plot.html"), "utf8")).to.match(/<svg/);
     expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).profile).to.equal("laptop");
-    expect(readFileSync(join(out, "trajectories.jsonl"), "utf8").trim().split("\n")).to.have.length(4);
   });
 
-  it("--init CHECKPOINT_DIR starts from a checkpoint instead of the warm-up; a folder that is not one is refused", async () => {
-    const from = join(dir, "one", "checkpoints", "step-1");  // left by the first test
+  it("--init CHECKPOINT_DIR starts from that checkpoint's weights instead of the warm-up; a folder that is not one is refused", async () => {
+    // A checkpoint of this test's own: the laptop model from a seed the recipe does not use.
+    const from = join(dir, "init-from");
+    const w = await NativeWorker.start();
+    let digest: string;
+    try {
+      await w.init(PROFILES.laptop.model.config as never, { seed: 77 });
+      await w.save(from);
+      digest = (await weightsDigest(w)).slice(0, 16);
+    } finally {
+      await w.close();
+    }
     const out = join(dir, "init");
     const r = await driver(["--recipe", "deepswe", ...TINY.slice(2), "--init", from, "--set", "schedule.steps=1", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
@@ -52,42 +88,54 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     expect(cfg.model.init).to.equal(from);
     expect(cfg.model.tokenizer).to.equal("bytes");
-    expect(rows(out)).to.have.length(1);
+    const [row] = rows(out);
+    expect(row.weights.before).to.equal(digest);
     const bad = await driver(["--recipe", "deepswe", "--init", join(dir, "nowhere")]);
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.match(/--init .*nowhere: not a checkpoint folder/);
   });
 
-  it("disaggregated mode on the torch backend: two engines generate, fed the warm-up's weights by a versioned broadcast; trajectories record the version", async () => {
+  it("disaggregated mode on the torch backend: two engines get the warm-up's weights and then the step's by a versioned broadcast, and hold the learner's bits", async () => {
     const out = join(dir, "disaggregated");
     // The learner and both engines run libtorch (learner.backend=torch), so the warm-up, the
     // step and the weight files of the broadcast all go through that backend.
     const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity")) ? ["--set", "learner.backend=torch"] : [];
-    const r = await driver(["--recipe", "deepswe", ...TINY, ...torch, "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
+    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, ...torch, "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
-    // One warm-up step: version 1 goes to both engines (in several 50 KB buckets), and every
-    // trajectory of the step was sampled from it.
+    // The warm-up's step is version 1, sent to both engines (in several 50 KB buckets) before
+    // the rollouts; the policy-gradient step is version 2, sent after it.
     expect(r.stderr).to.match(/weight sync: version 1 to 2 engine\(s\), 0\.\d MB/);
+    expect(r.stderr).to.match(/weight sync: version 2 to 2 engine\(s\), 0\.\d MB/);
     if (torch.length) expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).learner.backend).to.equal("torch");
     const [row] = rows(out);
+    expectTrained(row);
+    expect(row.sync_bytes).to.be.greaterThan(0);
+    expect(row.weights.replicas).to.equal(2);  // both engines hold version 2's bits
     expect(row.policy_versions).to.deep.equal([1]);
-    const trajs = readFileSync(join(out, "trajectories.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(trajs.map((t) => t.policyVersion)).to.deep.equal([1, 1, 1, 1]);
+    expect(trajectories(out).filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([1, 1]);
   });
 
-  it("kill -9 mid-run, then --resume: continues after the newest loadable checkpoint, nothing before it lost", async () => {
+  it("kill -9 mid-run, then --resume: continues from the newest loadable checkpoint's weights, nothing before it lost", async () => {
     const out = join(dir, "resume");
-    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--out", out], { cwd: ROOT, stdio: "ignore" });
+    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--out", out], { cwd: ROOT, stdio: "ignore" });
     await until("two checkpoints", () => existsSync(join(out, "checkpoints", "step-2", "model.safetensors")), 300_000);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
+    const [first] = rows(out);
     // The newest checkpoint is damaged: resume must say so and use the one before.
     truncateSync(join(out, "checkpoints", "step-2", "model.safetensors"), 100);
     const r = await driver(["--recipe", "deepswe", "--resume", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/checkpoint step-2 is corrupt or partial/);
-    const steps = rows(out).map((x) => x.step);
-    expect(steps).to.deep.equal([1, 2, 3, 4]);
+    const after = rows(out);
+    expect(after.map((x) => x.step)).to.deep.equal([1, 2, 3, 4]);
+    expect(after[0]).to.deep.equal(first);  // step 1 kept as it was
+    // Step 2 was redone from step-1's weights and optimizer step count: a run that loaded
+    // nothing would start from random weights at version 0.
+    expect(after[1].weights.before).to.equal(first.weights.after);
+    expect(after[1].policy_versions).to.deep.equal([1]);
+    for (const x of after) expectTrained(x);
+    expect(after[3].policy_versions).to.deep.equal([3]);
     expect(existsSync(join(out, "checkpoints", "step-4", "model.safetensors"))).to.equal(true);
   });
 
@@ -119,6 +167,7 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
       [["--set", "rollout.k=1"], /rollout\.k/],
       [["--set", "optim.lr=-1"], /optim\.lr/],
       [["--set", "rollout.bogus=3"], /rollout/],
+      [["--set", "rollout.goldPerGroup=2"], /rollout\.goldPerGroup: 2 of 2 rollouts per group leaves the model none/],
       [["--profile", "desktop"], /laptop or cluster/],
     ] as const) {
       const r = await driver(["--recipe", "deepswe", ...args, "--out", join(dir, "bad")]);
