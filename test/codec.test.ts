@@ -1,19 +1,25 @@
 // The wire codec: the msgpackr trap, typed arrays, tensors, errors as data.
 import { expect } from "chai";
-import { Packr } from "msgpackr";
+import { execFileSync } from "node:child_process";
 import { pack, Tensor, unpack } from "../runtime/index.js";
 import { fromErrorData, RemoteMethodError, toErrorData, ActorDiedError } from "../runtime/errors.js";
 import { ChunkAssembler, chunks } from "../runtime/wire.js";
+import { ROOT } from "./helpers.js";
 
 describe("codec", () => {
   it("msgpackr's default packing does not round-trip a Float32Array (the trap we avoid)", () => {
-    const f = new Float32Array([1.5, 2.5, 3.5]);
-    const plain = new Packr({ useRecords: false });
-    // Our extensions are registered globally, so emulate the default with a fresh encoding:
-    // the bytes of a default pack decoded without them are not a Float32Array of the values.
-    const raw = plain.unpack(plain.pack(Array.from(new Uint8Array(f.buffer))));
-    expect(raw).to.not.be.instanceOf(Float32Array);
-    const back = unpack<Float32Array>(pack(f));
+    // Our extensions are registered globally in this process, so the default is shown in a
+    // fresh one: msgpackr alone, its own pack and unpack.
+    const plain = execFileSync(process.execPath, ["-e", `
+      const { pack, unpack } = require("msgpackr");
+      const back = unpack(pack(new Float32Array([1.5, 2.5, 3.5])));
+      console.log(JSON.stringify({ kind: back.constructor.name, values: Array.from(back) }));
+    `], { cwd: ROOT, encoding: "utf8" });
+    const { kind, values } = JSON.parse(plain);
+    expect(kind).to.not.equal("Float32Array");
+    expect(values).to.not.deep.equal([1.5, 2.5, 3.5]);
+    // Ours: raw bytes with their kind, back as the same typed array with the same values.
+    const back = unpack<Float32Array>(pack(new Float32Array([1.5, 2.5, 3.5])));
     expect(back).to.be.instanceOf(Float32Array);
     expect(Array.from(back)).to.deep.equal([1.5, 2.5, 3.5]);
   });
