@@ -68,8 +68,10 @@ describe("placement on a cluster of three node processes", function () {
     const node0 = (await cluster.info()).nodes.find((n) => n.id === ids[0])!;
     expect(node0.available.gpu).to.equal(0);
     // No GPU left anywhere: the next GPU actor waits; killing one lets it through.
-    const waiting = cluster.actor(Echo, [], { resources: { gpu: 1 } });
-    await new Promise((r) => setTimeout(r, 300));
+    let placed = false;
+    const waiting = cluster.actor(Echo, [], { resources: { gpu: 1 } }).then((h) => ((placed = true), h));
+    await until("the head to hold the GPU actor as pending", async () => (await cluster.info()).actors.pending === 1);
+    expect(placed).to.equal(false);
     await cluster.kill(c);
     const d = await waiting;
     expect(await d.env("CUDA_VISIBLE_DEVICES")).to.equal(devs[2]);
@@ -77,10 +79,13 @@ describe("placement on a cluster of three node processes", function () {
   });
 
   it("honours hard node affinity", async () => {
+    const count = async () => new Map((await cluster.info()).nodes.map((n) => [n.id, n.actors]));
+    const before = await count();
     const e = await cluster.actor(Echo, [], { affinity: { nodeId: ids[2] } });
     await e.echo(1);
-    const info = await cluster.info();
-    expect(info.nodes.find((n) => n.id === ids[2])!.actors).to.be.greaterThan(0);
+    // One more actor on that node, and on no other.
+    const after = await count();
+    for (const id of ids) expect(after.get(id), id).to.equal(before.get(id)! + (id === ids[2] ? 1 : 0));
     await cluster.kill(e);
   });
 

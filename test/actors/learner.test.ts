@@ -33,6 +33,8 @@ describe("data-parallel learners", function () {
     const probe = [sequences(1, 12, 64, 9)[0]];
     const [lpA] = await a.logprobs(probe);
     const [lpOne] = await one.logprobs(probe);
+    expect(lpA).to.have.length(12);
+    expect(lpOne).to.have.length(12);
     lpA.forEach((x, i) => expect(x).to.be.closeTo(lpOne[i], 1e-4));
     expect((await a.info()).version).to.equal(1);
   });

@@ -35,6 +35,12 @@ function writeSafetensors(path: string, tensors: Record<string, { dtype: "F32" |
   writeFileSync(path, Buffer.concat([len, Buffer.from(h), ...bodies]));
 }
 // The values used are exact in both half formats (small multiples of 1/8), so truncation is exact.
+/** fp32 values rounded to bf16 precision as torch does (nearest, ties to even), kept in fp32. */
+function roundBf16(x: Float32Array): Float32Array {
+  const u = new Uint32Array(Float32Array.from(x).buffer);
+  for (let i = 0; i < u.length; i++) u[i] = ((u[i] + 0x7fff + ((u[i] >>> 16) & 1)) & 0xffff0000) >>> 0;
+  return new Float32Array(u.buffer);
+}
 const bf16 = (v: number) => new Uint32Array(Float32Array.of(v).buffer)[0] >>> 16;
 function f16(v: number): number {
   if (v === 0) return Object.is(v, -0) ? 0x8000 : 0;
@@ -145,8 +151,17 @@ describe("native worker: checkpoints", function () {
       const info = await big.init(QWEN3_0_6B, { seed: 1 });
       expect(info.parameters).to.equal(596_049_920);
       const path = join(dir, "qwen3-0.6b");
+      const probe = ["model.norm.weight", "model.layers.27.mlp.down_proj.weight"];
+      const saved = await big.getWeights(probe);
       await big.save(path, { dtype: "BF16" });
       const loaded = await big.load(path);
+      // What came back is what was saved, rounded to the nearest bf16 (ties to even).
+      const back = await big.getWeights(probe);
+      for (const name of probe) {
+        const want = roundBf16(saved[name].data as Float32Array);
+        expect(back[name].data.length, name).to.equal(want.length);
+        expect(bytesEqual(back[name].data as Float32Array, want), name).to.equal(true);
+      }
       expect(loaded.config).to.deep.include({ num_hidden_layers: 28, head_dim: 128, tie_word_embeddings: true });
       const [g] = await big.generate([[151644, 872, 198]], { maxTokens: 3, seed: 1 });
       expect(g.tokens.length).to.equal(3);

@@ -18,6 +18,7 @@ describe("native worker: generation", function () {
     for (const opts of [{ temperature: 0 }, { temperature: 1, topK: 20, topP: 0.9, seed: 7 }, { temperature: 0.7, seed: 3 }]) {
       const cached = await w.generate(prompts, { ...opts, maxTokens: 12 });
       const full = await w.generate(prompts, { ...opts, maxTokens: 12, useCache: false });
+      expect(cached).to.have.length(prompts.length);
       cached.forEach((g, i) => {
         expect([...g.tokens], JSON.stringify(opts)).to.deep.equal([...full[i].tokens]);
         expect(maxAbsDiff(g.logprobs, full[i].logprobs)).to.be.below(1e-4);
@@ -71,6 +72,7 @@ describe("native worker: generation", function () {
     const gen = await w.generate(prompts, { maxTokens: 10, seed: 5 });
     const full = prompts.map((p, i) => [...p, ...gen[i].tokens]);
     const lps = await w.logprobs(full);
+    expect(lps.map((lp) => lp.length)).to.deep.equal(full.map((f) => f.length));
     lps.forEach((lp, i) => {
       expect(lp[0]).to.equal(0);
       expect(maxAbsDiff(lp.slice(prompts[i].length), gen[i].logprobs)).to.be.below(1e-4);

@@ -2,7 +2,10 @@
 import { expect } from "chai";
 import { advantages, aggregateLoss, compactFilter, packMicroBatches, solveCounts, type Trajectory } from "../../rl/index.js";
 
-const close = (a: number[], b: number[]) => a.forEach((x, i) => expect(x).to.be.closeTo(b[i], 1e-9));
+const close = (a: number[], b: number[]) => {
+  expect(a).to.have.length(b.length);
+  a.forEach((x, i) => expect(x).to.be.closeTo(b[i], 1e-9));
+};
 
 function traj(reward: number, termination: Trajectory["termination"], mask = [0, 1, 1]): Trajectory {
   return {
