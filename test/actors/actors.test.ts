@@ -22,16 +22,12 @@ describe("RL actors", function () {
     const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "replay" } }]);
     const jobs = [task(tasks, "textkit-005"), task(tasks, "ledger-005")].map((t, i) => ({ task: t, rolloutIndex: i }));
     const seen: Trajectory[] = [];
-    const arrivals: number[] = [];
-    for await (const tr of await rollout.runAll(jobs)) {
-      seen.push(tr);
-      arrivals.push(Date.now());
-    }
+    for await (const tr of await rollout.runAll(jobs)) seen.push(tr);
     expect(seen.map((t) => [t.taskId, t.rolloutIndex, t.reward, t.termination])).to.deep.equal([
       ["textkit-005", 0, 1, "finished"], ["ledger-005", 1, 1, "finished"],
     ]);
-    // Streamed: the first arrived before the second was done (its own run takes time).
-    expect(arrivals[1] - arrivals[0]).to.be.above(seen[1].timings.rewardMs / 2);
+    // That each record travels as soon as it is yielded is the runtime's stream, shown with a
+    // gate in actors.test.ts ("streams each item as it is yielded").
   });
 
   it("RewardActor scores a patch in a fresh sandbox: the gold patch 1, nothing 0, a broken patch 0 with the reason", async () => {

@@ -41,7 +41,7 @@ describe("local sandboxes (bubblewrap)", function () {
     const r = await sb.exec("yes", { maxOutputBytes: 3000, timeoutSec: 60 });
     expect(r.truncated).to.equal(true);
     expect(r.stdout.length).to.equal(3000);
-    expect(r.durationMs).to.be.lessThan(20_000);
+    expect(r.timedOut).to.equal(false);  // ended by the cap, not by the 60 s limit
   });
 
   it("has a read-only root, a writable workdir, no network and a file size limit", async () => {
