@@ -353,7 +353,16 @@ export class NativeWorker {
     await this.request("set_weights", {}, weights);
   }
 
-  /** Joins a group of `world` workers; rank 0 listens on addresses[0] ("host:port"). */
+  /**
+   * Rank 0's first half of the rendezvous: binds a listening socket on `address` (port 0: a
+   * free one, chosen by the kernel as it binds) and returns "host:port" for every rank's
+   * collectiveInit. A port chosen first and bound later could be taken in between.
+   */
+  async collectiveListen(address = "127.0.0.1:0"): Promise<string> {
+    return ((await this.request("collective_listen", { address })).header.result as { address: string }).address;
+  }
+
+  /** Joins a group of `world` workers; rank 0 listens on addresses[0] ("host:port"), bound by collectiveListen when it was called. */
   async collectiveInit(rank: number, world: number, addresses: string[], timeoutMs = 30_000): Promise<WorkerInfo> {
     return (await this.request("collective_init", { rank, world, addresses, timeout_ms: timeoutMs })).header.result as WorkerInfo;
   }

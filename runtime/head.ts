@@ -32,6 +32,8 @@ export interface ClusterInfo {
   nodes: { id: string; hostname: string; state: string; total: Resources; available: Resources; actors: number }[];
   actors: { alive: number; pending: number; restarting: number; dead: number };
   groups: number;
+  /** Placements (actors and placement groups) that fit the cluster but not now, waiting for room. */
+  waiting: number;
 }
 
 export class Head {
@@ -415,6 +417,7 @@ export class Head {
       nodes: this.view().map((v) => ({ id: v.id, hostname: this.nodes.get(v.id)!.rec.hostname, state: "alive", total: v.total, available: v.available, actors: v.actors })),
       actors: counts,
       groups: this.groups.size,
+      waiting: this.waiters.length,
     };
   }
 

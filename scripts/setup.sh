@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
+# Node.js and npm: Debian's, when there is none at all (a version check follows below).
+command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
 command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 # Sandboxes: the Docker engine, debootstrap for the base image, bubblewrap for Docker-less machines.
@@ -31,9 +33,39 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # The Debian package starts a system nats-server where systemd runs; Troupe starts its own.
 
-# `npm install`, not `npm ci`: npm's lock omits msgpackr's optional per-platform packages for
-# other platforms and `npm ci` then refuses it as out of sync; install still follows the lock.
-npm install --no-audit --no-fund
+# Node.js 20 or newer (package.json's engines). Debian 12 ships Node 18: then, as root, the
+# official build is taken from the npm registry's node-linux-<arch> package (the registry is
+# all a CI machine reaches) and linked into /usr/local/bin, ahead of /usr/bin on PATH.
+NODE_FROM_REGISTRY=20.20.2
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 20 ]; then
+  have="$(node --version 2>/dev/null || echo none)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: Node $have found; Troupe needs Node 20 or newer: run this script as root to install Node $NODE_FROM_REGISTRY, or install one yourself (nvm, NodeSource)" >&2
+    exit 1
+  fi
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64) arch=arm64 ;;
+    *) echo "setup: Node $have found and no Node 20 package for $(uname -m): install Node 20 or newer" >&2; exit 1 ;;
+  esac
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack "node-linux-$arch@$NODE_FROM_REGISTRY" --silent >/dev/null && tar xzf ./*.tgz)
+  rm -rf /usr/local/lib/troupe-node
+  mv "$tmp/package" /usr/local/lib/troupe-node
+  rm -rf "$tmp"
+  ln -sf /usr/local/lib/troupe-node/bin/node /usr/local/bin/node
+  hash -r
+  if [ "$(node_major)" -lt 20 ]; then
+    echo "setup: installed Node $NODE_FROM_REGISTRY into /usr/local/bin, but 'node' on PATH is still $(node --version): put /usr/local/bin first" >&2
+    exit 1
+  fi
+  echo "setup: Node $have was too old; installed Node $(node --version) from the npm registry (node-linux-$arch)"
+fi
+
+# Exactly the lock (it lists every platform's optional packages, so npm ci accepts it), then
+# one compile; `npm test`'s own tsc is incremental and finds nothing left to do.
+npm ci --no-audit --no-fund
 npm run build
 npm run build:worker
 

@@ -144,7 +144,7 @@ describe("actors on an embedded cluster", function () {
     const e = await cluster.actor(Echo, [], { maxConcurrency: 2 });
     const ctrl = new AbortController();
     const p = e.$with({ signal: ctrl.signal }).waitForCancel();
-    await new Promise((r) => setTimeout(r, 100));
+    await until("the call to be running", async () => (await e.waiting()) === 1, 5000);
     ctrl.abort();
     const err = await p.catch((x) => x);
     expect(err).to.be.instanceOf(CallCancelledError);

@@ -3,6 +3,7 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { until } from "./helpers.js";
 import { BroadcastError, receiveBroadcast, sendBroadcast, startNatsServer, type NatsServer } from "../runtime/index.js";
 
 describe("broadcast", () => {
@@ -36,8 +37,13 @@ describe("broadcast", () => {
   });
 
   it("finds a receiver that subscribes after the sender started", async () => {
+    // Two of the sender's hellos go unanswered before the receiver exists.
+    let hellos = 0;
+    const watch = receivers[1].subscribe("t.late.hello", { callback: () => void hellos++ });
+    await receivers[1].flush();
     const send = sendBroadcast(sender, "t.late", 1, [randomBytes(100)]);
-    await new Promise((r) => setTimeout(r, 300));
+    await until("two unanswered hellos", () => hellos >= 2);
+    watch.unsubscribe();
     let n = 0;
     const r = receiveBroadcast(receivers[0], "t.late", () => void n++);
     await send;

@@ -14,10 +14,10 @@ describe("fault tolerance", function () {
   });
 
   it("kill -9 of an actor's process during a call: the caller gets ActorDiedError, the actor restarts", async () => {
-    const e = await cluster.actor(Echo, [], { maxRestarts: 2, process: "dedicated" });
+    const e = await cluster.actor(Echo, [], { maxRestarts: 2, process: "dedicated", maxConcurrency: 2 });
     const pid = await e.pid();
-    const inFlight = e.sleep(5000);
-    await new Promise((r) => setTimeout(r, 100));
+    const inFlight = e.tally("killed", 5000);
+    await until("the call to be running", async () => (await e.tallied("killed")) === 1);
     process.kill(pid, "SIGKILL");
     const err = await inFlight.catch((x) => x);
     expect(err).to.be.instanceOf(ActorDiedError);
@@ -28,12 +28,13 @@ describe("fault tolerance", function () {
   });
 
   it("retries an in-flight call after a restart when maxTaskRetries allows it", async () => {
-    const e = await cluster.actor(Echo, [], { maxRestarts: 1, maxTaskRetries: 1, process: "dedicated" });
+    const e = await cluster.actor(Echo, [], { maxRestarts: 1, maxTaskRetries: 1, process: "dedicated", maxConcurrency: 2 });
     const pid = await e.pid();
-    const inFlight = e.sleep(1500);
-    await new Promise((r) => setTimeout(r, 100));
+    const inFlight = e.tally("retried", 1500);
+    await until("the call to be running", async () => (await e.tallied("retried")) === 1);
     process.kill(pid, "SIGKILL");
-    expect(await inFlight).to.equal("slept");
+    // Run again from the start by the fresh instance (its own first count).
+    expect(await inFlight).to.equal(1);
     expect(await e.pid()).to.not.equal(pid);
   });
 

@@ -70,7 +70,8 @@ describe("placement on a cluster of three node processes", function () {
     // No GPU left anywhere: the next GPU actor waits; killing one lets it through.
     let placed = false;
     const waiting = cluster.actor(Echo, [], { resources: { gpu: 1 } }).then((h) => ((placed = true), h));
-    await until("the head to hold the GPU actor as pending", async () => (await cluster.info()).actors.pending === 1);
+    await until("the head to hold the GPU actor as waiting", async () => (await cluster.info()).waiting === 1);
+    expect((await cluster.info()).actors.pending).to.equal(1);
     expect(placed).to.equal(false);
     await cluster.kill(c);
     const d = await waiting;
@@ -121,7 +122,7 @@ describe("placement on a cluster of three node processes", function () {
     let placed = false;
     // Needs three nodes with 1 cpu free: only one is free now.
     const pending = cluster.placementGroup({ bundles: [{ cpu: 1 }, { cpu: 1 }, { cpu: 1 }], strategy: "STRICT_SPREAD" }).then((g) => ((placed = true), g));
-    await new Promise((r) => setTimeout(r, 300));
+    await until("the head to hold the group as waiting", async () => (await cluster.info()).waiting === 1);
     expect(placed).to.equal(false);
     const info = await cluster.info();
     const free = info.nodes.filter((n) => ids.includes(n.id)).map((n) => n.available.cpu).sort();

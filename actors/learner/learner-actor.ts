@@ -2,7 +2,6 @@
 // generation (so switching from rollout to train moves no weights). Training takes whole
 // sequences with their loss masks, old log-probs and advantages, packs them into micro-batches
 // by a token budget, accumulates gradients and takes one optimizer step.
-import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { NativeWorker, workerBackend, type WorkerBackend, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
 import { packMicroBatches } from "../../rl/index.js";
@@ -46,19 +45,12 @@ export class LearnerActor {
   }
 
   /**
-   * Rank 0's part of a data-parallel group's rendezvous: a free TCP port on an address the
-   * other learners can reach. The driver passes it to every member through the runtime.
+   * Rank 0's part of a data-parallel group's rendezvous: its worker listens on a free port of
+   * an address the other learners can reach. The driver passes it to every member through the
+   * runtime.
    */
-  async rendezvous(): Promise<string> {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer();
-      s.once("error", reject);
-      s.listen(0, () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
-    return `${reachableAddress()}:${port}`;
+  rendezvous(): Promise<string> {
+    return this.worker!.collectiveListen(`${reachableAddress()}:0`);
   }
 
   /** Joins the group: gradients are all-reduced at every step, weights start as rank 0's. */

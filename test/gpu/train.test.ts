@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { NativeWorker, type TrainSequence, type WorkerBackend } from "../../gpu/index.js";
 import { ROOT } from "../helpers.js";
-import { bytesEqual, freePort, maxAbsDiff, sequences, TINY } from "./worker-helpers.js";
+import { bytesEqual, maxAbsDiff, sequences, TINY } from "./worker-helpers.js";
 
 const maskAfterPrompt = (t: number[], prompt: number) => t.map((_, j) => (j >= prompt ? 1 : 0));
 
@@ -72,8 +72,7 @@ describe("native worker: training", function () {
     for (const w of [a, b, one]) await w.init(TINY, { seed: 3 });
     const seqs = sequences(4, 10, 64, 21);
     const all: TrainSequence[] = seqs.map((t, i) => ({ tokens: t, mask: maskAfterPrompt(t, 2), oldLogprobs: new Array(10).fill(-4), advantage: [1, -1, 0.5, 2][i] }));
-    const port = await freePort();
-    const addresses = [`127.0.0.1:${port}`];
+    const addresses = [await a.collectiveListen()];  // a kernel-chosen port, bound at once
     const [ia, ib] = await Promise.all([a.collectiveInit(0, 2, addresses), b.collectiveInit(1, 2, addresses)]);
     expect([ia.rank, ia.world, ib.rank, ib.world]).to.deep.equal([0, 2, 1, 2]);
     const opts = { lossScale: 16, batchSequences: 4 };

@@ -1,5 +1,4 @@
 // Shared set-up of the native worker tests: tiny Qwen3 configs and a free TCP port.
-import { createServer } from "node:net";
 import type { Qwen3Config } from "../../gpu/index.js";
 
 /** A 2-layer GQA model small enough to train in a test. */
@@ -16,17 +15,6 @@ export const QWEN3_0_6B: Qwen3Config = {
   rope_theta: 1000000, tie_word_embeddings: true, max_position_embeddings: 40960, torch_dtype: "bfloat16",
   bos_token_id: 151643, eos_token_id: 151645, hidden_act: "silu",
 };
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Deterministic pseudo-random token sequences. */
 export function sequences(count: number, length: number, vocab: number, seed: number): number[][] {

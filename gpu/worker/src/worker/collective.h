@@ -18,9 +18,28 @@ class Collective {
   virtual void broadcast(float* data, size_t n, int root) = 0;
 };
 
-// Star over TCP: rank 0 listens on addresses[0] ("host:port"), the others connect to it. Sums
-// are added in rank order at rank 0 and sent back, so every rank holds identical bytes.
-// Blocks until all `world` ranks have joined or `timeout_ms` passes.
-std::unique_ptr<Collective> tcp_collective(int rank, int world, const std::vector<std::string>& addresses, int timeout_ms);
+// Rank 0's listening socket, bound before the group forms: port 0 takes a free port from the
+// kernel, so the address handed to the other ranks can never be taken between being chosen and
+// being bound. Closed unless handed to tcp_collective.
+class TcpListener {
+ public:
+  explicit TcpListener(const std::string& host_port);
+  ~TcpListener();
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+  const std::string& address() const { return address_; }  // host:actual-port
+  int release();                                            // the socket, now the caller's
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
+// Star over TCP: rank 0 listens on addresses[0] ("host:port"), or on `listener` when given
+// (bound earlier at addresses[0]), the others connect to it. Sums are added in rank order at
+// rank 0 and sent back, so every rank holds identical bytes. Blocks until all `world` ranks
+// have joined or `timeout_ms` passes.
+std::unique_ptr<Collective> tcp_collective(int rank, int world, const std::vector<std::string>& addresses, int timeout_ms,
+                                           std::unique_ptr<TcpListener> listener = nullptr);
 
 }  // namespace troupe::worker

@@ -52,6 +52,37 @@ static sockaddr_in resolve(const std::string& address) {
   return a;
 }
 
+/** A socket listening on `addr`; throws naming `what` when it cannot. */
+static int listen_on(const sockaddr_in& addr, int backlog, const std::string& what) {
+  const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int one = 1;
+  setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(ls, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(ls, backlog) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(ls);
+    throw std::runtime_error("collective: cannot listen on " + what + " (" + why + ")");
+  }
+  return ls;
+}
+
+TcpListener::TcpListener(const std::string& host_port) {
+  fd_ = listen_on(resolve(host_port), 64, host_port);
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &len);
+  address_ = host_port.substr(0, host_port.rfind(':')) + ":" + std::to_string(ntohs(bound.sin_port));
+}
+
+TcpListener::~TcpListener() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int TcpListener::release() {
+  const int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
 class TcpCollective : public Collective {
  public:
   TcpCollective(int rank, int world) : rank_(rank), world_(world), peers_(world, -1) {}
@@ -62,18 +93,12 @@ class TcpCollective : public Collective {
   int rank() const override { return rank_; }
   int world() const override { return world_; }
 
-  void join(const std::string& root_address, int timeout_ms) {
+  void join(const std::string& root_address, int timeout_ms, std::unique_ptr<TcpListener> listener) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     const sockaddr_in addr = resolve(root_address);
     if (rank_ == 0) {
-      const int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+      const int ls = listener ? listener->release() : listen_on(addr, world_, root_address);
       const int one = 1;
-      setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (::bind(ls, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(ls, world_) != 0) {
-        const std::string why = std::strerror(errno);
-        ::close(ls);
-        throw std::runtime_error("collective: cannot listen on " + root_address + " (" + why + ")");
-      }
       for (int joined = 1; joined < world_;) {
         const int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
         pollfd pf{ls, POLLIN, 0};
@@ -144,11 +169,12 @@ class TcpCollective : public Collective {
   std::vector<int> peers_;
 };
 
-std::unique_ptr<Collective> tcp_collective(int rank, int world, const std::vector<std::string>& addresses, int timeout_ms) {
+std::unique_ptr<Collective> tcp_collective(int rank, int world, const std::vector<std::string>& addresses, int timeout_ms,
+                                           std::unique_ptr<TcpListener> listener) {
   if (world < 1 || rank < 0 || rank >= world) throw std::invalid_argument("collective: rank " + std::to_string(rank) + " of world " + std::to_string(world));
   if (addresses.empty()) throw std::invalid_argument("collective: the rendezvous needs rank 0's address");
   auto c = std::make_unique<TcpCollective>(rank, world);
-  if (world > 1) c->join(addresses[0], timeout_ms);
+  if (world > 1) c->join(addresses[0], timeout_ms, rank == 0 ? std::move(listener) : nullptr);
   return c;
 }
 

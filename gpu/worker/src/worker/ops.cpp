@@ -51,6 +51,7 @@ Reply Worker::handle(const Frame& req) {
   if (op == "get_weights") return get_weights(a);
   if (op == "set_weights") return set_weights(req);
   if (op == "get_gradients") return get_gradients();
+  if (op == "collective_listen") return collective_listen(a);
   if (op == "collective_init") return collective_init(a);
   if (op == "broadcast") return broadcast(a);
   if (op == "bench_matmul") return bench_matmul(a);
@@ -291,9 +292,20 @@ Reply Worker::set_weights(const Frame& req) {
   return r;
 }
 
+Reply Worker::collective_listen(const json& a) {
+  listener_ = std::make_unique<TcpListener>(a.value("address", std::string("127.0.0.1:0")));
+  Reply r;
+  r.result["address"] = listener_->address();
+  return r;
+}
+
 Reply Worker::collective_init(const json& a) {
   coll_.reset();
-  coll_ = tcp_collective(a.value("rank", 0), a.value("world", 1), a.value("addresses", std::vector<std::string>{}), a.value("timeout_ms", 30000));
+  const auto addresses = a.value("addresses", std::vector<std::string>{});
+  // Rank 0 uses the socket collective_listen bound, when it is the address given.
+  auto listener = listener_ && !addresses.empty() && addresses[0] == listener_->address() ? std::move(listener_) : nullptr;
+  listener_.reset();
+  coll_ = tcp_collective(a.value("rank", 0), a.value("world", 1), addresses, a.value("timeout_ms", 30000), std::move(listener));
   return info();
 }
 

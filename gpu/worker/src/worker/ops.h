@@ -35,6 +35,7 @@ class Worker {
   Reply get_weights(const nlohmann::json& a);
   Reply set_weights(const Frame& req);
   Reply get_gradients();
+  Reply collective_listen(const nlohmann::json& a);
   Reply collective_init(const nlohmann::json& a);
   Reply broadcast(const nlohmann::json& a);
   Reply bench_matmul(const nlohmann::json& a);
@@ -42,6 +43,7 @@ class Worker {
   BackendOptions backend_;
   std::unique_ptr<Policy> model_;
   std::unique_ptr<Collective> coll_;
+  std::unique_ptr<TcpListener> listener_;  // bound by collective_listen, used by rank 0's init
   bool shutdown_ = false;
 };
 
