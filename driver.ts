@@ -4,8 +4,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveConfig, runArith, runDeepSWE, runEval, summaryTable } from "./recipes/index.js";
-import type { WorkerBackend } from "./gpu/index.js";
+import { resolveConfig, runArith, runDeepSWE, runEval, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
+import { NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
 import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
@@ -265,6 +265,7 @@ async function deepsweCommand(argv: string[]): Promise<number> {
     }
     config = resolveConfig((values.profile as string | undefined) ?? "laptop", file, [...initSets(values.init as string | undefined), ...((values.set as string[] | undefined) ?? [])]);
   }
+  if (!values.cluster) await preflight(config);
   const out = resume ?? (values.out as string | undefined) ?? `runs/deepswe-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   await backendWithImages(config.backend, [...tasksFrom(config.tasks.train), ...tasksFrom(config.tasks.validation)]);
   const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l) });
@@ -272,6 +273,29 @@ async function deepsweCommand(argv: string[]): Promise<number> {
   console.log(`${rows.length} steps; last step reward ${last ? last.reward_mean.toFixed(3) : "-"}${last?.val_reward !== undefined ? `, validation ${last.val_reward.toFixed(3)}` : ""}`);
   console.log(`run folder: ${out} (metrics.jsonl, trajectories.jsonl, traces.jsonl, checkpoints/, plot.html)`);
   return 0;
+}
+
+/**
+ * What an embedded run checks before it starts anything (on a cluster, the learners' machines
+ * would have to answer): the checkpoint it starts from is one, and this machine's worker can
+ * run the learner's backend on its device (a worker built without CUDA cannot serve `cuda`).
+ */
+async function preflight(c: DeepSWEConfig): Promise<void> {
+  if (c.model.init) {
+    try {
+      readFileSync(join(c.model.init, "config.json"));
+    } catch (e) {
+      throw new UsageError(`model.init ${c.model.init}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
+    }
+  }
+  let worker: NativeWorker;
+  try {
+    worker = await NativeWorker.start(workerBackend(c.learner));
+  } catch (e) {
+    const words = /its last words: (?:troupe-worker: )?(.*)$/.exec((e as Error).message);
+    throw new UsageError(`learner (backend ${c.learner.backend}, device ${c.learner.device}): ${words ? words[1] : (e as Error).message}`);
+  }
+  await worker.close();
 }
 
 /** Opens the sandbox backend asked for and builds the tasks' images for it. */

@@ -4,7 +4,7 @@
 // corrupt one skipped with a message), and configs refused before anything starts.
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -82,12 +82,17 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
       await w.close();
     }
     const out = join(dir, "init");
-    const r = await driver(["--recipe", "deepswe", ...TINY.slice(2), "--init", from, "--set", "schedule.steps=1", "--out", out]);
+    // The budgets come from a --config file this time; --set still applies over it.
+    const file = join(dir, "init.json");
+    writeFileSync(file, JSON.stringify({ rollout: { maxResponseTokens: 256, maxTurnTokens: 64 }, schedule: { validationTasks: 1, steps: 5 } }));
+    const r = await driver(["--recipe", "deepswe", "--config", file, "--init", from, "--set", "schedule.steps=1", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.not.match(/warm-up/);
     const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     expect(cfg.model.init).to.equal(from);
     expect(cfg.model.tokenizer).to.equal("bytes");
+    expect(cfg.rollout).to.include({ maxResponseTokens: 256, maxTurnTokens: 64 });
+    expect(cfg.schedule).to.include({ validationTasks: 1, steps: 1 });
     const [row] = rows(out);
     expect(row.weights.before).to.equal(digest);
     const bad = await driver(["--recipe", "deepswe", "--init", join(dir, "nowhere")]);
@@ -163,7 +168,22 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
   });
 
   it("refuses a bad config before anything starts, naming the field", async () => {
+    writeFileSync(join(dir, "k3.json"), JSON.stringify({ rollout: { k: 3 } }));
+    writeFileSync(join(dir, "broken.json"), "{ rollout: ");
+    // A folder with a config.json passes for a checkpoint until a worker loads it.
+    mkdirSync(join(dir, "ck"), { recursive: true });
+    writeFileSync(join(dir, "ck", "config.json"), "{}");
+    const local = ["--set", `model.init=${join(dir, "ck")}`, "--set", "learner.device=cpu"];
+    // A worker built without CUDA cannot serve a cuda learner (on a GPU machine it can).
+    const cuda = existsSync("/dev/nvidiactl") ? [] : [[["--set", "learner.backend=torch", "--set", "learner.device=cuda"], /learner \(backend torch, device cuda\): device cuda: .*no CUDA/]] as const;
     for (const [args, why] of [
+      ...cuda,
+      [["--config", join(dir, "k3.json"), "--set", "rollout.k=1"], /rollout\.k/],
+      [["--config", join(dir, "broken.json")], /--config .*broken\.json: .*JSON/],
+      [["--config", join(dir, "nowhere.json")], /--config .*nowhere\.json: ENOENT/],
+      // The release's profile: its task files and its 32B checkpoint are not on this machine.
+      [["--profile", "cluster"], /model\.init \/models\/Qwen3-32B: not a checkpoint folder/],
+      [["--profile", "cluster", ...local], /r2e-gym-subset\.jsonl: no such file or folder/],
       [["--set", "rollout.k=1"], /rollout\.k/],
       [["--set", "optim.lr=-1"], /optim\.lr/],
       [["--set", "rollout.bogus=3"], /rollout/],
