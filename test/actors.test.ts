@@ -140,6 +140,16 @@ describe("actors on an embedded cluster", function () {
     expect(err).to.be.instanceOf(CallTimeoutError);
   });
 
+  it("currentCall() gives the method its name and the caller's deadline (0 without one)", async () => {
+    const e = await cluster.actor(Echo, []);
+    const before = Date.now();
+    const info = await e.$with({ timeoutMs: 30_000 }).callInfo();
+    const after = Date.now();
+    expect(info.method).to.equal("callInfo");
+    expect(info.deadline).to.be.within(before + 30_000, after + 30_000);
+    expect((await e.callInfo()).deadline).to.equal(0);
+  });
+
   it("cancels a running call: the caller gets CallCancelledError, the actor's signal aborts", async () => {
     const e = await cluster.actor(Echo, [], { maxConcurrency: 2 });
     const ctrl = new AbortController();

@@ -38,6 +38,21 @@ describe("fault tolerance", function () {
     expect(await e.pid()).to.not.equal(pid);
   });
 
+  it("maxRestarts: -1 restarts an actor however often its process dies", async () => {
+    const e = await cluster.actor(Echo, [], { maxRestarts: -1, process: "dedicated" });
+    const pids = [await e.pid()];
+    for (let i = 0; i < 4; i++) {
+      process.kill(pids[pids.length - 1], "SIGKILL");
+      pids.push(await until("the actor's next process", async () => {
+        const pid = await e.pid().catch(() => undefined);
+        return pid !== undefined && !pids.includes(pid) ? pid : undefined;
+      }));
+    }
+    expect(new Set(pids).size).to.equal(5);
+    expect(await e.echo("still here")).to.equal("still here");
+    await cluster.kill(e);
+  });
+
   it("an actor with no restarts left is dead: calls fail fast with ActorDiedError", async () => {
     const e = await cluster.actor(Echo, [], { process: "dedicated" });
     process.kill(await e.pid(), "SIGKILL");

@@ -9,6 +9,7 @@ import { EnvActorClass, RolloutActorClass, type EngineActor } from "../../actors
 import { goldReplies } from "../../envs/index.js";
 import { actorClass, init, type ActorHandle } from "../../runtime/index.js";
 import { dockerEnv, task } from "../envs/helpers.js";
+import { Echo } from "../helpers.js";
 import type { ScriptedEngine } from "../fixtures/scripted-engine.js";
 
 const Scripted = actorClass<typeof ScriptedEngine>(new URL("../fixtures/scripted-engine.js", import.meta.url), "ScriptedEngine");
@@ -23,6 +24,26 @@ describe("trajectory tracing", function () {
     dir = mkdtempSync(join(tmpdir(), "troupe-trace-"));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("currentCall().traceparent is the W3C context of the caller's span for that call", async () => {
+    const file = join(dir, "call-traces.jsonl");
+    const cluster = await init({ tracesFile: file });
+    let info;
+    try {
+      const e = await cluster.actor(Echo, [], { process: "dedicated" });
+      info = await e.callInfo();
+    } finally {
+      await cluster.shutdown();
+    }
+    const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(info.traceparent ?? "");
+    expect(m, info.traceparent).to.not.equal(null);
+    const spans: Span[] = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    // The caller's producer span for the call is the parent the context names.
+    const producer = spans.find((s) => s.spanId === m![2]);
+    expect(producer, "the span named by traceparent").to.not.equal(undefined);
+    expect(producer!.traceId).to.equal(m![1]);
+    expect(producer!.name).to.match(/callInfo/);
+  });
 
   it("gives each trajectory one trace: invoke_agent → chat / execute_tool / reward, through three actors in several processes", async () => {
     const file = join(dir, "traces.jsonl");
