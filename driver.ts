@@ -119,7 +119,7 @@ async function statusCommand(argv: string[]): Promise<number> {
     for (const n of info.nodes) {
       console.log(`${n.id}  ${n.hostname}  actors=${n.actors}  total ${formatResources(n.total)}  available ${formatResources(n.available)}`);
     }
-    console.log(`actors: ${JSON.stringify(info.actors)}  placement groups: ${info.groups}`);
+    console.log(`actors: ${JSON.stringify(info.actors)}  placement groups: ${info.groups}  waiting for room: ${info.waiting}`);
   } finally {
     await cluster.shutdown();
   }

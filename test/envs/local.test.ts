@@ -7,7 +7,6 @@ import {
   buildLocalImages, ensureBaseRootfs, LocalBackend, loadTasks, SandboxUnavailableError, SWEEnv, validateTask,
   type Sandbox,
 } from "../../envs/index.js";
-import { dockerEnv } from "./helpers.js";
 
 const sandboxDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("troupe-sbx-"));
 
@@ -18,10 +17,10 @@ describe("local sandboxes (bubblewrap)", function () {
   let sb: Sandbox;
 
   before(async () => {
-    await dockerEnv(); // the root file system is made along with the base image
+    // No Docker needed: the root file system is debootstrap's (made once, cached).
     rootfs = await ensureBaseRootfs();
     backend = LocalBackend.connect();
-    sb = await backend.create({ image: rootfs, workdir: "/testbed", limits: { fileBytes: 16 * 1024 ** 2 } });
+    sb = await backend.create({ image: rootfs, workdir: "/testbed", limits: { fileBytes: 16 * 1024 ** 2, memoryBytes: 256 * 1024 ** 2 } });
   });
   after(() => sb?.close());
 
@@ -42,6 +41,14 @@ describe("local sandboxes (bubblewrap)", function () {
     expect(r.truncated).to.equal(true);
     expect(r.stdout.length).to.equal(3000);
     expect(r.timedOut).to.equal(false);  // ended by the cap, not by the 60 s limit
+  });
+
+  it("refuses memory past its limit (an address-space rlimit): the allocation fails, a smaller one works", async () => {
+    const big = await sb.exec(`python3 -c "b = bytearray(400 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); print('allocated')"`, { timeoutSec: 60 });
+    expect(big.stdout).to.not.include("allocated");
+    expect(big.stderr).to.match(/MemoryError/);
+    const small = await sb.exec(`python3 -c "b = bytearray(100 * 1024 * 1024); print('allocated')"`, { timeoutSec: 60 });
+    expect(small.stdout).to.equal("allocated\n");
   });
 
   it("has a read-only root, a writable workdir, no network and a file size limit", async () => {

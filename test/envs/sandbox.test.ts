@@ -66,6 +66,15 @@ describe("docker sandboxes", function () {
       expect((await sb.exec("echo ok", { timeoutSec: 20 })).stdout).to.equal("ok\n");
     });
 
+    it("allocating past the memory limit kills the command (the cgroup's OOM killer); the sandbox answers", async () => {
+      // 400 MB touched page by page against a 256 MiB limit.
+      const r = await sb.exec(`python3 -c "b = bytearray(400 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); print('allocated')"`, { timeoutSec: 60 });
+      expect(r.stdout).to.not.include("allocated");
+      expect(r.exitCode).to.equal(137);  // SIGKILL
+      expect((await inspect(sb)).HostConfig.Memory).to.equal(256 * 1024 ** 2);
+      expect((await sb.exec("echo ok")).stdout).to.equal("ok\n");
+    });
+
     it("filling the disk stops at the file size limit", async () => {
       const r = await sb.exec("dd if=/dev/zero of=/tmp/big bs=1M count=100", { timeoutSec: 30 });
       expect(r.exitCode).to.not.equal(0);

@@ -1,0 +1,72 @@
+// The command line's cluster and image commands, as a user runs them: `status` against an
+// embedded and a running cluster, `images build` on the Docker engine, and the Docker-less
+// path (bubblewrap) for `images build` and `validate-tasks` on a machine where no daemon answers.
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { init, type Cluster } from "../runtime/index.js";
+import { dockerEnv } from "./envs/helpers.js";
+import { Echo, ROOT } from "./helpers.js";
+
+const run = promisify(execFile);
+const driver = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 280_000, env: { ...process.env, ...env } }).then(
+    (r) => ({ code: 0, ...r }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+  );
+// dockerode (docker-modem) reads DOCKER_HOST: a socket that does not exist is a machine without a daemon.
+const NO_DOCKER = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+
+describe("the command line", function () {
+  this.timeout(300_000);
+
+  describe("status", () => {
+    let cluster: Cluster;
+    before(async () => (cluster = await init()));
+    after(() => cluster.shutdown());
+
+    it("--cluster URL lists the running cluster's node and counts its actors", async () => {
+      const actors = [await cluster.actor(Echo, []), await cluster.actor(Echo, [])];
+      await Promise.all(actors.map((a) => a.echo(1)));
+      const nodeId = (await cluster.info()).nodes[0].id;
+      const r = await driver(["status", "--cluster", cluster.address.url], { TROUPE_NATS_TOKEN: cluster.address.token ?? "" });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.include(nodeId);
+      expect(r.stdout).to.match(/actors=2 /);
+      expect(r.stdout).to.match(/"alive":2/);
+    });
+
+    it("without --cluster starts an embedded cluster, prints its one node and stops it", async () => {
+      const r = await driver(["status"]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout.trim().split("\n")).to.have.length(2);
+      expect(r.stdout).to.match(/actors=0 .*total cpu=\d+/);
+    });
+
+    it("a cluster that does not answer is one line naming it", async () => {
+      const r = await driver(["status", "--cluster", "nats://127.0.0.1:1"]);
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr.trim().split("\n")).to.have.length(1);
+      expect(r.stderr).to.match(/127\.0\.0\.1:1/);
+    });
+  });
+
+  describe("images and task validation", () => {
+    before(() => dockerEnv());  // the bundled images exist on the engine
+
+    it("images build finds every image of a split cached on the Docker engine", async () => {
+      const r = await driver(["images", "build", "--tasks", "bundled:validation"]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/9 images ready \(0 built, 9 cached\)/);
+    });
+
+    it("with no Docker daemon, images build and validate-tasks run on bubblewrap", async () => {
+      const built = await driver(["images", "build", "--tasks", "bundled:validation"], NO_DOCKER);
+      expect(built.code, built.stderr).to.equal(0);
+      expect(built.stdout).to.match(/9 images ready/);
+      const valid = await driver(["validate-tasks", "--tasks", "bundled:validation", "--parallel", "2"], NO_DOCKER);
+      expect(valid.code, valid.stderr + valid.stdout).to.equal(0);
+      expect(valid.stdout).to.match(/8\/8 tasks valid/);
+    });
+  });
+});
