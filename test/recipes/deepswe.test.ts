@@ -95,6 +95,21 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(cfg.schedule).to.include({ validationTasks: 1, steps: 1 });
     const [row] = rows(out);
     expect(row.weights.before).to.equal(digest);
+    // A checkpoint with Qwen3's vocabulary takes Qwen3's tokenizer (the laptop model's sizes).
+    const qwen = join(dir, "init-qwen3");
+    const q = await NativeWorker.start();
+    try {
+      await q.init({ ...(PROFILES.laptop.model.config as object), vocab_size: 151_669 } as never, { seed: 5 });
+      await q.save(qwen);
+    } finally {
+      await q.close();
+    }
+    const rq = await driver(["--recipe", "deepswe", "--config", file, "--init", qwen, "--set", "schedule.steps=1", "--out", join(dir, "init-q")]);
+    expect(rq.code, rq.stderr).to.equal(0);
+    expect(JSON.parse(readFileSync(join(dir, "init-q", "config.json"), "utf8")).model.tokenizer).to.equal("qwen3");
+    // What the model wrote is in Qwen3's ids, far past the 261 of the byte tokenizer.
+    const generated = trajectories(join(dir, "init-q")).flatMap((t) => t.tokens.filter((_: number, i: number) => t.mask[i] === 1));
+    expect(Math.max(...generated)).to.be.above(261);
     const bad = await driver(["--recipe", "deepswe", "--init", join(dir, "nowhere")]);
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.match(/--init .*nowhere: not a checkpoint folder/);
@@ -120,9 +135,9 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(trajectories(out).filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([1, 1]);
   });
 
-  it("kill -9 mid-run, then --resume: continues from the newest loadable checkpoint's weights, nothing before it lost", async () => {
+  it("kill -9 mid-run, then --resume with two learners: both continue from the newest loadable checkpoint's weights, nothing before it lost", async () => {
     const out = join(dir, "resume");
-    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--out", out], { cwd: ROOT, stdio: "ignore" });
+    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--set", "learners=2", "--out", out], { cwd: ROOT, stdio: "ignore" });
     await until("two checkpoints", () => existsSync(join(out, "checkpoints", "step-2", "model.safetensors")), 300_000);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
@@ -139,6 +154,7 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     // nothing would start from random weights at version 0.
     expect(after[1].weights.before).to.equal(first.weights.after);
     expect(after[1].policy_versions).to.deep.equal([1]);
+    for (const x of after) expect(x.weights.replicas).to.equal(1);  // learner 1 loaded it too
     for (const x of after) expectTrained(x);
     expect(after[3].policy_versions).to.deep.equal([3]);
     expect(existsSync(join(out, "checkpoints", "step-4", "model.safetensors"))).to.equal(true);
