@@ -1,10 +1,10 @@
 // Actor creation and placement-group churn on an embedded cluster of 4 local nodes.
 import { actorClass, init } from "../runtime/index.js";
 import type { Echo as EchoT } from "../test/fixtures/actors.js";
-import { log } from "./util.js";
+import { log, size } from "./util.js";
 
-const ACTORS = 1000;
-const GROUPS = 300;
+const ACTORS = size(1000, 50);
+const GROUPS = size(300, 10);
 
 export async function run(): Promise<Record<string, number>> {
   const cluster = await init({ nodes: 4, resources: { cpu: 16 } });

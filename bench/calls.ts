@@ -4,14 +4,14 @@ import { connect } from "@nats-io/transport-node";
 import { ServiceBroker } from "moleculer";
 import { actorClass, init, NodeAgent, startNatsServer } from "../runtime/index.js";
 import type { Echo as EchoT } from "../test/fixtures/actors.js";
-import { log, median, pipelined, sequential } from "./util.js";
+import { log, median, pipelined, sequential, size } from "./util.js";
 
-const SEQ = 2000;
-const PIPE = 30_000;
+const SEQ = size(2000, 100);
+const PIPE = size(30_000, 1000);
 const WINDOW = 256;
-const ROUNDS = 9;
-const WARM_SEQ = 2000;
-const WARM_PIPE = 100_000;
+const ROUNDS = size(9, 1);
+const WARM_SEQ = size(2000, 10);
+const WARM_PIPE = size(100_000, 256);
 
 export async function run(): Promise<Record<string, number>> {
   const server = await startNatsServer({ token: null });

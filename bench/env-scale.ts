@@ -5,10 +5,10 @@
 import type Docker from "dockerode";
 import { DockerBackend, loadTasks, buildImages, runTool, type Sandbox, type ToolCall } from "../envs/index.js";
 import { dockerExec } from "./env.js";
-import { log } from "./util.js";
+import { log, size, SMOKE } from "./util.js";
 
-const LEVELS = (process.env.ENV_SCALE_LEVELS ?? "8,32,64").split(",").map(Number);
-const SECONDS = Number(process.env.ENV_SCALE_SECONDS ?? 8);
+const LEVELS = (process.env.ENV_SCALE_LEVELS ?? (SMOKE ? "2" : "8,32,64")).split(",").map(Number);
+const SECONDS = Number(process.env.ENV_SCALE_SECONDS ?? size(8, 1));
 
 const CALLS: ToolCall[] = [
   { name: "execute_bash", params: { cmd: "ls -la && python3 -c 'print(1+1)'" } },

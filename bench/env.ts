@@ -4,7 +4,7 @@
 import Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { buildImages, DockerBackend, loadTasks, runTool, SWEEnv, WarmPool } from "../envs/index.js";
-import { log } from "./util.js";
+import { log, size } from "./util.js";
 
 const p50 = (xs: number[]) => +[...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(2);
 
@@ -35,13 +35,13 @@ export async function step(): Promise<Record<string, number>> {
     const ours: number[] = [];
     const plain: number[] = [];
     const id = (sb as unknown as { container: Docker.Container }).container.id;
-    for (let round = 0; round < 5; round++) {
-      for (let i = 0; i < 20; i++) {
+    for (let round = 0; round < size(5, 1); round++) {
+      for (let i = 0; i < size(20, 3); i++) {
         const t = performance.now();
         await runTool(ctx, { name: "execute_bash", params: { cmd: "echo hi" } });
         ours.push(performance.now() - t);
       }
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < size(20, 3); i++) {
         const t = performance.now();
         await dockerExec(backend.docker, id, "echo hi");
         plain.push(performance.now() - t);
@@ -58,12 +58,12 @@ export async function reset(): Promise<Record<string, number>> {
   const { backend, task } = await setup();
   const pool = new WarmPool(backend, { size: 2 });
   const env = new SWEEnv(pool);
-  const N = 15;
+  const N = size(15, 2);
   const ours: number[] = [];
   const cold: number[] = [];
   try {
     pool.warm({ image: task.image, workdir: task.workdir });
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, size(3000, 500)));
     for (let i = 0; i < N; i++) {
       let t = performance.now();
       await env.reset(task);
@@ -77,7 +77,7 @@ export async function reset(): Promise<Record<string, number>> {
       await c.wait();
       cold.push(performance.now() - t);
       await c.remove({ force: true });
-      await new Promise((r) => setTimeout(r, 1500)); // let the pool refill, as between trajectories
+      await new Promise((r) => setTimeout(r, size(1500, 300))); // let the pool refill, as between trajectories
     }
   } finally {
     await env.close();

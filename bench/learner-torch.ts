@@ -5,12 +5,13 @@
 // scripts/gpu-check.sh, which needs no Node.js.
 import { NativeWorker } from "../gpu/index.js";
 import { measure } from "./learner.js";
+import { size } from "./util.js";
 
 export async function run(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   // Interleaved rounds, the median of each side: the machine is shared and noisy.
   const rounds: Record<string, Awaited<ReturnType<typeof measure>>[]> = { reference: [], torch: [] };
-  for (let r = 0; r < 3; r++) {
+  for (let r = 0; r < size(3, 1); r++) {
     for (const backend of ["reference", "torch"] as const) {
       const w = await NativeWorker.start({ backend, device: "cpu" });
       try {

@@ -3,13 +3,14 @@
 // backward, AdamW), against the GFLOP/s of OpenBLAS's sgemm at the model's largest shapes
 // measured in the same run; generation tokens/s with and without the KV cache.
 import { NativeWorker, type Qwen3Config } from "../gpu/index.js";
+import { size } from "./util.js";
 
 const CONFIG: Qwen3Config = {
   vocab_size: 4096, hidden_size: 256, intermediate_size: 768, num_hidden_layers: 10, num_attention_heads: 8,
   num_key_value_heads: 4, head_dim: 32, rope_theta: 10000, tie_word_embeddings: false, max_position_embeddings: 2048,
 };
-const SEQ = 512;
-const BATCH = 4;
+const SEQ = size(512, 96);
+const BATCH = size(4, 1);
 
 /**
  * FLOPs of one training step: the matmuls (2 per multiply-add) forward, twice that backward.
@@ -43,7 +44,7 @@ export async function measure(w: NativeWorker, log = (_: string) => undefined as
     await w.step({ lr: 1e-4 });
   };
   await trainStep();  // warm-up: first-touch of every buffer
-  const steps = 3;
+  const steps = size(3, 1);
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await trainStep();
   const trainS = (performance.now() - t0) / 1000 / steps;
@@ -55,8 +56,8 @@ export async function measure(w: NativeWorker, log = (_: string) => undefined as
     return out.reduce((a, g) => a + g.tokens.length, 0) / ((performance.now() - t) / 1000);
   };
   await gen(4, true);
-  const genCached = await gen(128, true);
-  const genFull = await gen(32, false);
+  const genCached = await gen(size(128, 8), true);
+  const genFull = await gen(size(32, 4), false);
   const gflops = stepFlops(CONFIG, BATCH, SEQ) / trainS / 1e9;
   log(`train step ${(trainS * 1000).toFixed(0)} ms: ${((BATCH * SEQ) / trainS).toFixed(0)} tokens/s, ${gflops.toFixed(1)} GFLOP/s; generation ${genCached.toFixed(0)} tokens/s with the KV cache, ${genFull.toFixed(0)} without`);
   return { trainS, tokensPerS: (BATCH * SEQ) / trainS, gflops, genCached, genFull };

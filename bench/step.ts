@@ -12,9 +12,9 @@ import { connect } from "@nats-io/transport-node";
 import { EngineActorClass, LearnerActorClass } from "../actors/index.js";
 import { resolveConfig, runDeepSWE, syncEngines } from "../recipes/index.js";
 import { init } from "../runtime/index.js";
-import { log, median } from "./util.js";
+import { log, median, size, SMOKE } from "./util.js";
 
-const ROUNDS = 5;
+const ROUNDS = size(5, 1);
 
 export async function run(): Promise<Record<string, number>> {
   const step = await laptopStep();
@@ -26,11 +26,12 @@ export async function run(): Promise<Record<string, number>> {
 async function laptopStep() {
   const out = mkdtempSync(join(tmpdir(), "troupe-bench-step-"));
   try {
-    // The laptop model's rewards are almost always all zero: its step then trains nothing and
-    // has no new version to sync. The sync reported is then the one after the warm-up: the
-    // same code path and the same bytes.
+    // One gold replay per group gives every group a success beside the model's failures, so the
+    // step has advantages and really trains (a model this small finds no reward alone), and
+    // its new version is synced to the engine after it.
     const config = resolveConfig("laptop", undefined, [
       "mode=disaggregated", "schedule.steps=1", "warmup.sftSteps=1", "schedule.validateEvery=100", "rollout.maxResponseTokens=256", "rollout.maxTurnTokens=64",
+      "rollout.goldPerGroup=1",
     ]);
     const lines: string[] = [];
     const t0 = performance.now();
@@ -46,9 +47,9 @@ async function laptopStep() {
 
 /** The recipe's sync on a bigger model, against raw NATS moving the same bytes. */
 export async function syncThroughput() {
-  const layers = Number(process.env.BENCH_SYNC_LAYERS ?? 4);
+  const layers = Number(process.env.BENCH_SYNC_LAYERS ?? size(4, 1));
   const model = {
-    vocab_size: 32000, hidden_size: 512, intermediate_size: 1536, num_hidden_layers: layers, num_attention_heads: 8, num_key_value_heads: 4,
+    vocab_size: SMOKE ? 4096 : 32000, hidden_size: 512, intermediate_size: 1536, num_hidden_layers: layers, num_attention_heads: 8, num_key_value_heads: 4,
     head_dim: 64, max_position_embeddings: 4096, rope_theta: 10000, tie_word_embeddings: true,
   };
   const c = resolveConfig("laptop", { model: { config: model } }, ["mode=disaggregated", ...(process.env.BENCH_SYNC_SET ?? "").split(" ").filter(Boolean)]);

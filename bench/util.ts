@@ -1,4 +1,15 @@
-// Timing helpers for benchmarks.
+// Timing helpers for benchmarks, and their smoke-test sizes.
+
+/**
+ * TROUPE_BENCH_SMOKE=1 runs every benchmark at token sizes: the suite does, to check that each
+ * still runs and keeps its last-line contract. Its figures then mean nothing.
+ */
+export const SMOKE = process.env.TROUPE_BENCH_SMOKE === "1";
+
+/** `full`, or `smoke` in a smoke run. */
+export function size(full: number, smoke: number): number {
+  return SMOKE ? smoke : full;
+}
 
 /** Calls per second of `n` sequential awaited calls. */
 export async function sequential(n: number, call: () => Promise<unknown>): Promise<number> {
