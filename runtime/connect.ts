@@ -114,6 +114,9 @@ export async function connectCluster(a: ClusterAddress, name: string, extra: Par
   } catch (e) {
     const msg = (e as Error).message;
     if (/auth/i.test(msg)) throw new ConfigError(`cannot join cluster ${a.url}: authentication rejected (${msg}); give --cluster credentials (token, user/password or nkey)`, { cause: e });
-    throw new ConfigError(`cannot join cluster ${a.url}: ${msg}`, { cause: e });
+    // A TLS server that requires client certificates drops a handshake without one, which the
+    // client only sees as its connect timing out: say what to check.
+    const hint = a.tls && /timeout/i.test(msg) ? ` (over TLS: is the server's CA right, and does it require a client certificate? ${ENV.cert}/${ENV.key})` : "";
+    throw new ConfigError(`cannot join cluster ${a.url}: ${msg}${hint}`, { cause: e });
   }
 }

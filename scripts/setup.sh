@@ -9,6 +9,8 @@ need_apt=()
 command -v npm >/dev/null 2>&1 || need_apt+=(nodejs npm)
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
 command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
+# The tests make a private CA and certificates for the TLS cluster test.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # Sandboxes: the Docker engine, debootstrap for the base image, bubblewrap for Docker-less machines.
 [ -x /usr/sbin/dockerd ] || command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_apt+=(debootstrap)

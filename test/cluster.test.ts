@@ -1,11 +1,13 @@
 // Stateless tasks, the module allowlist, authentication, and tracing across processes.
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser } from "@nats-io/nkeys";
 import { ConfigError, init, NodeAgent, RemoteMethodError, startNatsServer, actorClass, type Cluster } from "../runtime/index.js";
-import { Chain, Echo, TASKS, until } from "./helpers.js";
+import { Chain, Echo, ROOT, TASKS, until } from "./helpers.js";
 
 describe("stateless tasks", function () {
   let cluster: Cluster;
@@ -73,6 +75,92 @@ describe("authentication", function () {
       const c3 = await init({ cluster: tokenServer.url.replace("nats://", "nats://tok-123@") });
       await c3.shutdown();
     } finally {
+      await tokenServer.stop();
+    }
+  });
+});
+
+describe("TLS and credentials from the environment, through the command line", function () {
+  this.timeout(60_000);
+  let dir: string;
+  before(() => {
+    // A private CA, a server certificate for 127.0.0.1 and a client certificate, by openssl.
+    dir = mkdtempSync(join(tmpdir(), "troupe-tls-"));
+    const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=troupe-test-ca");
+    writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+    for (const who of ["server", "client"]) {
+      ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=troupe-${who}`);
+      ssl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${who}.pem`, "-days", "1", ...(who === "server" ? ["-extfile", "san.ext"] : []));
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /**
+   * `node driver.js status --cluster URL` with `env` added; its exit code and output. Async:
+   * the node answering it lives in this process.
+   */
+  const status = (url: string, env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, ["driver.js", "status", "--cluster", url], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 }).then(
+      (r) => ({ code: 0, out: r.stdout + r.stderr }),
+      (e) => ({ code: (e.code as number) ?? -1, out: `${e.stdout}${e.stderr}` }),
+    );
+
+  it("mutual TLS: a client with the CA and its certificate (init options or TROUPE_NATS_TLS_*) joins; one without is refused", async () => {
+    const f = (n: string) => join(dir, n);
+    const server = await startNatsServer({ token: null, args: ["--tls", "--tlscert", f("server.pem"), "--tlskey", f("server.key"), "--tlsverify", "--tlscacert", f("ca.pem")] });
+    const url = `tls://127.0.0.1:${server.port}`;
+    const tls = { caFile: f("ca.pem"), certFile: f("client.pem"), keyFile: f("client.key") };
+    try {
+      const node = await NodeAgent.start({ address: { url, tls } });
+      const c = await init({ cluster: { url, tls } });
+      const e = await c.actor(Echo, []);
+      expect(await e.echo("over TLS")).to.equal("over TLS");
+      // The command line takes the same from the environment.
+      const ok = await status(url, { TROUPE_NATS_TLS_CA: tls.caFile, TROUPE_NATS_TLS_CERT: tls.certFile, TROUPE_NATS_TLS_KEY: tls.keyFile });
+      expect(ok.code, ok.out).to.equal(0);
+      expect(ok.out).to.match(/"alive":1/);
+      // Without a client certificate the server refuses: one line, no stack.
+      const refused = await status(url, { TROUPE_NATS_TLS_CA: tls.caFile });
+      expect(refused.code).to.not.equal(0);
+      expect(refused.out.trim().split("\n")).to.have.length(1);
+      expect(refused.out).to.match(/client certificate\? TROUPE_NATS_TLS_CERT\/TROUPE_NATS_TLS_KEY/);
+      await c.shutdown();
+      await node.stop();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("TROUPE_NATS_USER/PASS, TROUPE_NATS_NKEY_SEED_FILE and TROUPE_NATS_TOKEN each let the command line in", async () => {
+    const user = createUser();
+    writeFileSync(join(dir, "user.nk"), new TextDecoder().decode(user.getSeed()));
+    writeFileSync(join(dir, "auth.conf"), `authorization { users = [ { user: "bob", password: "pw-9" }, { nkey: "${user.getPublicKey()}" } ] }\n`);
+    const server = await startNatsServer({ token: null, args: ["-c", join(dir, "auth.conf")] });
+    const tokenServer = await startNatsServer({ token: "tok-env" });
+    try {
+      const node = await NodeAgent.start({ address: { url: server.url, user: "bob", pass: "pw-9" } });
+      try {
+        for (const env of [{ TROUPE_NATS_USER: "bob", TROUPE_NATS_PASS: "pw-9" }, { TROUPE_NATS_NKEY_SEED_FILE: join(dir, "user.nk") }] as Record<string, string>[]) {
+          const r = await status(server.url, env);
+          expect(r.code, r.out).to.equal(0);
+          expect(r.out).to.match(/actors=0 /);
+        }
+        const wrong = await status(server.url, { TROUPE_NATS_USER: "bob", TROUPE_NATS_PASS: "wrong" });
+        expect(wrong.code).to.not.equal(0);
+        expect(wrong.out).to.match(/authentication|authorization/i);
+      } finally {
+        await node.stop();
+      }
+      const tokenNode = await NodeAgent.start({ address: { url: tokenServer.url, token: "tok-env" } });
+      try {
+        const r = await status(tokenServer.url, { TROUPE_NATS_TOKEN: "tok-env" });
+        expect(r.code, r.out).to.equal(0);
+      } finally {
+        await tokenNode.stop();
+      }
+    } finally {
+      await server.stop();
       await tokenServer.stop();
     }
   });
