@@ -268,6 +268,17 @@ export class Caller {
     return out;
   }
 
+  /**
+   * The callee behind `subject` was replaced (a new head took over): calls delivered to the
+   * old one will never be answered, so every unanswered one is sent again. Only for callees
+   * whose every method is idempotent, as the head's are.
+   */
+  replaced(subject: string): void {
+    for (const p of [...this.pending.values()]) {
+      if (p.subject === subject && !p.parked && !p.answered && !p.unsent) this.send(p);
+    }
+  }
+
   /** Re-sends a parked call (its actor is back). */
   resend(id: number): void {
     const p = this.pending.get(id);

@@ -1,5 +1,6 @@
 // The public face of the runtime: start or join a cluster, create actors, look them up,
 // reserve placement groups, run stateless tasks.
+import { nuid } from "@nats-io/nats-core";
 import { pack } from "./codec.js";
 import { ActorRef } from "./codec.js";
 import type { CallOptions } from "./caller.js";
@@ -119,7 +120,7 @@ export class Cluster {
   /** Creates an actor; resolves when its constructor has run. */
   async actor<C extends Ctor>(cls: ActorClass<C>, args: ConstructorParameters<C>, options: ActorOptions = {}): Promise<ActorHandle<InstanceType<C>>> {
     const o = parseOr(ActorOptionsSchema, options, `actor ${cls.export}`);
-    const spec = { module: cls.module, export: cls.export, args: pack(args), options: o };
+    const spec = { id: nuid.next(), module: cls.module, export: cls.export, args: pack(args), options: o };
     const r = await this.runtime.head<{ actorId: string }>("createActor", spec);
     return this.runtime.handle(new ActorRef(r.actorId, o.name, o.maxTaskRetries));
   }
@@ -137,7 +138,8 @@ export class Cluster {
 
   /** Reserves bundles of resources all-or-nothing; waits while they are busy, fails if they never fit. */
   async placementGroup(opts: PlacementGroupOptions): Promise<PlacementGroup> {
-    const rec = await this.runtime.head<PlacementGroupRecord>("createGroup", opts);
+    // The id is ours, so that asking a new head again cannot reserve a second group.
+    const rec = await this.runtime.head<PlacementGroupRecord>("createGroup", opts, nuid.next());
     return new PlacementGroup(this, rec);
   }
 

@@ -6,7 +6,7 @@ import type { Subscription } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { pack, unpack } from "./codec.js";
 import { Endpoint } from "./endpoint.js";
-import { ConfigError, UnschedulableError } from "./errors.js";
+import { ActorDiedError, ConfigError, UnschedulableError } from "./errors.js";
 import { fits, format, normalize, subtract, type Resources } from "./resources.js";
 import type { Runtime } from "./runtime.js";
 import { placeActor, placeGroup, type NodeView, type Placement, type Strategy } from "./scheduler.js";
@@ -82,7 +82,7 @@ export class Head {
       createActor: (spec: ActorSpec) => this.createActor(spec),
       killActor: (id: string, restart?: boolean) => this.killActor(id, !!restart),
       actorInfo: (id: string) => this.actorInfo(id),
-      createGroup: (opts: PlacementGroupOptions) => this.createGroup(opts),
+      createGroup: (opts: PlacementGroupOptions, id?: string) => this.createGroup(opts, id),
       removeGroup: (id: string) => this.removeGroup(id),
       hostExited: (nodeId: string, pid: number, ids: string[], reason: string) => this.hostExited(nodeId, pid, ids, reason),
       nodeLeaving: (nodeId: string) => this.nodeDied(nodeId, "node shut down"),
@@ -235,7 +235,10 @@ export class Head {
   // ---- actors ------------------------------------------------------------------------------
 
   private async createActor(spec: ActorSpec): Promise<{ actorId: string; nodeId: string }> {
-    const id = nuid.next();
+    const id = spec.id ?? nuid.next();
+    // Asked again (a new head, the call in flight when the old one died): the same actor.
+    const known = this.actors.get(id);
+    if (known) return this.settled(known);
     const o = spec.options;
     o.resources = normalize(o.resources, "actor resources");
     const rec: ActorRecord = { id, spec, state: "pending", restarts: 0 };
@@ -257,6 +260,9 @@ export class Head {
       await this.persist(rec);
       await this.spawn(rec);
     } catch (e) {
+      // A second ask of the same id waiting in settled() ends with this failure too.
+      rec.state = "dead";
+      rec.deathReason = (e as Error).message;
       this.actors.delete(id);
       await this.kvActors.delete(id).catch(() => undefined);
       if (o.name) await this.kvNames.delete(o.name).catch(() => undefined);
@@ -264,6 +270,16 @@ export class Head {
       throw e;
     }
     return { actorId: id, nodeId: rec.nodeId! };
+  }
+
+  /** Resolves once the actor is up (its node), or fails once it is dead. */
+  private async settled(rec: ActorRecord): Promise<{ actorId: string; nodeId: string }> {
+    while (rec.state !== "alive" || !rec.nodeId) {
+      if (rec.state === "dead") throw new ActorDiedError(`actor ${rec.id} could not be created: ${rec.deathReason ?? "dead"}`);
+      if (this.closed) throw new UnschedulableError("the head is shutting down");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { actorId: rec.id, nodeId: rec.nodeId };
   }
 
   private async spawn(rec: ActorRecord): Promise<void> {
@@ -384,14 +400,16 @@ export class Head {
 
   // ---- placement groups --------------------------------------------------------------------
 
-  private async createGroup(raw: PlacementGroupOptions): Promise<PlacementGroupRecord> {
+  private async createGroup(raw: PlacementGroupOptions, id = nuid.next()): Promise<PlacementGroupRecord> {
+    const known = this.groups.get(id);
+    if (known) return known;  // asked again of a new head
     const opts = parseOr(PlacementGroupSchema, raw, "placementGroup");
     const bundles = opts.bundles.map((b, i) => normalize(b, `bundle ${i}`));
     for (;;) {
       const d = placeGroup(this.view(), bundles, opts.strategy as Strategy);
       if ("never" in d) throw new UnschedulableError(`placement group can never be placed: ${d.never}`);
       if ("ok" in d) {
-        const g: PlacementGroupRecord = { id: nuid.next(), name: opts.name, strategy: opts.strategy, bundles: bundles.map((r, i) => ({ resources: r, nodeId: d.ok[i] })) };
+        const g: PlacementGroupRecord = { id, name: opts.name, strategy: opts.strategy, bundles: bundles.map((r, i) => ({ resources: r, nodeId: d.ok[i] })) };
         this.groups.set(g.id, g);
         await this.kvGroups.put(g.id, pack(g));
         return g;

@@ -18,7 +18,7 @@ import { defaultModuleRoots, ModulePolicy } from "./modules.js";
 import { detectGpus, detectResources, type Resources } from "./resources.js";
 import { Runtime } from "./runtime.js";
 import { isDedicated, type ActorRecord, type NodeRecord } from "./spec.js";
-import { BUCKET, heartbeat, nodeSubject, TASKS } from "./subjects.js";
+import { BUCKET, HEAD_ELECTED, heartbeat, nodeSubject, TASKS } from "./subjects.js";
 import { TRACES_FILE_ENV } from "./tracing.js";
 
 export interface NodeOptions {
@@ -122,6 +122,7 @@ export class NodeAgent {
       this.lease = new LeaderLease(kv, "leader", this.id, Math.max(1000, nodeTimeoutMs / 2), async () => {
         this.head = await Head.start(this.rt, { nodeTimeoutMs });
         await this.head.ready();
+        this.rt.nc.publish(HEAD_ELECTED);
       });
       this.lease.start();
     }

@@ -8,7 +8,7 @@ import { Caller, type CallOptions, type PendingCall } from "./caller.js";
 import { connectCluster, type ClusterAddress } from "./connect.js";
 import { ActorDiedError, ActorUnavailableError } from "./errors.js";
 import { makeHandle, type ActorHandle, type HandleBackend } from "./handle.js";
-import { ACTOR_EVENTS_ALL, actorSubject, BUCKET, HEAD, type ActorEvent } from "./subjects.js";
+import { ACTOR_EVENTS_ALL, actorSubject, BUCKET, HEAD, HEAD_ELECTED, type ActorEvent } from "./subjects.js";
 
 const ACTOR_PREFIX = "troupe.a.";
 /** How long a call waits for its restarting actor before ActorUnavailableError. */
@@ -19,6 +19,7 @@ const HEAD_WAIT_MS = 30_000;
 export class Runtime implements HandleBackend {
   readonly caller: Caller;
   private events: Subscription;
+  private elections: Subscription;
   /** Actors known to be permanently dead, with the reason. */
   private dead = new Map<string, string>();
   /** Calls waiting for their actor to come back, by actor id. */
@@ -40,6 +41,10 @@ export class Runtime implements HandleBackend {
         this.onActorEvent(id, unpack<ActorEvent>(msg.data));
       },
     });
+    // A new head: what the old one was asked and never answered is asked again. Every head
+    // method is idempotent (actors and groups carry ids their callers chose), so a call the
+    // new head got already is answered twice with the same thing, once heard.
+    this.elections = nc.subscribe(HEAD_ELECTED, { callback: () => this.caller.replaced(HEAD) });
   }
 
   /**
@@ -195,6 +200,7 @@ export class Runtime implements HandleBackend {
   async close(): Promise<void> {
     this.caller.close();
     this.events.unsubscribe();
+    this.elections.unsubscribe();
     if (current === this) current = undefined;
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
   }

@@ -32,6 +32,11 @@ export type ActorOptions = z.input<typeof ActorOptionsSchema>;
 export type ResolvedActorOptions = z.output<typeof ActorOptionsSchema>;
 
 export interface ActorSpec {
+  /**
+   * The actor's id, chosen by the caller: asking a new head again (after the old one died
+   * with the call in flight) then finds the same actor instead of making a second.
+   */
+  id: string;
   /** file:// URL of the module that exports the class. */
   module: string;
   export: string;

@@ -3,6 +3,8 @@ export const actorSubject = (id: string) => `troupe.a.${id}`;
 export const actorEvents = (id: string) => `troupe.ev.${id}`;
 export const ACTOR_EVENTS_ALL = "troupe.ev.*";
 export const HEAD = "troupe.head";
+/** Published by a head once it serves: calls the previous head took will never be answered. */
+export const HEAD_ELECTED = "troupe.head.elected";
 export const nodeSubject = (id: string) => `troupe.node.${id}`;
 export const heartbeat = (id: string) => `troupe.hb.${id}`;
 export const HEARTBEATS_ALL = "troupe.hb.*";

@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { ActorDiedError, ActorUnavailableError, init, startNatsServer, NodeAgent, Cluster, type NatsServer } from "../runtime/index.js";
-import { Echo, pidAlive, startNodeProcess, stopProcess, until } from "./helpers.js";
+import { Echo, pidAlive, ROOT, startNodeProcess, stopProcess, until } from "./helpers.js";
 
 describe("fault tolerance", function () {
   let cluster: Cluster;
@@ -128,6 +128,54 @@ describe("fault tolerance", function () {
       child.kill("SIGCONT");
       await stopProcess(child);
     }
+  });
+});
+
+describe("head failover", function () {
+  this.timeout(60_000);
+  let server: NatsServer | undefined;
+  let cluster: Cluster | undefined;
+  let survivor: NodeAgent | undefined;
+  let head: ReturnType<typeof spawn> | undefined;
+  after(async () => {
+    if (head) await stopProcess(head, "SIGKILL");
+    await cluster?.shutdown();
+    await survivor?.stop();
+    await server?.stop();
+  });
+
+  it("kill -9 of the head's node: another node takes the lease, and the cluster's state (names, actors) survives", async () => {
+    server = await startNatsServer({ token: "failover" });
+    const address = { url: server.url, token: "failover" };
+    // The first node is the only candidate, so it is the head.
+    head = spawn(process.execPath, ["driver.js", "node", "--cluster", server.url], { cwd: ROOT, env: { ...process.env, TROUPE_NATS_TOKEN: "failover" }, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    head.stdout!.on("data", (d) => (out += d));
+    const headId = await until("the first node to join", () => /node (\S+) joined/.exec(out)?.[1], 20_000);
+    cluster = await init({ cluster: address });
+    survivor = await NodeAgent.start({ address, nodeTimeoutMs: 2000 });
+    await until("both nodes", async () => (await cluster!.info()).nodes.length === 2);
+    // A named actor with state, on the node that survives.
+    const kept = await cluster.actor(Echo, ["kept"], { name: "keeper", affinity: { nodeId: survivor.id } });
+    expect(await kept.tally("before")).to.equal(1);
+    process.kill(head.pid!, "SIGKILL");
+    // A query that reaches the dead head is asked again of the new one, not left hanging.
+    const asked = await cluster.info();
+    expect(asked.nodes.map((n) => n.id)).to.include(survivor.id);
+    // The survivor takes the lease, loads the head's state from JetStream and declares the old
+    // head's node dead.
+    const info = await until("the new head to answer without the dead node", async () => {
+      const i = await cluster!.info().catch(() => undefined);
+      return i && i.nodes.length === 1 && i.nodes[0].id === survivor!.id ? i : undefined;
+    }, 40_000);
+    expect(info.nodes.map((n) => n.id)).to.not.include(headId);
+    // The name still resolves, to the same live instance (its count went on, not restarted).
+    const found = await cluster.getActor<InstanceType<typeof import("./fixtures/actors.js").Echo>>("keeper");
+    expect(found?.actorId).to.equal(kept.actorId);
+    expect(await found!.tally("before")).to.equal(2);
+    // And the new head schedules: a new actor lands on the survivor.
+    const fresh = await cluster.actor(Echo, []);
+    expect(await fresh.echo("after failover")).to.equal("after failover");
   });
 });
 
