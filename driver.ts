@@ -2,7 +2,7 @@
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { resolveConfig, runArith, runDeepSWE, runEval, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
 import { NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
@@ -65,12 +65,16 @@ COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks S
 COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
                          [--backend auto|docker|local] [--cluster URL] [--temperature T] [--max-steps N]
                          [--max-response-tokens N]
+       node driver.js eval --resume DIR
   Runs k rollouts of MODEL on every task of SPEC over N env actors and reports pass@1 (the mean
   over k), pass@k and best-of-k (the candidate passing the most regression tests).
   MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR, or
   openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM; Qwen3 tokenizer).
-  DIR (default runs/eval-<time>) receives results.jsonl (a row per task, with reward),
-  trajectories.jsonl and traces.jsonl. Exits 1 when any trajectory ended in an error.
+  DIR (default runs/eval-<time>) receives results.jsonl (a row per task as soon as its k
+  rollouts are in), trajectories.jsonl (with each final patch), traces.jsonl, and SWE-bench's
+  predictions.jsonl and report.json. --resume DIR continues a crashed evaluation with the same
+  flags, skipping finished tasks. Exits 1 when any trajectory ended in an error or its tests did
+  not run (the reason is printed).
 `;
 
 class UsageError extends Error {}
@@ -164,13 +168,25 @@ async function validateCommand(argv: string[]): Promise<number> {
   return bad ? 1 : 0;
 }
 
+/** The flags an evaluation runs with, kept in DIR/eval.json so that --resume DIR runs the same. */
+const EVAL_FLAGS = ["tasks", "model", "k", "parallel", "backend", "cluster", "temperature", "max-steps", "max-response-tokens"] as const;
+
 async function evalCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
+  const parsed = parse(argv, {
     tasks: { type: "string" }, model: { type: "string" }, k: { type: "string" }, parallel: { type: "string" }, out: { type: "string" },
     backend: { type: "string" }, cluster: { type: "string" }, temperature: { type: "string" }, "max-steps": { type: "string" },
-    "max-response-tokens": { type: "string" },
+    "max-response-tokens": { type: "string" }, resume: { type: "string" },
   });
-  if (values.help) return help("eval");
+  if (parsed.values.help) return help("eval");
+  const resume = parsed.values.resume as string | undefined;
+  let values = parsed.values;
+  if (resume) {
+    try {
+      values = { ...JSON.parse(readFileSync(join(resume, "eval.json"), "utf8")), resume };
+    } catch (e) {
+      throw new UsageError(`eval --resume ${resume}: no readable eval.json there (${(e as Error).message})`);
+    }
+  }
   if (!values.tasks) throw new UsageError("eval: --tasks SPEC is required");
   if (!values.model) throw new UsageError("eval: --model is required (replay:gold, native:CHECKPOINT_DIR, openai:URL:NAME)");
   const int = (name: string, dflt: number) => {
@@ -183,20 +199,25 @@ async function evalCommand(argv: string[]): Promise<number> {
   const tasks = tasksFrom(values.tasks as string);
   const backend = values.backend as string | undefined;
   await backendWithImages(backend, tasks);
-  const out = (values.out as string | undefined) ?? `runs/eval-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const out = resume ?? (values.out as string | undefined) ?? `runs/eval-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  if (!resume) {
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, "eval.json"), JSON.stringify(Object.fromEntries(EVAL_FLAGS.filter((f) => values[f] !== undefined).map((f) => [f, values[f]])), null, 2));
+  }
   let summary;
   try {
     summary = await runEval({
       tasks, model: values.model as string, k: int("k", 1), parallel: int("parallel", 2), out, backend: backend as BackendKind | undefined,
       cluster: values.cluster as string | undefined, temperature, maxSteps: int("max-steps", 50),
-      maxResponseTokens: int("max-response-tokens", 32768),
+      maxResponseTokens: int("max-response-tokens", 32768), resume: !!resume,
     });
   } catch (e) {
     if (e instanceof TypeError) throw new UsageError(`eval: ${e.message}`);
     throw e;
   }
   console.log(summaryTable(summary));
-  console.log(`results in ${out}/results.jsonl`);
+  for (const r of summary.rows) if (r.error) console.error(`${r.task_id}: ${r.errors} error(s): ${r.error}`);
+  console.log(`results in ${out}/results.jsonl; predictions in ${out}/predictions.jsonl; SWE-bench's report in ${out}/report.json`);
   return summary.errors ? 1 : 0;
 }
 

@@ -33,8 +33,10 @@ export async function validateTask(backend: SandboxBackend, task: Task, timeoutS
   const why = (r: RewardResult | string) =>
     typeof r === "string" ? r : r.error ?? Object.entries(r.failing).slice(0, 3).map(([k, v]) => `${k}=${v}`).join(", ");
   const listed = typeof base === "string" ? "" : baseMismatch(task, base);
-  const detail = g !== 1 ? `gold: ${why(gold)}` : b !== 0 ? "base state already passes every selected test" : listed;
-  return { id: task.id, gold: g, base: b, ok: g === 1 && b === 0 && !listed, detail, ms: performance.now() - t };
+  // A base that "scores 0" because its tests never ran proves nothing: say so.
+  const notRun = [gold, base].map((r) => (typeof r === "string" ? undefined : r.scoringError)).find(Boolean);
+  const detail = notRun ? `the tests did not run: ${notRun}` : g !== 1 ? `gold: ${why(gold)}` : b !== 0 ? "base state already passes every selected test" : listed;
+  return { id: task.id, gold: g, base: b, ok: !notRun && g === 1 && b === 0 && !listed, detail, ms: performance.now() - t };
 }
 
 /** A FAIL_TO_PASS test that passes at base, or a PASS_TO_PASS test that does not. */

@@ -9,6 +9,11 @@ export type Termination =
   | "tool_timeout" // a tool call did not come back at all (the sandbox hung)
   | "error";       // the sandbox or the policy failed; not the agent's doing
 
+/** The trajectory says nothing about its policy: it ended in an error, or its reward could not be measured. */
+export function failed(t: Trajectory | null | undefined): boolean {
+  return !t || t.termination === "error" || !!t.scoringError;
+}
+
 export interface Trajectory {
   taskId: string;
   rolloutIndex: number;
@@ -26,6 +31,13 @@ export interface Trajectory {
   steps: number;
   /** Per-test statuses of the reward run, when the tests ran. */
   tests?: Record<string, string>;
+  /** The agent's final diff of the repository (before the hidden tests were put back). */
+  patch?: string;
+  /**
+   * Set when the reward could not be measured (the test command did not start, printed no
+   * result): the reward 0 then says nothing, and the trajectory counts as an error.
+   */
+  scoringError?: string;
   timings: { totalMs: number; modelMs: number; toolMs: number; rewardMs: number };
   traceId?: string;
   error?: string;

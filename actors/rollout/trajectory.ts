@@ -161,6 +161,8 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
     rec.timings.rewardMs = Date.now() - tr;
     rec.reward = r.reward;
     rec.tests = r.statuses as Record<string, string> | undefined;
+    rec.patch = r.patch;
+    if (r.scoringError) rec.scoringError = r.scoringError;
     return finishRecord(rec, "finished", t0);
   } catch (e) {
     rec.error = e instanceof SandboxBrokenError ? `sandbox failed: ${(e as Error).message}` : (e as Error).message;

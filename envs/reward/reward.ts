@@ -23,6 +23,13 @@ export interface RewardResult {
   exitCode: number;
   /** Why the reward is 0 when no test said so (patch did not apply, timeout, …). */
   error?: string;
+  /**
+   * The scoring itself failed: the test command did not start or printed nothing a parser
+   * recognises. The 0 then says nothing of the patch; callers report it as an error.
+   */
+  scoringError?: string;
+  /** The repository's diff as the agent left it, before the hidden tests were put back. */
+  patch?: string;
   outputTail: string;
   durationMs: number;
 }
@@ -52,15 +59,20 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
     reward: 0, statuses: {}, failing: {}, timedOut: false, exitCode: -1, error,
     outputTail: out.slice(-tailChars), durationMs: performance.now() - started,
   });
+  // The agent's final patch: what a predictions file carries (taken before the hidden tests
+  // change the tree).
+  const patch = await sandbox.diff().catch(() => undefined);
   if (task.testPatch.trim()) {
     const restored = await restoreTestFiles(sandbox, task);
-    if (restored) return zero(restored);
+    if (restored) return { ...zero(restored), patch };
   }
   const timeoutSec = opts.timeoutSec ?? 300;
   const r = await sandbox.exec(task.testCommand, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
   const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ""}`;
-  if (r.timedOut) return { ...zero(`the tests ran past ${timeoutSec} s`, output), timedOut: true, exitCode: r.exitCode };
+  if (r.timedOut) return { ...zero(`the tests ran past ${timeoutSec} s`, output), timedOut: true, exitCode: r.exitCode, patch };
   const statuses = parseTestOutput(output, task.testFormat);
+  const notRun = testsDidNotRun(r.exitCode, output, statuses);
+  if (notRun) return { ...zero(notRun, output), scoringError: notRun, exitCode: r.exitCode, patch };
   const failing: Record<string, string> = {};
   for (const id of [...task.failToPass, ...task.passToPass]) {
     const s = statuses[id];
@@ -74,9 +86,23 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
     timedOut: false,
     exitCode: r.exitCode,
     error: selected === 0 ? "the task selects no tests" : undefined,
+    patch,
     outputTail: output.slice(-tailChars),
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * Why the test command's run cannot be scored, or undefined: the shell could not find or
+ * execute it (126, 127), or it printed no line the parser recognises. A test suite that ran
+ * and failed still reports its tests; one that never started must not read as "all failed".
+ */
+function testsDidNotRun(exitCode: number, output: string, statuses: Record<string, unknown>): string | undefined {
+  const last = output.trim().split("\n").slice(-1)[0]?.slice(0, 200) ?? "";
+  if (exitCode === 127) return `the test command was not found (exit 127: ${last})`;
+  if (exitCode === 126) return `the test command could not be executed (exit 126: ${last})`;
+  if (Object.keys(statuses).length === 0) return `the test command printed no test result the parser recognises (exit ${exitCode}${last ? `: ${last}` : ""})`;
+  return undefined;
 }
 
 /** Puts the test files back to their base state, then applies the test patch. Returns an error or undefined. */

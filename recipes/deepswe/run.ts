@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { EngineActorClass, EnvActorClass, LearnerActorClass, RolloutActorClass, type EngineActor, type LearnerActor } from "../../actors/index.js";
 import { loadTasks, openBackend, type Task } from "../../envs/index.js";
 import type { TrainSequence } from "../../gpu/index.js";
-import { advantages, compactFilter, solveCounts, type Trajectory } from "../../rl/index.js";
+import { advantages, compactFilter, failed, solveCounts, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { progressBar, stderrProgress } from "../progress.js";
@@ -237,7 +237,7 @@ function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
   let filtered = 0, errors = 0;
   for (const task of new Set(tasks)) {
     const group = trajs.filter((t) => t.taskId === task.id);
-    errors += group.filter((t) => t.termination === "error").length;
+    errors += group.filter(failed).length;
     const prepared = compactFilter(group, c.algorithm.compactFilter);
     filtered += prepared.filter((p) => p.filtered).length;
     const adv = advantages(prepared.map((p) => p.reward), c.algorithm.advantage);

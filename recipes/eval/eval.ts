@@ -1,15 +1,18 @@
 // `node driver.js eval`: k rollouts of a policy on every task, spread over env actors, with
-// pass@1, pass@k and execution-based best-of-k. Writes DIR/results.jsonl (a row per task),
-// DIR/trajectories.jsonl and DIR/traces.jsonl. A crashed sandbox or actor marks that
-// trajectory as an error and the evaluation goes on.
-import { mkdirSync, createWriteStream, type WriteStream } from "node:fs";
+// pass@1, pass@k and execution-based best-of-k. Writes DIR/results.jsonl (a row per task, as
+// soon as its k rollouts are in), DIR/trajectories.jsonl (each as it ends), DIR/traces.jsonl,
+// and what SWE-bench's tools read: DIR/predictions.jsonl and DIR/report.json. A crashed
+// sandbox or actor marks that trajectory as an error and the evaluation goes on; a crashed
+// evaluation continues with `resume`, losing no finished task.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EngineActorClass, parsePolicySpec, type EngineActor, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import type { BackendKind, Task } from "../../envs/index.js";
-import { bestOfK, passAtK, type Trajectory } from "../../rl/index.js";
+import { bestOfK, failed, passAtK, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
 import { rolloutSlots, runJobs } from "../rollouts.js";
+import { instanceReport, runReport, type InstanceReport, type Prediction } from "./harness-report.js";
 
 export interface EvalOptions {
   tasks: Task[];
@@ -25,6 +28,8 @@ export interface EvalOptions {
   maxSteps?: number;
   /** Tokens after the prompt per trajectory (DEEPSWE: 32,768). */
   maxResponseTokens?: number;
+  /** Continue the evaluation in `out`: tasks with a row in results.jsonl are not run again. */
+  resume?: boolean;
   /** Progress lines (default: stderr). */
   progress?: ProgressSink;
 }
@@ -39,6 +44,10 @@ export interface TaskRow {
   best_of_k: { index: number; reward: number } | null;
   terminations: string[];
   errors: number;
+  /** Why the first failed trajectory failed (an error, or tests that did not run). */
+  error?: string;
+  /** The harness's report on the submitted candidate (best-of-k's), null when none was scored. */
+  submitted: InstanceReport | null;
 }
 
 export interface EvalSummary {
@@ -53,42 +62,67 @@ export interface EvalSummary {
   rolloutMs: number;
 }
 
+/** The files of an evaluation folder. */
+const FILES = { rows: "results.jsonl", trajectories: "trajectories.jsonl", predictions: "predictions.jsonl", report: "report.json" };
+
 export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const spec = parsePolicySpec(o.model);
   mkdirSync(o.out, { recursive: true });
-  const tracesFile = join(o.out, "traces.jsonl");
+  const path = (f: string) => join(o.out, f);
+  // What a crashed run finished: its rows (the commit mark of a task), the predictions and
+  // trajectories of those tasks; the rest is run again.
+  const done = o.resume ? readJsonl<TaskRow>(path(FILES.rows)) : [];
+  const doneIds = new Set(done.map((r) => r.task_id));
+  const predictions = new Map(readJsonl<Prediction>(o.resume ? path(FILES.predictions) : "").filter((p) => doneIds.has(p.instance_id)).map((p) => [p.instance_id, p]));
+  const keptTrajectories = readJsonl<Trajectory>(o.resume ? path(FILES.trajectories) : "").filter((t) => doneIds.has(t.taskId));
+  writeFileSync(path(FILES.rows), done.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  writeFileSync(path(FILES.predictions), [...predictions.values()].map((p) => `${JSON.stringify(p)}\n`).join(""));
+  writeFileSync(path(FILES.trajectories), keptTrajectories.map((t) => `${JSON.stringify(t)}\n`).join(""));
+  const todo = o.tasks.filter((t) => !doneIds.has(t.id));
+  const rows = new Map(done.map((r) => [r.task_id, r]));
+
+  const tracesFile = path("traces.jsonl");
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile } : { nodes: o.nodes ?? 1, tracesFile });
-  const trajOut = createWriteStream(join(o.out, "trajectories.jsonl"));
   const report = o.progress ?? stderrProgress();
+  let rolloutMs = 0;
   try {
-    const engine = spec.kind === "native" ? await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
-    const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
-    const tokenizer = engine && (await engine.info()).vocabSize < 151_669 ? "bytes" : "qwen3";
-    const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
-    const jobs: RolloutJob[] = o.tasks.flatMap((task) => Array.from({ length: o.k }, (_, i) => ({ task, rolloutIndex: i })));
-    const byTask = new Map<string, (Trajectory | null)[]>(o.tasks.map((t) => [t.id, Array(o.k).fill(null)]));
-    let solved = 0, errors = 0;
-    const t0 = Date.now();
-    await runJobs(slots, jobs, o.model, (tr, job, done) => {
-      if (tr.termination === "error") errors++;
-      solved += tr.reward;
-      byTask.get(job.task.id)![job.rolloutIndex] = tr;
-      writeLine(trajOut, tr);
-      report(progressBar("trajectories", done, jobs.length, t0, `${solved} solved, ${errors} errors`), false);
-    });
-    const rolloutMs = Date.now() - t0;
-    report(progressBar("trajectories", jobs.length, jobs.length, t0, `${solved} solved, ${errors} errors`), true);
-    const rows = o.tasks.map((t) => taskRow(t, byTask.get(t.id)!, o.k));
-    const rowsOut = createWriteStream(join(o.out, "results.jsonl"));
-    for (const r of rows) writeLine(rowsOut, r);
-    await Promise.all([close(rowsOut), close(trajOut)]);
-    const mean = (f: (r: TaskRow) => number) => (rows.length ? rows.reduce((a, r) => a + f(r), 0) / rows.length : 0);
+    if (todo.length) {
+      const engine = spec.kind === "native" ? await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
+      const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
+      const tokenizer = engine && (await engine.info()).vocabSize < 151_669 ? "bytes" : "qwen3";
+      const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
+      const jobs: RolloutJob[] = todo.flatMap((task) => Array.from({ length: o.k }, (_, i) => ({ task, rolloutIndex: i })));
+      const byTask = new Map<string, (Trajectory | null)[]>(todo.map((t) => [t.id, Array(o.k).fill(null)]));
+      let solved = 0, errors = 0;
+      const t0 = Date.now();
+      await runJobs(slots, jobs, o.model, (tr, job, n) => {
+        if (failed(tr)) errors++;
+        solved += tr.reward;
+        const trs = byTask.get(job.task.id)!;
+        trs[job.rolloutIndex] = tr;
+        appendFileSync(path(FILES.trajectories), `${JSON.stringify(tr)}\n`);
+        // A task is written as soon as its k rollouts are in: its prediction, then its row.
+        if (trs.every((t) => t !== null)) {
+          const { row, prediction } = taskResult(job.task, trs, o.k, o.model);
+          if (prediction) appendFileSync(path(FILES.predictions), `${JSON.stringify(prediction)}\n`);
+          appendFileSync(path(FILES.rows), `${JSON.stringify(row)}\n`);
+          rows.set(row.task_id, row);
+          if (prediction) predictions.set(prediction.instance_id, prediction);
+        }
+        report(progressBar("trajectories", n, jobs.length, t0, `${solved} solved, ${errors} errors`), false);
+      });
+      rolloutMs = Date.now() - t0;
+      report(progressBar("trajectories", jobs.length, jobs.length, t0, `${solved} solved, ${errors} errors`), true);
+    }
+    const all = o.tasks.map((t) => rows.get(t.id)).filter((r): r is TaskRow => r !== undefined);
+    const submitted = new Map([...predictions.values()].map((p) => [p.instance_id, { prediction: p, report: rows.get(p.instance_id)?.submitted ?? undefined }]));
+    writeFileSync(path(FILES.report), JSON.stringify(runReport(o.tasks.map((t) => t.id), submitted), null, 2));
+    const mean = (f: (r: TaskRow) => number) => (all.length ? all.reduce((a, r) => a + f(r), 0) / all.length : 0);
     return {
-      tasks: rows.length, trajectories: jobs.length, errors,
-      pass_at_1: mean((r) => r.pass_at_1), pass_at_k: mean((r) => r.pass_at_k), best_of_k: mean((r) => r.best_of_k?.reward ?? 0), rows, rolloutMs,
+      tasks: all.length, trajectories: all.length * o.k, errors: all.reduce((a, r) => a + r.errors, 0),
+      pass_at_1: mean((r) => r.pass_at_1), pass_at_k: mean((r) => r.pass_at_k), best_of_k: mean((r) => r.best_of_k?.reward ?? 0), rows: all, rolloutMs,
     };
   } finally {
-    if (!trajOut.writableEnded) trajOut.end();
     await cluster.shutdown();
   }
 }
@@ -99,19 +133,41 @@ function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokeniz
   }));
 }
 
-function taskRow(task: Task, trs: (Trajectory | null)[], k: number): TaskRow {
-  const rewards = trs.map((t) => (t && t.termination !== "error" ? t.reward : null));
+/**
+ * A task's row and its prediction. The candidate submitted is best-of-k's among those scored;
+ * when none was, one whose scoring failed but that left a patch (its report is then missing,
+ * and the harness counts it as an error).
+ */
+function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: string): { row: TaskRow; prediction?: Prediction } {
+  const rewards = trs.map((t) => (failed(t) ? null : t!.reward));
   const c = rewards.filter((r) => r === 1).length;
   const p2p = new Set(task.passToPass);
-  const cands = trs.flatMap((t, index) => (t && t.termination !== "error"
-    ? [{ index, reward: t.reward, regressionPassed: Object.entries(t.tests ?? {}).filter(([id, s]) => p2p.has(id) && (s === "PASSED" || s === "XFAIL")).length }]
+  const cands = trs.flatMap((t, index) => (!failed(t)
+    ? [{ index, reward: t!.reward, regressionPassed: Object.entries(t!.tests ?? {}).filter(([id, s]) => p2p.has(id) && (s === "PASSED" || s === "XFAIL")).length }]
     : []));
   const best = bestOfK(cands);
-  return {
+  const firstFailure = trs.find((t) => failed(t));
+  const pick = best ? trs[best.index]! : trs.find((t) => t?.scoringError && t.patch !== undefined);
+  const row: TaskRow = {
     task_id: task.id, k, rewards, reward: c / k, pass_at_1: passAtK(k, c, 1), pass_at_k: passAtK(k, c, k),
     best_of_k: best ? { index: best.index, reward: best.reward } : null,
-    terminations: trs.map((t) => t?.termination ?? "error"), errors: trs.filter((t) => !t || t.termination === "error").length,
+    terminations: trs.map((t) => t?.termination ?? "error"), errors: trs.filter(failed).length,
+    ...(firstFailure ? { error: firstFailure.scoringError ?? firstFailure.error ?? "failed" } : {}),
+    submitted: best ? instanceReport(task, trs[best.index]!) : null,
   };
+  return { row, prediction: pick ? { instance_id: task.id, model_name_or_path: model, model_patch: pick.patch ?? "" } : undefined };
+}
+
+/** The JSON lines of a file that exists; a line cut short by a crash is dropped. */
+function readJsonl<T>(file: string): T[] {
+  if (!file || !existsSync(file)) return [];
+  return readFileSync(file, "utf8").split("\n").filter(Boolean).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as T];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** The terminal table: one line per task and the totals. */
@@ -124,12 +180,4 @@ export function summaryTable(s: EvalSummary): string {
   }
   lines.push(`${s.tasks} tasks, ${s.trajectories} trajectories (${s.errors} errors): pass@1 ${(100 * s.pass_at_1).toFixed(1)}%, pass@k ${(100 * s.pass_at_k).toFixed(1)}%, best-of-k ${(100 * s.best_of_k).toFixed(1)}%`);
   return lines.join("\n");
-}
-
-function writeLine(s: WriteStream, v: unknown): void {
-  s.write(`${JSON.stringify(v)}\n`);
-}
-
-function close(s: WriteStream): Promise<void> {
-  return new Promise((r) => s.end(r));
 }

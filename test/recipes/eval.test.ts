@@ -1,16 +1,17 @@
 // `node driver.js eval` end to end: actors on an embedded cluster, real sandboxes, result files.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { NativeWorker } from "../../gpu/index.js";
-import { goldReplies, loadTasks, renderToolCall, type Task } from "../../envs/index.js";
+import { goldReplies, loadTasks, renderToolCall, validateTask, type Task } from "../../envs/index.js";
+import { runEval } from "../../recipes/index.js";
 import { IM_START, Qwen3Tokenizer, ScriptedPolicy, serveOpenAI } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
-import { ROOT } from "../helpers.js";
+import { ROOT, until } from "../helpers.js";
 
 const run = promisify(execFile);
 const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 280_000 }).then(
@@ -41,6 +42,78 @@ describe("eval", function () {
     expect(new Set(trajs.map((t) => `${t.taskId}#${t.rolloutIndex}`)).size).to.equal(16);
     for (const t of trajs) expect(t.tokens.length).to.equal(t.mask.length);
     expect(readFileSync(join(out, "traces.jsonl"), "utf8").length).to.be.above(0);
+    // Every trajectory keeps its final patch: the gold patch's files, changed.
+    const { tasks } = loadTasks("bundled:validation");
+    for (const t of trajs) {
+      const files = [...(tasks.find((x) => x.id === t.taskId)!.goldPatch!.matchAll(/^\+\+\+ b\/(\S+)/gm))].map((m) => m[1]);
+      for (const f of files) expect(t.patch, `${t.taskId}: ${f}`).to.include(`+++ b/${f}`);
+    }
+    // SWE-bench's predictions: one line per instance, its three fields exactly, the submitted
+    // (best-of-k) candidate's patch.
+    const preds = jsonl(join(out, "predictions.jsonl"));
+    expect(preds.map((p) => p.instance_id).sort()).to.deep.equal(tasks.map((t) => t.id).sort());
+    for (const p of preds) {
+      expect(Object.keys(p).sort()).to.deep.equal(["instance_id", "model_name_or_path", "model_patch"]);
+      expect(p.model_name_or_path).to.equal("replay:gold");
+      const best = rows.find((r) => r.task_id === p.instance_id).best_of_k.index;
+      expect(p.model_patch).to.equal(trajs.find((t) => t.taskId === p.instance_id && t.rolloutIndex === best).patch);
+    }
+    // The harness's run report (schema_version 2) and each row's per-instance report.
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    expect(Object.keys(report).sort()).to.deep.equal([
+      "completed_ids", "completed_instances", "empty_patch_ids", "empty_patch_instances", "error_ids", "error_instances", "incomplete_ids",
+      "resolved_ids", "resolved_instances", "schema_version", "submitted_ids", "submitted_instances", "total_instances", "unresolved_ids", "unresolved_instances",
+    ]);
+    expect(report).to.deep.include({ schema_version: 2, total_instances: 8, submitted_instances: 8, completed_instances: 8, resolved_instances: 8, unresolved_instances: 0, empty_patch_instances: 0, error_instances: 0 });
+    expect(report.resolved_ids).to.deep.equal(tasks.map((t) => t.id).sort());
+    for (const row of rows) {
+      const task = tasks.find((t) => t.id === row.task_id)!;
+      expect(row.submitted).to.deep.equal({
+        patch_is_None: false, patch_exists: true, patch_successfully_applied: true, resolved: true,
+        tests_status: {
+          FAIL_TO_PASS: { success: task.failToPass, failure: [] }, PASS_TO_PASS: { success: task.passToPass, failure: [] },
+          FAIL_TO_FAIL: { success: [], failure: [] }, PASS_TO_FAIL: { success: [], failure: [] },
+        },
+      });
+    }
+  });
+
+  it("kill -9 in the middle of an eval, then --resume DIR: finished tasks kept as they were, the rest run, every file whole", async () => {
+    const out = join(dir, "resume");
+    const child = spawn(process.execPath, ["driver.js", "eval", "--tasks", "bundled:validation", "--model", "replay:gold", "--k", "1", "--parallel", "1", "--out", out], { cwd: ROOT, stdio: "ignore" });
+    const rowsFile = join(out, "results.jsonl");
+    await until("three finished tasks", () => existsSync(rowsFile) && readFileSync(rowsFile, "utf8").split("\n").filter(Boolean).length >= 3, 120_000);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const before = jsonl(rowsFile);
+    expect(before.length).to.be.within(3, 7);
+    const r = await driver(["eval", "--resume", out]);
+    expect(r.code, r.stderr).to.equal(0);
+    const after = jsonl(rowsFile);
+    expect(after.slice(0, before.length)).to.deep.equal(before);
+    expect(after.map((x) => x.task_id).sort()).to.deep.equal(loadTasks("bundled:validation").tasks.map((t) => t.id).sort());
+    expect(after.every((x) => x.reward === 1)).to.equal(true);
+    // One trajectory and one prediction per task: none of the killed run's unfinished ones.
+    expect(jsonl(join(out, "trajectories.jsonl")).map((t) => t.taskId).sort()).to.deep.equal(after.map((x) => x.task_id).sort());
+    expect(jsonl(join(out, "predictions.jsonl"))).to.have.length(8);
+    expect(JSON.parse(readFileSync(join(out, "report.json"), "utf8")).resolved_instances).to.equal(8);
+  });
+
+  it("a test command that cannot start is an error with its reason, never a quiet 0 (eval, its report, validate-tasks)", async () => {
+    const { tasks } = loadTasks("bundled:validation");
+    const broken = { ...tasks[0], testCommand: "no-such-test-runner -q" };
+    const s = await runEval({ tasks: [broken, tasks[1]], model: "replay:gold", k: 1, parallel: 2, out: join(dir, "not-run"), progress: () => undefined });
+    expect(s.errors).to.equal(1);
+    const [bad, good] = s.rows;
+    expect(bad).to.deep.include({ errors: 1, rewards: [null], submitted: null });
+    expect(bad.error).to.match(/the test command was not found \(exit 127/);
+    expect(good).to.deep.include({ errors: 0, rewards: [1] });
+    // Its patch was made and submitted, its scoring failed: an error instance for the harness.
+    const report = JSON.parse(readFileSync(join(dir, "not-run", "report.json"), "utf8"));
+    expect(report).to.deep.include({ error_ids: [broken.id], resolved_ids: [tasks[1].id], error_instances: 1 });
+    const v = await validateTask((await dockerEnv()).backend, broken);
+    expect(v.ok).to.equal(false);
+    expect(v.detail).to.match(/the tests did not run: the test command was not found/);
   });
 
   it("native:DIR with a tiny random model: trajectories end by their limits with reward 0, not in errors", async () => {
@@ -130,6 +203,11 @@ describe("eval", function () {
       expect(r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 41\.7%, pass@k 75\.0%, best-of-k 50\.0%/);
       const rows = jsonl(join(out, "results.jsonl"));
       expect(rows.map((x) => x.task_id)).to.deep.equal(tasks.map((t) => t.id));
+      // Submitted: best-of-k's candidate. Plans 0 and 2 submit a gold patch (resolved); plans 1
+      // and 3 submit their no-op, an empty patch the harness counts apart.
+      const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+      const byPlan = (ps: number[]) => tasks.filter((_, i) => ps.includes(i % PLANS.length)).map((t) => t.id).sort();
+      expect(report).to.deep.include({ resolved_ids: byPlan([0, 2]), empty_patch_ids: byPlan([1, 3]), unresolved_ids: [], error_ids: [] });
       rows.forEach((row, i) => {
         const want = expected[i % expected.length];
         expect(row.rewards, row.task_id).to.deep.equal(want.rewards);
