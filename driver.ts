@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveConfig, runArith, runDeepSWE, runEval, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
+import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
 import { NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
 import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
@@ -21,6 +21,8 @@ usage:
       check every task: its gold patch must score 1, its untouched repository 0
   node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
       run a policy on tasks: pass@1, pass@k, best-of-k; rows, trajectories and traces in DIR
+  node driver.js score --tasks SPEC --predictions FILE [--parallel N] [--out DIR]
+      score any agent's SWE-bench predictions file in Troupe's sandboxes, as the harness does
   node driver.js --recipe deepswe [--profile laptop|cluster] [--config FILE] [--init CHECKPOINT_DIR] [--set key=value]… [--out DIR]
   node driver.js --recipe deepswe --resume RUN_DIR
       the main job: DeepSWE's rollout-then-train RL (laptop profile: embedded cluster, bundled
@@ -62,6 +64,13 @@ COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks S
   pass every PASS_TO_PASS test. Prints a table; exits 1 when any task fails.
 `;
 
+COMMAND_HELP.score = `usage: node driver.js score --tasks SPEC --predictions FILE [--parallel N] [--out DIR] [--backend auto|docker|local]
+  Scores a predictions file in SWE-bench's format (JSON lines or a JSON array of instance_id,
+  model_name_or_path, model_patch) made by any agent: each patch applied in a fresh sandbox of
+  its task's image, the hidden tests run and read. DIR (default runs/score-<time>) receives
+  the harness's report.json and instance_reports.json. Exits 1 when an instance could not be
+  scored (its patch did not apply, its tests did not run); the reasons are printed.
+`;
 COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
                          [--backend auto|docker|local] [--cluster URL] [--temperature T] [--max-steps N]
                          [--max-response-tokens N]
@@ -221,6 +230,30 @@ async function evalCommand(argv: string[]): Promise<number> {
   return summary.errors ? 1 : 0;
 }
 
+async function scoreCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { tasks: { type: "string" }, predictions: { type: "string" }, parallel: { type: "string" }, out: { type: "string" }, backend: { type: "string" } });
+  if (values.help) return help("score");
+  if (!values.tasks) throw new UsageError("score: --tasks SPEC is required");
+  if (!values.predictions) throw new UsageError("score: --predictions FILE is required");
+  let predictions;
+  try {
+    predictions = readPredictions(values.predictions as string);
+  } catch (e) {
+    throw new UsageError(`score: ${(e as Error).message}`);
+  }
+  const parallel = values.parallel === undefined ? 2 : Number(values.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`score: --parallel must be a positive integer, got ${values.parallel}`);
+  const tasks = tasksFrom(values.tasks as string);
+  const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
+  const out = (values.out as string | undefined) ?? `runs/score-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  const s = await scorePredictions({ tasks, predictions, backend, parallel, out, onResult: (id, verdict) => console.log(`${id}  ${verdict}`) });
+  for (const id of s.skipped) console.error(`troupe: skipped a prediction for ${id}: not among the tasks of ${values.tasks}`);
+  const r = s.report;
+  console.log(`${r.submitted_instances} submitted of ${r.total_instances}: ${r.resolved_instances} resolved, ${r.unresolved_instances} unresolved, ` +
+    `${r.empty_patch_instances} empty patches, ${r.error_instances} errors; report in ${out}/report.json`);
+  return r.error_instances ? 1 : 0;
+}
+
 async function recipeCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "deepswe") return deepsweCommand(rest);
@@ -341,6 +374,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "images") return imagesCommand(rest);
   if (cmd === "validate-tasks") return validateCommand(rest);
   if (cmd === "eval") return evalCommand(rest);
+  if (cmd === "score") return scoreCommand(rest);
   if (cmd === "--recipe" || cmd.startsWith("--recipe=")) return recipeCommand(cmd.startsWith("--recipe=") ? [cmd.slice(9), ...rest] : rest);
   throw new UsageError(`unknown command '${cmd}' (see node driver.js --help)`);
 }

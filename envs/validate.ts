@@ -14,18 +14,25 @@ export interface Validation {
   ms: number;
 }
 
+/**
+ * A patch scored as the harness scores a prediction: a fresh sandbox of the task's image, the
+ * patch applied (none: the base state), the hidden tests run. A string says why the patch
+ * could not be applied.
+ */
+export async function scorePatch(backend: SandboxBackend, task: Task, patch: string | undefined, timeoutSec = 300): Promise<RewardResult | string> {
+  const s = await backend.create({ image: task.image, workdir: task.workdir });
+  try {
+    const err = patch === undefined ? undefined : await applyPatch(s, patch);
+    if (err) return `the patch does not apply: ${err}`;
+    return await computeReward(s, task, { timeoutSec });
+  } finally {
+    await s.close();
+  }
+}
+
 export async function validateTask(backend: SandboxBackend, task: Task, timeoutSec = 300): Promise<Validation> {
   const t = performance.now();
-  const score = async (patch: string | undefined): Promise<RewardResult | string> => {
-    const s = await backend.create({ image: task.image, workdir: task.workdir });
-    try {
-      const err = patch === undefined ? undefined : await applyPatch(s, patch);
-      if (err) return `gold patch does not apply: ${err}`;
-      return await computeReward(s, task, { timeoutSec });
-    } finally {
-      await s.close();
-    }
-  };
+  const score = (patch: string | undefined) => scorePatch(backend, task, patch, timeoutSec);
   if (task.goldPatch === undefined) return { id: task.id, gold: 0, base: 0, ok: false, detail: "no gold patch", ms: 0 };
   const [gold, base] = await Promise.all([score(task.goldPatch), score(undefined)]);
   const g = typeof gold === "string" ? 0 : gold.reward;

@@ -42,8 +42,11 @@ export interface RunReport {
 
 const PASSING = new Set(["PASSED", "XFAIL"]);
 
+/** What a verdict needs of a candidate (a trajectory, or a scored prediction). */
+export type Scored = Pick<Trajectory, "patch" | "reward" | "tests">;
+
 /** The harness's verdict on one candidate: its patch, and each selected test's outcome. */
-export function instanceReport(task: Task, t: Trajectory): InstanceReport {
+export function instanceReport(task: Task, t: Scored): InstanceReport {
   const split = (ids: string[]): Split => ({
     success: ids.filter((id) => PASSING.has(t.tests?.[id] ?? "")),
     failure: ids.filter((id) => !PASSING.has(t.tests?.[id] ?? "")),

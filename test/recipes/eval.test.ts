@@ -1,7 +1,7 @@
 // `node driver.js eval` end to end: actors on an embedded cluster, real sandboxes, result files.
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,6 +218,44 @@ describe("eval", function () {
     } finally {
       await new Promise((r) => srv.close(r));
     }
+  });
+
+  it("score: any agent's predictions file scored as the harness does: resolved, unresolved, empty, unappliable, incomplete, unknown", async () => {
+    const { tasks } = loadTasks("bundled:validation");
+    const t = tasks.slice(0, 4);
+    const preds = [
+      { instance_id: t[0].id, model_name_or_path: "agent-x", model_patch: t[0].goldPatch },
+      { instance_id: t[1].id, model_name_or_path: "agent-x", model_patch: "" },
+      { instance_id: t[2].id, model_name_or_path: "agent-x", model_patch: "diff --git a/nope.py b/nope.py\n--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-x\n+y\n" },
+      // Applies, changes nothing the tests look at: the FAIL_TO_PASS tests still fail.
+      { instance_id: t[3].id, model_name_or_path: "agent-x", model_patch: "diff --git a/NOTES b/NOTES\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES\n@@ -0,0 +1 @@\n+looked at it\n" },
+      { instance_id: "not-a-task-1", model_name_or_path: "agent-x", model_patch: "x" },
+    ];
+    const file = join(dir, "preds.jsonl");
+    writeFileSync(file, preds.map((p) => JSON.stringify(p)).join("\n") + "\n");
+    const out = join(dir, "score");
+    const r = await driver(["score", "--tasks", "bundled:validation", "--predictions", file, "--out", out]);
+    expect(r.code, r.stderr).to.equal(1);  // one instance could not be scored
+    expect(r.stdout).to.match(new RegExp(`${t[2].id}  the patch does not apply`));
+    expect(r.stderr).to.match(/skipped a prediction for not-a-task-1/);
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    expect(report).to.deep.include({
+      total_instances: 8, submitted_instances: 5, completed_instances: 2, resolved_instances: 1, unresolved_instances: 1, empty_patch_instances: 1, error_instances: 1,
+      resolved_ids: [t[0].id], unresolved_ids: [t[3].id], empty_patch_ids: [t[1].id], error_ids: [t[2].id],
+      incomplete_ids: tasks.slice(4).map((x) => x.id).sort(), submitted_ids: preds.map((p) => p.instance_id).sort(),
+    });
+    const inst = JSON.parse(readFileSync(join(out, "instance_reports.json"), "utf8"));
+    expect(Object.keys(inst).sort()).to.deep.equal([t[0].id, t[3].id].sort());
+    expect(inst[t[0].id].tests_status.FAIL_TO_PASS).to.deep.equal({ success: t[0].failToPass, failure: [] });
+    expect(inst[t[3].id]).to.deep.include({ resolved: false, patch_exists: true });
+    expect(inst[t[3].id].tests_status.FAIL_TO_PASS).to.deep.equal({ success: [], failure: t[3].failToPass });
+    expect(inst[t[3].id].tests_status.PASS_TO_PASS).to.deep.equal({ success: t[3].passToPass, failure: [] });
+    // A malformed file is one line naming the file, the line and the field.
+    writeFileSync(join(dir, "bad.jsonl"), `${JSON.stringify(preds[0])}\n{"model_patch": "x"}\n`);
+    const bad = await driver(["score", "--tasks", "bundled:validation", "--predictions", join(dir, "bad.jsonl")]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr.trim().split("\n")).to.have.length(1);
+    expect(bad.stderr).to.match(/bad\.jsonl:2: instance_id/);
   });
 
   it("a bad --model is a usage error in one line", async () => {
