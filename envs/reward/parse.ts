@@ -1,6 +1,6 @@
 // Per-test statuses from test runner output. Statuses use pytest's words.
 export type TestStatus = "PASSED" | "FAILED" | "ERROR" | "SKIPPED" | "XFAIL" | "XPASS";
-export type TestFormat = "pytest" | "unittest";
+export type TestFormat = "pytest" | "unittest" | "r2e-gym";
 
 /** Statuses that count as a pass for the reward (an expected failure is a pass, as in SWE-bench). */
 export const PASSING: ReadonlySet<string> = new Set(["PASSED", "XFAIL"]);
@@ -40,6 +40,34 @@ export function parseUnittest(output: string): Record<string, TestStatus> {
   return out;
 }
 
+/**
+ * R2E-Gym's reading of a pytest `-rA` log, whose names its `expected_output_json` stores: only
+ * the lines after "short test summary info"; a line's name is what follows the file, its `::`
+ * parts joined by dots (`TestX.test_y`), cut at " - "; ANSI colour codes dropped. Nothing
+ * (an empty result) when the summary is missing.
+ */
+export function parseR2EGym(output: string): Record<string, TestStatus> {
+  const at = output.indexOf("short test summary info");
+  if (at < 0) return {};
+  const out: Record<string, TestStatus> = {};
+  for (const raw of output.slice(at).split("\n").slice(1)) {
+    const line = decolor(raw);
+    const status = (["PASSED", "FAILED", "ERROR"] as const).find((s) => line.includes(s));
+    if (!status) continue;
+    out[r2eName(line.split("::").slice(1).join("."))] = status;
+  }
+  return out;
+}
+
+/** A test name as R2E-Gym compares them: no colour codes, cut at its first " - ". */
+export function r2eName(name: string): string {
+  return decolor(name).split(" - ")[0];
+}
+
+function decolor(s: string): string {
+  return s.replace(/\u001b\[[\d;]*m/g, "");
+}
+
 export function parseTestOutput(output: string, format: TestFormat): Record<string, TestStatus> {
-  return format === "unittest" ? parseUnittest(output) : parsePytest(output);
+  return format === "unittest" ? parseUnittest(output) : format === "r2e-gym" ? parseR2EGym(output) : parsePytest(output);
 }

@@ -4,7 +4,7 @@
 import type { Sandbox } from "../sandbox/index.js";
 import { shellQuote } from "../sandbox/index.js";
 import type { Task } from "../tasks/index.js";
-import { parseTestOutput, PASSING, type TestStatus } from "./parse.js";
+import { parseTestOutput, PASSING, r2eName, type TestStatus } from "./parse.js";
 
 export interface RewardOptions {
   /** Time limit for the test command (DeepSWE: 5 minutes). */
@@ -73,6 +73,13 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
   const statuses = parseTestOutput(output, task.testFormat);
   const notRun = testsDidNotRun(r.exitCode, output, statuses);
   if (notRun) return { ...zero(notRun, output), scoringError: notRun, exitCode: r.exitCode, patch };
+  if (task.expectedStatuses) {
+    const failing = exactMismatches(statuses, task.expectedStatuses);
+    return {
+      reward: Object.keys(failing).length === 0 ? 1 : 0, statuses, failing, timedOut: false, exitCode: r.exitCode,
+      outputTail: output.slice(-tailChars), durationMs: performance.now() - started, patch,
+    };
+  }
   const failing: Record<string, string> = {};
   for (const id of [...task.failToPass, ...task.passToPass]) {
     const s = statuses[id];
@@ -90,6 +97,18 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
     outputTail: output.slice(-tailChars),
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * R2E-Gym's rule: the run must report exactly the expected tests with exactly their statuses.
+ * Each difference: an expected test's actual status (or MISSING), or a test nobody expected.
+ */
+function exactMismatches(got: Record<string, string>, expected: Record<string, string>): Record<string, string> {
+  const want = new Map(Object.entries(expected).map(([k, v]) => [r2eName(k), v]));
+  const out: Record<string, string> = {};
+  for (const [k, v] of want) if (got[k] !== v) out[k] = got[k] ?? "MISSING";
+  for (const [k, v] of Object.entries(got)) if (!want.has(k)) out[k] = `unexpected ${v}`;
+  return out;
 }
 
 /**

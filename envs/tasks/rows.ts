@@ -106,11 +106,13 @@ export function rowToTask(row: unknown, where: string, opts: RowOptions = {}): T
       workdir: "/testbed",
       baseCommit: r.commit_hash,
       testPatch: "",
-      // R2E-Gym keeps its hidden tests in the image and expects every listed test's status.
+      // R2E-Gym keeps its hidden tests in the image and expects every listed test's status
+      // (failing ones included); the passing ones also rank candidates for best-of-k.
       failToPass: [],
       passToPass: Object.keys(expected).filter((k) => expected[k] === "PASSED"),
+      expectedStatuses: expected,
       testCommand: r.test_command ?? "bash run_tests.sh",
-      testFormat: "pytest",
+      testFormat: "r2e-gym",
     };
   }
   const s = parsed.data as z.infer<typeof SweBenchRow>;

@@ -18,6 +18,11 @@ export interface Task {
   passToPass: string[];
   testCommand: string;
   testFormat: TestFormat;
+  /**
+   * R2E-Gym: every test's expected status. The reward is 1 only when the run reports exactly
+   * these tests (as many, none missing) with exactly these statuses.
+   */
+  expectedStatuses?: Record<string, string>;
   split?: string;
   /** Local task folders: where the image is built from (see images.ts). */
   folder?: LocalTaskSource;

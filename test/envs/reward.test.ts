@@ -1,6 +1,9 @@
 import { expect } from "chai";
-import { applyPatch, computeReward, parsePytest, parseUnittest, SWEEnv, type DockerBackend, type Task } from "../../envs/index.js";
-import { dockerEnv, task } from "./helpers.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { applyPatch, computeReward, loadTasks, parsePytest, parseUnittest, SWEEnv, type DockerBackend, type Task } from "../../envs/index.js";
+import { BASE_IMAGE, dockerEnv, task } from "./helpers.js";
 
 describe("test-based reward", function () {
   this.timeout(180_000);
@@ -60,6 +63,52 @@ describe("test-based reward", function () {
     try {
       const r = await computeReward(s, slow, { timeoutSec: 1 });
       expect(r).to.include({ reward: 0, timedOut: true });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("R2E-Gym rows: every expected status and the test count must match exactly; a log without a summary is a scoring error", async () => {
+    // R2E-Gym's images carry their own tests and runner; here the "runner" prints a recorded
+    // log, so the row's scoring is what is tested.
+    const dir = mkdtempSync(join(tmpdir(), "troupe-r2e-"));
+    const expected = { "TestTable.test_basic": "PASSED", "TestTable.test_empty": "PASSED", "test_module_level": "PASSED", "TestTable.test_wide": "FAILED" };
+    const row = { docker_image: BASE_IMAGE, problem_statement: "wide tables", instance_id: "r2e-fixture", test_command: "cat /tmp/log.txt", expected_output_json: JSON.stringify(expected) };
+    writeFileSync(join(dir, "rows.jsonl"), `${JSON.stringify(row)}\n`);
+    const { tasks: [r2e], errors } = loadTasks(join(dir, "rows.jsonl"));
+    rmSync(dir, { recursive: true, force: true });
+    expect(errors).to.deep.equal([]);
+    expect(r2e.expectedStatuses).to.deep.equal(expected);
+    const log = (lines: string[]) => [
+      "============================= test session starts ==============================", "collected 4 items", "",
+      "r2e_tests/test_1.py ..F.                                                 [100%]", "",
+      "=========================== short test summary info ============================", ...lines,
+      "========================= 1 failed, 3 passed in 0.12s ==========================", "",
+    ].join("\n");
+    const exact = [
+      "PASSED r2e_tests/test_1.py::TestTable::test_basic", "PASSED r2e_tests/test_1.py::TestTable::test_empty",
+      "\u001b[32mPASSED\u001b[0m r2e_tests/test_1.py::test_module_level",  // colour codes are dropped
+      "FAILED r2e_tests/test_1.py::TestTable::test_wide - AssertionError: assert 3 == 4",
+    ];
+    const s = await backend.create({ image: BASE_IMAGE });
+    try {
+      const score = async (lines: string[]) => {
+        await s.writeFile("/tmp/log.txt", log(lines));
+        return computeReward(s, r2e);
+      };
+      expect((await score(exact)).reward).to.equal(1);
+      // The test expected to fail passes: not the recorded behaviour.
+      const fixed = await score(exact.map((l) => l.replace("FAILED r2e_tests/test_1.py::TestTable::test_wide - AssertionError: assert 3 == 4", "PASSED r2e_tests/test_1.py::TestTable::test_wide")));
+      expect(fixed).to.deep.include({ reward: 0, failing: { "TestTable.test_wide": "PASSED" } });
+      // One missing, one nobody expected.
+      const missing = await score(exact.slice(1));
+      expect(missing).to.deep.include({ reward: 0, failing: { "TestTable.test_basic": "MISSING" } });
+      const extra = await score([...exact, "PASSED r2e_tests/test_1.py::test_new"]);
+      expect(extra).to.deep.include({ reward: 0, failing: { test_new: "unexpected PASSED" } });
+      // No summary at all: the tests did not run as R2E-Gym reads them.
+      await s.writeFile("/tmp/log.txt", "ImportError: no module named pytest\n");
+      const none = await computeReward(s, r2e);
+      expect(none.scoringError).to.match(/printed no test result the parser recognises/);
     } finally {
       await s.close();
     }
