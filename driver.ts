@@ -35,7 +35,7 @@ shared flags:
   --cluster URL    nats://[user:pass@|token@]HOST:PORT; omit for an embedded cluster
                    (credentials also from TROUPE_NATS_TOKEN, TROUPE_NATS_USER/PASS,
                     TROUPE_NATS_NKEY_SEED_FILE; TLS from TROUPE_NATS_TLS_CA/CERT/KEY)
-  --tasks SPEC     bundled | bundled:train | bundled:validation | FILE.jsonl | TASK_FOLDER
+  --tasks SPEC     bundled | bundled:train | bundled:validation | FILE.jsonl | FILE.parquet | TASK_FOLDER
 
 tests: npm test        benchmarks: npm run bench -- NAME
 `;
@@ -140,8 +140,8 @@ async function statusCommand(argv: string[]): Promise<number> {
 }
 
 /** Loads --tasks; malformed rows are reported (with file:line and field) and skipped. */
-function tasksFrom(spec: string): Task[] {
-  const { tasks, errors } = loadTasks(spec);
+async function tasksFrom(spec: string): Promise<Task[]> {
+  const { tasks, errors } = await loadTasks(spec);
   for (const e of errors) console.error(`troupe: skipped a task: ${e.message}`);
   if (tasks.length === 0) throw new TaskFormatError(spec, "", "no usable task");
   return tasks;
@@ -153,7 +153,7 @@ async function imagesCommand(argv: string[]): Promise<number> {
   if (sub !== "build") throw new UsageError("images: the only subcommand is 'build' (node driver.js images build [--tasks SPEC])");
   const { values } = parse(rest, { tasks: { type: "string" }, backend: { type: "string" } });
   if (values.help) return help("images");
-  const tasks = tasksFrom((values.tasks as string | undefined) ?? "bundled");
+  const tasks = await tasksFrom((values.tasks as string | undefined) ?? "bundled");
   const { reports } = await backendWithImages(values.backend as string | undefined, tasks);
   const built = reports.filter((r) => r.built).length;
   console.log(`${reports.length} images ready (${built} built, ${reports.length - built} cached)`);
@@ -166,7 +166,7 @@ async function validateCommand(argv: string[]): Promise<number> {
   if (!values.tasks) throw new UsageError("validate-tasks: --tasks SPEC is required");
   const parallel = values.parallel ? Number(values.parallel) : 2;
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`validate-tasks: --parallel must be a positive integer, got ${values.parallel}`);
-  const tasks = tasksFrom(values.tasks as string);
+  const tasks = await tasksFrom(values.tasks as string);
   const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
   const width = Math.max(4, ...tasks.map((t) => t.id.length));
   console.log(`${"task".padEnd(width)}  gold  base  result`);
@@ -205,7 +205,7 @@ async function evalCommand(argv: string[]): Promise<number> {
   };
   const temperature = values.temperature === undefined ? 1 : Number(values.temperature);
   if (!(temperature >= 0)) throw new UsageError(`eval: --temperature must be a number ≥ 0, got ${values.temperature}`);
-  const tasks = tasksFrom(values.tasks as string);
+  const tasks = await tasksFrom(values.tasks as string);
   const backend = values.backend as string | undefined;
   await backendWithImages(backend, tasks);
   const out = resume ?? (values.out as string | undefined) ?? `runs/eval-${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -243,7 +243,7 @@ async function scoreCommand(argv: string[]): Promise<number> {
   }
   const parallel = values.parallel === undefined ? 2 : Number(values.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`score: --parallel must be a positive integer, got ${values.parallel}`);
-  const tasks = tasksFrom(values.tasks as string);
+  const tasks = await tasksFrom(values.tasks as string);
   const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
   const out = (values.out as string | undefined) ?? `runs/score-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const s = await scorePredictions({ tasks, predictions, backend, parallel, out, onResult: (id, verdict) => console.log(`${id}  ${verdict}`) });
@@ -321,7 +321,7 @@ async function deepsweCommand(argv: string[]): Promise<number> {
   }
   if (!values.cluster) await preflight(config);
   const out = resume ?? (values.out as string | undefined) ?? `runs/deepswe-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  await backendWithImages(config.backend, [...tasksFrom(config.tasks.train), ...tasksFrom(config.tasks.validation)]);
+  await backendWithImages(config.backend, [...(await tasksFrom(config.tasks.train)), ...(await tasksFrom(config.tasks.validation))]);
   const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l) });
   const last = rows[rows.length - 1];
   console.log(`${rows.length} steps; last step reward ${last ? last.reward_mean.toFixed(3) : "-"}${last?.val_reward !== undefined ? `, validation ${last.val_reward.toFixed(3)}` : ""}`);

@@ -39,7 +39,7 @@ async function loop(sandboxes: Sandbox[], step: (sb: Sandbox, i: number) => Prom
 
 export async function run(): Promise<Record<string, number>> {
   const backend = await DockerBackend.connect();
-  const task = loadTasks("bundled").tasks[0];
+  const task = (await loadTasks("bundled")).tasks[0];
   await buildImages(backend.docker, [task]);
   const out: Record<string, number> = {};
   for (const n of LEVELS) {

@@ -10,7 +10,7 @@ const p50 = (xs: number[]) => +[...xs].sort((a, b) => a - b)[Math.floor(xs.lengt
 
 async function setup() {
   const backend = await DockerBackend.connect();
-  const task = loadTasks("bundled").tasks[0];
+  const task = (await loadTasks("bundled")).tasks[0];
   await buildImages(backend.docker, [task]);
   return { backend, task };
 }

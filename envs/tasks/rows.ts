@@ -1,6 +1,8 @@
-// SWE-bench and R2E-Gym rows in JSONL, validated with zod. A malformed row is reported with its
-// line number and field and skipped; the other rows still load.
+// SWE-bench and R2E-Gym rows in JSONL or Parquet (as the hub stores datasets), validated with
+// zod. A malformed row is reported with its line (or row) number and field and skipped; the
+// other rows still load.
 import { readFileSync } from "node:fs";
+import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { z } from "zod";
 import { TaskFormatError } from "../errors.js";
 import type { Task } from "./task.js";
@@ -68,8 +70,7 @@ export function loadJsonl(file: string, opts: RowOptions = {}): LoadResult {
   } catch (e) {
     throw new TaskFormatError(file, "", `cannot read: ${(e as Error).message}`);
   }
-  const tasks: Task[] = [];
-  const errors: TaskFormatError[] = [];
+  const out: LoadResult = { tasks: [], errors: [] };
   text.split("\n").forEach((line, i) => {
     if (!line.trim()) return;
     const where = `${file}:${i + 1}`;
@@ -77,16 +78,39 @@ export function loadJsonl(file: string, opts: RowOptions = {}): LoadResult {
     try {
       row = JSON.parse(line);
     } catch (e) {
-      errors.push(new TaskFormatError(where, "", `not JSON: ${(e as Error).message}`));
+      out.errors.push(new TaskFormatError(where, "", `not JSON: ${(e as Error).message}`));
       return;
     }
-    try {
-      tasks.push(rowToTask(row, where, opts));
-    } catch (e) {
-      errors.push(e as TaskFormatError);
-    }
+    addRow(out, row, where, opts);
   });
-  return { tasks, errors };
+  return out;
+}
+
+/**
+ * Loads a Parquet file of the same rows, read by hyparquet (JavaScript only, no native code).
+ * 64-bit integers come back as numbers, as JSON would have them.
+ */
+export async function loadParquet(file: string, opts: RowOptions = {}): Promise<LoadResult> {
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await parquetReadObjects({ file: await asyncBufferFromFile(file) });
+  } catch (e) {
+    throw new TaskFormatError(file, "", `cannot read as Parquet: ${(e as Error).message}`);
+  }
+  const out: LoadResult = { tasks: [], errors: [] };
+  rows.forEach((row, i) => {
+    const plain = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v]));
+    addRow(out, plain, `${file}: row ${i + 1}`, opts);
+  });
+  return out;
+}
+
+function addRow(out: LoadResult, row: unknown, where: string, opts: RowOptions): void {
+  try {
+    out.tasks.push(rowToTask(row, where, opts));
+  } catch (e) {
+    out.errors.push(e as TaskFormatError);
+  }
 }
 
 export function rowToTask(row: unknown, where: string, opts: RowOptions = {}): Task {

@@ -1,11 +1,11 @@
-// --tasks SPEC: `bundled`, `bundled:train`, `bundled:validation`, a JSONL file of rows, a task
-// folder, or a folder of task folders.
+// --tasks SPEC: `bundled`, `bundled:train`, `bundled:validation`, a JSONL or Parquet file of
+// rows, a task folder, or a folder of task folders.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TaskFormatError } from "../errors.js";
 import { isTaskFolder, loadTaskFolder } from "./folder.js";
-import { loadJsonl, type LoadResult, type RowOptions } from "./rows.js";
+import { loadJsonl, loadParquet, type LoadResult, type RowOptions } from "./rows.js";
 
 /** The bundled task set lives in the source tree, beside the code that loads it. */
 export function bundledDir(): string {
@@ -15,7 +15,7 @@ export function bundledDir(): string {
   return join(d, "envs", "tasks", "bundled");
 }
 
-export function loadTasks(spec: string, opts: RowOptions = {}): LoadResult {
+export async function loadTasks(spec: string, opts: RowOptions = {}): Promise<LoadResult> {
   const [name, split] = spec.split(":");
   if (name === "bundled") {
     if (split && split !== "train" && split !== "validation") throw new TaskFormatError(spec, "", "bundled splits are 'train' and 'validation'");
@@ -24,9 +24,9 @@ export function loadTasks(spec: string, opts: RowOptions = {}): LoadResult {
   }
   const path = resolve(spec);
   if (!existsSync(path)) {
-    throw new TaskFormatError(spec, "", "no such file or folder (use bundled, bundled:train, bundled:validation, a .jsonl file or a task folder)");
+    throw new TaskFormatError(spec, "", "no such file or folder (use bundled, bundled:train, bundled:validation, a .jsonl or .parquet file or a task folder)");
   }
-  if (statSync(path).isFile()) return loadJsonl(path, opts);
+  if (statSync(path).isFile()) return path.endsWith(".parquet") ? loadParquet(path, opts) : loadJsonl(path, opts);
   return loadFolderTree(path);
 }
 

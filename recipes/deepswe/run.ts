@@ -56,8 +56,8 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   const ckDir = join(o.out, "checkpoints");
   mkdirSync(ckDir, { recursive: true });
   if (!o.resume) writeFileSync(join(o.out, "config.json"), JSON.stringify(c, null, 2));
-  const train = tasksOf(c.tasks.train);
-  const validation = tasksOf(c.tasks.validation).slice(0, c.schedule.validationTasks);
+  const train = await tasksOf(c.tasks.train);
+  const validation = (await tasksOf(c.tasks.validation)).slice(0, c.schedule.validationTasks);
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
   const rows: StepRow[] = o.resume ? readRows(o.out) : [];
   try {
@@ -140,8 +140,8 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   }
 }
 
-function tasksOf(spec: string): Task[] {
-  const { tasks, errors } = loadTasks(spec);
+async function tasksOf(spec: string): Promise<Task[]> {
+  const { tasks, errors } = await loadTasks(spec);
   if (errors.length) throw errors[0];
   if (!tasks.length) throw new TypeError(`task spec '${spec}' has no tasks`);
   return tasks;

@@ -74,7 +74,7 @@ describe("local sandboxes (bubblewrap)", function () {
   });
 
   it("runs bundled tasks: gold scores 1, the base 0, and an env works end to end", async () => {
-    const task = loadTasks("bundled:validation").tasks.find((t) => t.id.startsWith("cronlite"))!;
+    const task = (await loadTasks("bundled:validation")).tasks.find((t) => t.id.startsWith("cronlite"))!;
     await buildLocalImages([task]);
     const v = await validateTask(backend, task);
     expect(v, v.detail).to.include({ gold: 1, base: 0, ok: true });

@@ -75,7 +75,7 @@ describe("test-based reward", function () {
     const expected = { "TestTable.test_basic": "PASSED", "TestTable.test_empty": "PASSED", "test_module_level": "PASSED", "TestTable.test_wide": "FAILED" };
     const row = { docker_image: BASE_IMAGE, problem_statement: "wide tables", instance_id: "r2e-fixture", test_command: "cat /tmp/log.txt", expected_output_json: JSON.stringify(expected) };
     writeFileSync(join(dir, "rows.jsonl"), `${JSON.stringify(row)}\n`);
-    const { tasks: [r2e], errors } = loadTasks(join(dir, "rows.jsonl"));
+    const { tasks: [r2e], errors } = (await loadTasks(join(dir, "rows.jsonl")));
     rmSync(dir, { recursive: true, force: true });
     expect(errors).to.deep.equal([]);
     expect(r2e.expectedStatuses).to.deep.equal(expected);

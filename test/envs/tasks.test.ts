@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadJsonl, loadTaskFolder, loadTasks, TaskFormatError } from "../../envs/index.js";
+import { parquetWriteBuffer } from "hyparquet-writer";
 import { ROOT } from "../helpers.js";
 import { dockerEnv } from "./helpers.js";
 
@@ -35,6 +36,26 @@ describe("task loaders", () => {
     expect(errors.every((e) => e instanceof TaskFormatError)).to.equal(true);
   });
 
+  it("reads the same rows from Parquet, as the hub stores datasets (snappy, 64-bit integers); a bad row is named by its number", async () => {
+    const rows = [swe, { ...swe, instance_id: "astropy__astropy-13033", FAIL_TO_PASS: "not a list" }];
+    const col = (name: keyof typeof swe) => ({ name, data: rows.map((r) => r[name]), type: "STRING" as const });
+    const file = join(dir, "rows.parquet");
+    writeFileSync(file, Buffer.from(parquetWriteBuffer({ columnData: [
+      col("instance_id"), col("repo"), col("base_commit"), col("patch"), col("test_patch"), col("problem_statement"), col("FAIL_TO_PASS"), col("PASS_TO_PASS"),
+      { name: "version", data: [BigInt(3), BigInt(4)], type: "INT64" },
+    ] })));
+    const { tasks, errors } = await loadTasks(file);
+    expect(tasks.map((t) => t.id)).to.deep.equal(["astropy__astropy-12907"]);
+    expect(tasks[0].failToPass).to.deep.equal(["t/test_a.py::test_one"]);
+    expect(tasks[0].testPatch).to.equal(swe.test_patch);
+    expect(errors.map((e) => e.message)).to.deep.equal([`${file}: row 2: field 'FAIL_TO_PASS': ${errors[0].message.split("FAIL_TO_PASS': ")[1]}`]);
+    // A file named .parquet that is not one: one clear error naming it.
+    writeFileSync(join(dir, "fake.parquet"), "instance_id,repo\n");
+    const bad = await loadTasks(join(dir, "fake.parquet")).catch((e) => e);
+    expect(bad).to.be.instanceOf(TaskFormatError);
+    expect(bad.message).to.match(/fake\.parquet: cannot read as Parquet/);
+  });
+
   it("names SWE-bench images from a template", () => {
     const file = join(dir, "one.jsonl");
     writeFileSync(file, JSON.stringify(swe));
@@ -48,17 +69,17 @@ describe("task loaders", () => {
     expect(() => loadTaskFolder(t)).to.throw(TaskFormatError, /task.json: field 'FAIL_TO_PASS'/);
   });
 
-  it("the bundled set: at least 24 tasks over at least 4 repositories, split into train and validation", () => {
-    const all = loadTasks("bundled");
+  it("the bundled set: at least 24 tasks over at least 4 repositories, split into train and validation", async () => {
+    const all = (await loadTasks("bundled"));
     expect(all.errors).to.deep.equal([]);
-    const train = loadTasks("bundled:train").tasks;
-    const val = loadTasks("bundled:validation").tasks;
+    const train = (await loadTasks("bundled:train")).tasks;
+    const val = (await loadTasks("bundled:validation")).tasks;
     expect(train.length + val.length).to.equal(all.tasks.length);
     expect(all.tasks.length).to.be.at.least(24);
     expect(new Set(all.tasks.map((t) => t.folder?.repoDir)).size).to.be.at.least(4);
     expect(train.length).to.be.greaterThan(val.length);
     expect(val.length).to.be.greaterThan(0);
-    expect(() => loadTasks("bundled:test")).to.throw(TaskFormatError);
+    expect(await loadTasks("bundled:test").catch((e) => e)).to.be.instanceOf(TaskFormatError);
   });
 
   it("validate-tasks: gold scores 1 and the base 0 for every bundled task", async function () {
@@ -66,14 +87,14 @@ describe("task loaders", () => {
     await dockerEnv();
     const r = spawnSync(process.execPath, ["driver.js", "validate-tasks", "--tasks", "bundled"], { cwd: ROOT, encoding: "utf8" });
     expect(r.status, r.stderr).to.equal(0);
-    const n = loadTasks("bundled").tasks.length;
+    const n = (await loadTasks("bundled")).tasks.length;
     expect(r.stdout).to.include(`${n}/${n} tasks valid`);
   });
 
   it("validate-tasks exits non-zero when a task's gold patch does not fix it", async function () {
     this.timeout(300_000);
     await dockerEnv();
-    const src = loadTasks("bundled").tasks[0].folder!;
+    const src = (await loadTasks("bundled")).tasks[0].folder!;
     const t = join(dir, "broken-task");
     mkdirSync(t, { recursive: true });
     const base = join(src.dir, "..", "repo");
