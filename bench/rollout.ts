@@ -9,7 +9,7 @@ import { runEval } from "../recipes/index.js";
 import { SMOKE } from "./util.js";
 
 export async function run(): Promise<Record<string, number>> {
-  const { tasks } = (await loadTasks("bundled"));
+  const { tasks } = await loadTasks("bundled");
   await buildImages((await DockerBackend.connect()).docker, tasks);
   const dir = mkdtempSync(join(tmpdir(), "troupe-bench-rollout-"));
   const out: Record<string, number> = {};

@@ -4,7 +4,7 @@
 // optimizer step → metrics → checkpoint every N steps (a temp folder renamed into place) →
 // validation every N steps. A fresh laptop run first warms up on gold demonstrations.
 // --resume continues from the newest checkpoint that loads, saying which ones it skipped.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EngineActorClass, EnvActorClass, LearnerActorClass, RolloutActorClass, type EngineActor, type LearnerActor } from "../../actors/index.js";
@@ -13,6 +13,7 @@ import type { TrainSequence } from "../../gpu/index.js";
 import { advantages, compactFilter, failed, solveCounts, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
+import { readJsonl } from "../jsonl.js";
 import { progressBar, stderrProgress } from "../progress.js";
 import { rolloutSlots, runJobs } from "../rollouts.js";
 import { plotHtml, type PlotRow } from "./plot.js";
@@ -59,7 +60,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   const train = await tasksOf(c.tasks.train);
   const validation = (await tasksOf(c.tasks.validation)).slice(0, c.schedule.validationTasks);
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
-  const rows: StepRow[] = o.resume ? readRows(o.out) : [];
+  const rows: StepRow[] = o.resume ? readJsonl<StepRow>(join(o.out, "metrics.jsonl")) : [];
   try {
     const { learner, step: done, checkpoint: loaded } = await startLearner(cluster, c, ckDir, !!o.resume, log);
     const learners = await dataParallel(cluster, c, learner, loaded);
@@ -216,18 +217,6 @@ async function checkpoint(learner: ActorHandle<LearnerActor>, ckDir: string, ste
   await learner.save(tmp);
   rmSync(join(ckDir, `step-${step}`), { recursive: true, force: true });
   renameSync(tmp, join(ckDir, `step-${step}`));
-}
-
-function readRows(out: string): StepRow[] {
-  const f = join(out, "metrics.jsonl");
-  if (!existsSync(f)) return [];
-  return readFileSync(f, "utf8").split("\n").filter(Boolean).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as StepRow];
-    } catch {
-      return [];  // a line cut by a kill
-    }
-  });
 }
 
 /** Groups by task, compact filtering, advantages; the sequences to train on. */

@@ -4,13 +4,14 @@
 // and what SWE-bench's tools read: DIR/predictions.jsonl and DIR/report.json. A crashed
 // sandbox or actor marks that trajectory as an error and the evaluation goes on; a crashed
 // evaluation continues with `resume`, losing no finished task.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EngineActorClass, parsePolicySpec, type EngineActor, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
-import type { BackendKind, Task } from "../../envs/index.js";
+import { PASSING, type BackendKind, type Task } from "../../envs/index.js";
 import { bestOfK, failed, passAtK, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
+import { readJsonl } from "../jsonl.js";
 import { rolloutSlots, runJobs } from "../rollouts.js";
 import { instanceReport, runReport, type InstanceReport, type Prediction } from "./harness-report.js";
 
@@ -71,10 +72,11 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const path = (f: string) => join(o.out, f);
   // What a crashed run finished: its rows (the commit mark of a task), the predictions and
   // trajectories of those tasks; the rest is run again.
-  const done = o.resume ? readJsonl<TaskRow>(path(FILES.rows)) : [];
+  const previous = <T>(file: string): T[] => (o.resume ? readJsonl<T>(path(file)) : []);
+  const done = previous<TaskRow>(FILES.rows);
   const doneIds = new Set(done.map((r) => r.task_id));
-  const predictions = new Map(readJsonl<Prediction>(o.resume ? path(FILES.predictions) : "").filter((p) => doneIds.has(p.instance_id)).map((p) => [p.instance_id, p]));
-  const keptTrajectories = readJsonl<Trajectory>(o.resume ? path(FILES.trajectories) : "").filter((t) => doneIds.has(t.taskId));
+  const predictions = new Map(previous<Prediction>(FILES.predictions).filter((p) => doneIds.has(p.instance_id)).map((p) => [p.instance_id, p]));
+  const keptTrajectories = previous<Trajectory>(FILES.trajectories).filter((t) => doneIds.has(t.taskId));
   writeFileSync(path(FILES.rows), done.map((r) => `${JSON.stringify(r)}\n`).join(""));
   writeFileSync(path(FILES.predictions), [...predictions.values()].map((p) => `${JSON.stringify(p)}\n`).join(""));
   writeFileSync(path(FILES.trajectories), keptTrajectories.map((t) => `${JSON.stringify(t)}\n`).join(""));
@@ -143,7 +145,7 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
   const c = rewards.filter((r) => r === 1).length;
   const p2p = new Set(task.passToPass);
   const cands = trs.flatMap((t, index) => (!failed(t)
-    ? [{ index, reward: t!.reward, regressionPassed: Object.entries(t!.tests ?? {}).filter(([id, s]) => p2p.has(id) && (s === "PASSED" || s === "XFAIL")).length }]
+    ? [{ index, reward: t!.reward, regressionPassed: Object.entries(t!.tests ?? {}).filter(([id, s]) => p2p.has(id) && PASSING.has(s)).length }]
     : []));
   const best = bestOfK(cands);
   const firstFailure = trs.find((t) => failed(t));
@@ -156,18 +158,6 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
     submitted: best ? instanceReport(task, trs[best.index]!) : null,
   };
   return { row, prediction: pick ? { instance_id: task.id, model_name_or_path: model, model_patch: pick.patch ?? "" } : undefined };
-}
-
-/** The JSON lines of a file that exists; a line cut short by a crash is dropped. */
-function readJsonl<T>(file: string): T[] {
-  if (!file || !existsSync(file)) return [];
-  return readFileSync(file, "utf8").split("\n").filter(Boolean).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as T];
-    } catch {
-      return [];
-    }
-  });
 }
 
 /** The terminal table: one line per task and the totals. */

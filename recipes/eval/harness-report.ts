@@ -3,7 +3,7 @@
 // `swebench.harness.run_evaluation` (schema_version 2: counts and sorted id lists), with each
 // instance's report in the harness's per-instance shape (resolved, and the FAIL_TO_PASS /
 // PASS_TO_PASS tests that succeeded and failed).
-import type { Task } from "../../envs/index.js";
+import { PASSING, type Task } from "../../envs/index.js";
 import type { Trajectory } from "../../rl/index.js";
 
 export interface Prediction {
@@ -39,8 +39,6 @@ export interface RunReport {
   error_ids: string[];
   schema_version: 2;
 }
-
-const PASSING = new Set(["PASSED", "XFAIL"]);
 
 /** What a verdict needs of a candidate (a trajectory, or a scored prediction). */
 export type Scored = Pick<Trajectory, "patch" | "reward" | "tests">;

@@ -7,7 +7,7 @@ let ready: Promise<{ backend: DockerBackend; tasks: Task[] }> | undefined;
 export function dockerEnv(): Promise<{ backend: DockerBackend; tasks: Task[] }> {
   ready ??= (async () => {
     const backend = await DockerBackend.connect();
-    const { tasks, errors } = (await loadTasks("bundled"));
+    const { tasks, errors } = await loadTasks("bundled");
     if (errors.length) throw errors[0];
     await buildImages(backend.docker, tasks);
     return { backend, tasks };

@@ -70,7 +70,7 @@ describe("task loaders", () => {
   });
 
   it("the bundled set: at least 24 tasks over at least 4 repositories, split into train and validation", async () => {
-    const all = (await loadTasks("bundled"));
+    const all = await loadTasks("bundled");
     expect(all.errors).to.deep.equal([]);
     const train = (await loadTasks("bundled:train")).tasks;
     const val = (await loadTasks("bundled:validation")).tasks;

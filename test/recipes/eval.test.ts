@@ -43,7 +43,7 @@ describe("eval", function () {
     for (const t of trajs) expect(t.tokens.length).to.equal(t.mask.length);
     expect(readFileSync(join(out, "traces.jsonl"), "utf8").length).to.be.above(0);
     // Every trajectory keeps its final patch: the gold patch's files, changed.
-    const { tasks } = (await loadTasks("bundled:validation"));
+    const { tasks } = await loadTasks("bundled:validation");
     for (const t of trajs) {
       const files = [...(tasks.find((x) => x.id === t.taskId)!.goldPatch!.matchAll(/^\+\+\+ b\/(\S+)/gm))].map((m) => m[1]);
       for (const f of files) expect(t.patch, `${t.taskId}: ${f}`).to.include(`+++ b/${f}`);
@@ -100,7 +100,7 @@ describe("eval", function () {
   });
 
   it("a test command that cannot start is an error with its reason, never a quiet 0 (eval, its report, validate-tasks)", async () => {
-    const { tasks } = (await loadTasks("bundled:validation"));
+    const { tasks } = await loadTasks("bundled:validation");
     const broken = { ...tasks[0], testCommand: "no-such-test-runner -q" };
     const s = await runEval({ tasks: [broken, tasks[1]], model: "replay:gold", k: 1, parallel: 2, out: join(dir, "not-run"), progress: () => undefined });
     expect(s.errors).to.equal(1);
@@ -160,7 +160,7 @@ describe("eval", function () {
     // every regression test still passing) or a break (the package deleted: reward 0, every
     // test failing). Best-of-k picks the most regression tests passed, ties to the lowest
     // index, so a no-op ahead of the gold patch wins over it.
-    const { tasks } = (await loadTasks("bundled:validation"));
+    const { tasks } = await loadTasks("bundled:validation");
     const finish = renderToolCall({ name: "finish", params: { command: "submit" } });
     const plays: Record<string, (t: Task) => string[]> = {
       gold: (t) => goldReplies(t.goldPatch!, t.workdir),
@@ -221,7 +221,7 @@ describe("eval", function () {
   });
 
   it("score: any agent's predictions file scored as the harness does: resolved, unresolved, empty, unappliable, incomplete, unknown", async () => {
-    const { tasks } = (await loadTasks("bundled:validation"));
+    const { tasks } = await loadTasks("bundled:validation");
     const t = tasks.slice(0, 4);
     const preds = [
       { instance_id: t[0].id, model_name_or_path: "agent-x", model_patch: t[0].goldPatch },
