@@ -1,7 +1,7 @@
 // validate-tasks: every task's gold patch must score 1 and its untouched repository 0, and the
 // lists must say what the base state does (SWE-bench's definition): there, every FAIL_TO_PASS
 // test fails and every PASS_TO_PASS test passes.
-import { applyPatch, computeReward, PASSING, type RewardResult } from "./reward/index.js";
+import { applyPatch, computeReward, gradeTests, type RewardResult } from "./reward/index.js";
 import type { SandboxBackend } from "./sandbox/index.js";
 import type { Task } from "./tasks/index.js";
 
@@ -48,10 +48,10 @@ export async function validateTask(backend: SandboxBackend, task: Task, timeoutS
 
 /** A FAIL_TO_PASS test that passes at base, or a PASS_TO_PASS test that does not. */
 function baseMismatch(task: Task, base: RewardResult): string {
-  const passes = (id: string) => PASSING.has(base.statuses[id] ?? "MISSING");
-  const f2p = task.failToPass.filter(passes);
+  const graded = gradeTests(task.failToPass, task.passToPass, base.statuses);
+  const f2p = graded.FAIL_TO_PASS.success;
   if (f2p.length) return `base: FAIL_TO_PASS already passes: ${f2p.slice(0, 3).join(", ")}`;
-  const p2p = task.passToPass.filter((id) => !passes(id));
+  const p2p = graded.PASS_TO_PASS.failure;
   if (p2p.length) return `base: PASS_TO_PASS fails: ${p2p.slice(0, 3).map((id) => `${id}=${base.statuses[id] ?? "MISSING"}`).join(", ")}`;
   return "";
 }

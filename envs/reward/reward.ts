@@ -1,10 +1,14 @@
 // The reward: put the hidden tests back (the task's test patch, applied now so that the agent
-// never saw or changed them), run the task's test command under a time limit, parse per-test
-// statuses, and score 1 only when every FAIL_TO_PASS and PASS_TO_PASS test passes.
+// never saw or changed them), run the task's test command under a time limit, read per-test
+// statuses from its log, and grade them as SWE-bench's harness does (grading.ts), or as
+// R2E-Gym does (every expected status, exactly).
 import type { Sandbox } from "../sandbox/index.js";
 import { shellQuote } from "../sandbox/index.js";
-import type { Task } from "../tasks/index.js";
-import { parseTestOutput, PASSING, r2eName, type TestStatus } from "./parse.js";
+import { installNeeded, type Task } from "../tasks/index.js";
+import { failures, gradeTests, isResolved, type Outcomes } from "./grading.js";
+import { parseTestOutput } from "./parse.js";
+import { r2eName } from "./parse-pytest.js";
+import type { StatusMap } from "./statuses.js";
 
 export interface RewardOptions {
   /** Time limit for the test command (DeepSWE: 5 minutes). */
@@ -16,7 +20,9 @@ export interface RewardOptions {
 export interface RewardResult {
   reward: 0 | 1;
   /** Status of every test the run reported. */
-  statuses: Record<string, TestStatus>;
+  statuses: StatusMap;
+  /** SWE-bench grading of the listed tests (not for R2E-Gym's exact match). */
+  outcomes?: Outcomes;
   /** FAIL_TO_PASS / PASS_TO_PASS tests that did not pass (missing ones included, as "MISSING"). */
   failing: Record<string, string>;
   timedOut: boolean;
@@ -55,6 +61,7 @@ export function patchFiles(patch: string): string[] {
 export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOptions = {}): Promise<RewardResult> {
   const started = performance.now();
   const tailChars = opts.tailChars ?? 4000;
+  const timeoutSec = opts.timeoutSec ?? 300;
   const zero = (error: string, out = ""): RewardResult => ({
     reward: 0, statuses: {}, failing: {}, timedOut: false, exitCode: -1, error,
     outputTail: out.slice(-tailChars), durationMs: performance.now() - started,
@@ -62,40 +69,42 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
   // The agent's final patch: what a predictions file carries (taken before the hidden tests
   // change the tree).
   const patch = await sandbox.diff().catch(() => undefined);
+  if (task.install && installNeeded(task.install.step, patchFiles(patch ?? ""))) {
+    const r = await sandbox.exec(task.install.command, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
+    if (r.exitCode !== 0 || r.timedOut) {
+      const why = `the install step \`${task.install.step}\` failed (${r.timedOut ? `past ${timeoutSec} s` : `exit ${r.exitCode}: ${lastLine(r.stdout + r.stderr)}`}); sandboxes have no network, so an install that needs it cannot be scored offline`;
+      return { ...zero(why, r.stdout + r.stderr), scoringError: why, patch };
+    }
+  }
   if (task.testPatch.trim()) {
     const restored = await restoreTestFiles(sandbox, task);
     if (restored) return { ...zero(restored), patch };
   }
-  const timeoutSec = opts.timeoutSec ?? 300;
   const r = await sandbox.exec(task.testCommand, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
   const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ""}`;
   if (r.timedOut) return { ...zero(`the tests ran past ${timeoutSec} s`, output), timedOut: true, exitCode: r.exitCode, patch };
   const statuses = parseTestOutput(output, task.testFormat);
   const notRun = testsDidNotRun(r.exitCode, output, statuses);
   if (notRun) return { ...zero(notRun, output), scoringError: notRun, exitCode: r.exitCode, patch };
+  const result = { statuses, timedOut: false, exitCode: r.exitCode, patch, outputTail: output.slice(-tailChars), durationMs: performance.now() - started };
   if (task.expectedStatuses) {
     const failing = exactMismatches(statuses, task.expectedStatuses);
-    return {
-      reward: Object.keys(failing).length === 0 ? 1 : 0, statuses, failing, timedOut: false, exitCode: r.exitCode,
-      outputTail: output.slice(-tailChars), durationMs: performance.now() - started, patch,
-    };
+    return { ...result, reward: Object.keys(failing).length === 0 ? 1 : 0, failing };
   }
-  const failing: Record<string, string> = {};
-  for (const id of [...task.failToPass, ...task.passToPass]) {
-    const s = statuses[id];
-    if (!s || !PASSING.has(s)) failing[id] = s ?? "MISSING";
+  // A run that exits non-zero yet reports no failure is not the run the log describes (code
+  // under test can print summary lines of its own): the harness counts it an error.
+  if (r.exitCode !== 0 && !Object.values(statuses).some((s) => s === "FAILED" || s === "ERROR")) {
+    const why = `the test command exited ${r.exitCode} but its log reports no failure: the log does not describe the run`;
+    return { ...zero(why, output), scoringError: why, exitCode: r.exitCode, patch };
   }
+  const outcomes = gradeTests(task.failToPass, task.passToPass, statuses);
   const selected = task.failToPass.length + task.passToPass.length;
   return {
-    reward: selected > 0 && Object.keys(failing).length === 0 ? 1 : 0,
-    statuses,
-    failing,
-    timedOut: false,
-    exitCode: r.exitCode,
+    ...result,
+    reward: selected > 0 && isResolved(outcomes) ? 1 : 0,
+    failing: failures(outcomes, statuses),
+    outcomes,
     error: selected === 0 ? "the task selects no tests" : undefined,
-    patch,
-    outputTail: output.slice(-tailChars),
-    durationMs: performance.now() - started,
   };
 }
 
@@ -103,7 +112,7 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
  * R2E-Gym's rule: the run must report exactly the expected tests with exactly their statuses.
  * Each difference: an expected test's actual status (or MISSING), or a test nobody expected.
  */
-function exactMismatches(got: Record<string, string>, expected: Record<string, string>): Record<string, string> {
+function exactMismatches(got: StatusMap, expected: Record<string, string>): Record<string, string> {
   const want = new Map(Object.entries(expected).map(([k, v]) => [r2eName(k), v]));
   const out: Record<string, string> = {};
   for (const [k, v] of want) if (got[k] !== v) out[k] = got[k] ?? "MISSING";
@@ -111,13 +120,17 @@ function exactMismatches(got: Record<string, string>, expected: Record<string, s
   return out;
 }
 
+function lastLine(output: string): string {
+  return output.trim().split("\n").slice(-1)[0]?.slice(0, 200) ?? "";
+}
+
 /**
  * Why the test command's run cannot be scored, or undefined: the shell could not find or
- * execute it (126, 127), or it printed no line the parser recognises. A test suite that ran
+ * execute it (126, 127), or it printed no line the reader recognises. A test suite that ran
  * and failed still reports its tests; one that never started must not read as "all failed".
  */
-function testsDidNotRun(exitCode: number, output: string, statuses: Record<string, unknown>): string | undefined {
-  const last = output.trim().split("\n").slice(-1)[0]?.slice(0, 200) ?? "";
+function testsDidNotRun(exitCode: number, output: string, statuses: StatusMap): string | undefined {
+  const last = lastLine(output);
   if (exitCode === 127) return `the test command was not found (exit 127: ${last})`;
   if (exitCode === 126) return `the test command could not be executed (exit 126: ${last})`;
   if (Object.keys(statuses).length === 0) return `the test command printed no test result the parser recognises (exit ${exitCode}${last ? `: ${last}` : ""})`;

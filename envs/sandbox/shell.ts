@@ -284,9 +284,9 @@ class Capture {
   }
 }
 
-/** Single-quotes a string for sh. */
+/** A word as sh reads it back: as it is when it holds nothing sh would interpret, else single-quoted. */
 export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 async function withTimer<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {

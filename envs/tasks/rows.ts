@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { z } from "zod";
 import { TaskFormatError } from "../errors.js";
+import { shellQuote } from "../sandbox/index.js";
 import type { Task } from "./task.js";
+import { testSpec } from "./test-specs.js";
 
 /** A JSON list, or a string holding one (SWE-bench stores FAIL_TO_PASS as a JSON string). */
 const testList = z.union([z.array(z.string()), z.string().transform((s, ctx) => {
@@ -142,8 +144,7 @@ export function rowToTask(row: unknown, where: string, opts: RowOptions = {}): T
   const s = parsed.data as z.infer<typeof SweBenchRow>;
   const idDocker = s.instance_id.replace(/__/g, "_1776_").toLowerCase();
   const template = opts.imageTemplate ?? DEFAULT_SWEBENCH_IMAGE;
-  const testFiles = [...new Set([...s.test_patch.matchAll(/^\+\+\+ b\/(\S+)/gm)].map((m) => m[1]))];
-  return {
+  const task: Task = {
     id: s.instance_id,
     image: s.image_name ?? s.docker_image ?? template.replace("{instance_id}", s.instance_id).replace("{id_docker}", idDocker),
     problemStatement: s.problem_statement,
@@ -153,7 +154,17 @@ export function rowToTask(row: unknown, where: string, opts: RowOptions = {}): T
     testPatch: s.test_patch,
     failToPass: s.FAIL_TO_PASS,
     passToPass: s.PASS_TO_PASS,
-    testCommand: s.test_command ?? `python -m pytest -rA ${testFiles.join(" ")}`,
+    testCommand: s.test_command ?? "",
     testFormat: "pytest",
+  };
+  if (s.test_command) return task;
+  // No command in the row: the harness's own, chosen by repository and version.
+  if (s.version === undefined) throw new TaskFormatError(where, "version", "missing: SWE-bench's test command is chosen by repo and version (or give the row a test_command)");
+  const version = typeof s.version === "number" && Number.isInteger(s.version) ? s.version.toFixed(1) : String(s.version);
+  const spec = testSpec(s.repo, version, s.test_patch, task.workdir);
+  if (typeof spec === "string") throw new TaskFormatError(where, "repo", spec);
+  return {
+    ...task, testCommand: spec.command, testFormat: spec.format,
+    install: spec.install ? { step: spec.install, command: `bash -c ${shellQuote(`${spec.activate} && cd ${task.workdir} && ${spec.install}`)} 2>&1` } : undefined,
   };
 }

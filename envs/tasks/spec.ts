@@ -7,12 +7,18 @@ import { TaskFormatError } from "../errors.js";
 import { isTaskFolder, loadTaskFolder } from "./folder.js";
 import { loadJsonl, loadParquet, type LoadResult, type RowOptions } from "./rows.js";
 
-/** The bundled task set lives in the source tree, beside the code that loads it. */
-export function bundledDir(): string {
-  // dist/envs/tasks/spec.js or envs/tasks/spec.ts -> <root>/envs/tasks/bundled
+/**
+ * The project's root: the bundled tasks and the test specifications live in the source tree,
+ * beside the code that reads them (dist/envs/tasks/spec.js or envs/tasks/spec.ts -> <root>).
+ */
+export function projectRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4 && !existsSync(join(d, "package.json")); i++) d = dirname(d);
-  return join(d, "envs", "tasks", "bundled");
+  return d;
+}
+
+export function bundledDir(): string {
+  return join(projectRoot(), "envs", "tasks", "bundled");
 }
 
 export async function loadTasks(spec: string, opts: RowOptions = {}): Promise<LoadResult> {

@@ -1,5 +1,5 @@
 // A task, whatever it came from (SWE-bench row, R2E-Gym row, local task folder).
-import type { TestFormat } from "../reward/parse.js";
+import type { TestFormat } from "../reward/index.js";
 
 export interface Task {
   id: string;
@@ -16,8 +16,14 @@ export interface Task {
   testPatch: string;
   failToPass: string[];
   passToPass: string[];
+  /** Run after the hidden tests are back; its output is the log `testFormat` reads. */
   testCommand: string;
   testFormat: TestFormat;
+  /**
+   * SWE-bench: the install step its harness repeats before the tests (`step`), and the command
+   * that runs it in the testbed environment. Run offline only when needed (see installNeeded).
+   */
+  install?: { step: string; command: string };
   /**
    * R2E-Gym: every test's expected status. The reward is 1 only when the run reports exactly
    * these tests (as many, none missing) with exactly these statuses.

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EngineActorClass, parsePolicySpec, type EngineActor, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
-import { PASSING, type BackendKind, type Task } from "../../envs/index.js";
+import { gradeTests, type BackendKind, type Task } from "../../envs/index.js";
 import { bestOfK, failed, passAtK, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
@@ -143,9 +143,8 @@ function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokeniz
 function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: string): { row: TaskRow; prediction?: Prediction } {
   const rewards = trs.map((t) => (failed(t) ? null : t!.reward));
   const c = rewards.filter((r) => r === 1).length;
-  const p2p = new Set(task.passToPass);
   const cands = trs.flatMap((t, index) => (!failed(t)
-    ? [{ index, reward: t!.reward, regressionPassed: Object.entries(t!.tests ?? {}).filter(([id, s]) => p2p.has(id) && PASSING.has(s)).length }]
+    ? [{ index, reward: t!.reward, regressionPassed: gradeTests([], task.passToPass, t!.tests ?? {}).PASS_TO_PASS.success.length }]
     : []));
   const best = bestOfK(cands);
   const firstFailure = trs.find((t) => failed(t));

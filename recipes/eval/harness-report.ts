@@ -3,7 +3,7 @@
 // `swebench.harness.run_evaluation` (schema_version 2: counts and sorted id lists), with each
 // instance's report in the harness's per-instance shape (resolved, and the FAIL_TO_PASS /
 // PASS_TO_PASS tests that succeeded and failed).
-import { PASSING, type Task } from "../../envs/index.js";
+import { gradeTests, type Outcome, type Task } from "../../envs/index.js";
 import type { Trajectory } from "../../rl/index.js";
 
 export interface Prediction {
@@ -12,14 +12,13 @@ export interface Prediction {
   model_patch: string;
 }
 
-type Split = { success: string[]; failure: string[] };
 
 export interface InstanceReport {
   patch_is_None: boolean;
   patch_exists: boolean;
   patch_successfully_applied: boolean;
   resolved: boolean;
-  tests_status: { FAIL_TO_PASS: Split; PASS_TO_PASS: Split; FAIL_TO_FAIL: Split; PASS_TO_FAIL: Split };
+  tests_status: { FAIL_TO_PASS: Outcome; PASS_TO_PASS: Outcome; FAIL_TO_FAIL: Outcome; PASS_TO_FAIL: Outcome };
 }
 
 export interface RunReport {
@@ -45,10 +44,7 @@ export type Scored = Pick<Trajectory, "patch" | "reward" | "tests">;
 
 /** The harness's verdict on one candidate: its patch, and each selected test's outcome. */
 export function instanceReport(task: Task, t: Scored): InstanceReport {
-  const split = (ids: string[]): Split => ({
-    success: ids.filter((id) => PASSING.has(t.tests?.[id] ?? "")),
-    failure: ids.filter((id) => !PASSING.has(t.tests?.[id] ?? "")),
-  });
+  const graded = gradeTests(task.failToPass, task.passToPass, t.tests ?? {});
   const patch = t.patch ?? "";
   return {
     patch_is_None: t.patch === undefined,
@@ -56,7 +52,7 @@ export function instanceReport(task: Task, t: Scored): InstanceReport {
     // Troupe's patch is the sandbox's own diff: it applied by construction.
     patch_successfully_applied: patch.trim() !== "",
     resolved: t.reward === 1,
-    tests_status: { FAIL_TO_PASS: split(task.failToPass), PASS_TO_PASS: split(task.passToPass), FAIL_TO_FAIL: { success: [], failure: [] }, PASS_TO_FAIL: { success: [], failure: [] } },
+    tests_status: { ...graded, FAIL_TO_FAIL: { success: [], failure: [] }, PASS_TO_FAIL: { success: [], failure: [] } },
   };
 }
 

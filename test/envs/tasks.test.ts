@@ -9,7 +9,7 @@ import { ROOT } from "../helpers.js";
 import { dockerEnv } from "./helpers.js";
 
 const swe = {
-  instance_id: "astropy__astropy-12907", repo: "astropy/astropy", base_commit: "d16bfe05a7", patch: "diff --git a/x b/x\n",
+  instance_id: "astropy__astropy-12907", repo: "astropy/astropy", version: "4.3", base_commit: "d16bfe05a7", patch: "diff --git a/x b/x\n",
   test_patch: "diff --git a/t/test_a.py b/t/test_a.py\n--- a/t/test_a.py\n+++ b/t/test_a.py\n", problem_statement: "it breaks",
   FAIL_TO_PASS: JSON.stringify(["t/test_a.py::test_one"]), PASS_TO_PASS: "[]",
 };
@@ -25,7 +25,8 @@ describe("task loaders", () => {
     writeFileSync(file, [JSON.stringify(swe), "{not json", JSON.stringify({ ...swe, FAIL_TO_PASS: 7 }), "", JSON.stringify(r2e), JSON.stringify({ ...r2e, problem_statement: "" })].join("\n"));
     const { tasks, errors } = loadJsonl(file);
     expect(tasks.map((t) => t.id)).to.deep.equal(["astropy__astropy-12907", "namanjain12/orange3_final:abc"]);
-    expect(tasks[0]).to.include({ image: "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest", testCommand: "python -m pytest -rA t/test_a.py" });
+    expect(tasks[0]).to.include({ image: "swebench/sweb.eval.x86_64.astropy_1776_astropy-12907:latest", testFormat: "pytest-v2" });
+    expect(tasks[0].testCommand).to.include("pytest -rA t/test_a.py");
     expect(tasks[0].failToPass).to.deep.equal(["t/test_a.py::test_one"]);
     expect(tasks[1].passToPass).to.deep.equal(["test_a"]);
     expect(errors.map((e) => e.message)).to.deep.equal([
@@ -54,6 +55,34 @@ describe("task loaders", () => {
     const bad = await loadTasks(join(dir, "fake.parquet")).catch((e) => e);
     expect(bad).to.be.instanceOf(TaskFormatError);
     expect(bad.message).to.match(/fake\.parquet: cannot read as Parquet/);
+  });
+
+  it("a row without a test command gets its repository's: by version, as the harness picks it; none known is one clear error", () => {
+    const file = join(dir, "specs.jsonl");
+    const django = { ...swe, instance_id: "django__django-1", repo: "django/django", version: "3.0",
+      test_patch: "diff --git a/tests/auth_tests/test_views.py b/tests/auth_tests/test_views.py\n--- a/tests/auth_tests/test_views.py\n+++ b/tests/auth_tests/test_views.py\n" +
+        "diff --git a/tests/auth_tests/fixtures/data.json b/tests/auth_tests/fixtures/data.json\n" };
+    writeFileSync(file, [
+      django,
+      { ...django, instance_id: "django__django-2", version: "1.9" },
+      { ...swe, instance_id: "own-1", repo: "me/mine", test_command: "make check" },
+      { ...swe, instance_id: "bad-1", repo: "me/mine" },
+      { ...swe, instance_id: "bad-2", version: "9.9" },
+      { ...swe, instance_id: "bad-3", version: undefined },
+    ].map((r) => JSON.stringify(r)).join("\n"));
+    const { tasks, errors } = loadJsonl(file);
+    // Django: dotted labels under tests/, data files left out; its LANG exports (3.0); 1.9 runs without --parallel.
+    expect(tasks[0].testCommand).to.include("./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1 auth_tests.test_views'");
+    expect(tasks[0].testCommand).not.to.include("data");
+    expect(tasks[0].testCommand).to.include("export LC_ALL=en_US.UTF-8");
+    expect(tasks[1].testCommand).to.include("./tests/runtests.py --verbosity 2 auth_tests.test_views");
+    expect(tasks[0]).to.include({ testFormat: "django" });
+    expect(tasks[2]).to.include({ testCommand: "make check", testFormat: "pytest" });
+    expect(errors.map((e) => e.message)).to.deep.equal([
+      `${file}:4: field 'repo': no test specification for repository me/mine (SWE-bench's are ${errors[0].message.split("SWE-bench's are ")[1]}`,
+      `${file}:5: field 'repo': no test specification for astropy/astropy version 9.9 (known: ${errors[1].message.split("known: ")[1]}`,
+      `${file}:6: field 'version': missing: SWE-bench's test command is chosen by repo and version (or give the row a test_command)`,
+    ]);
   });
 
   it("names SWE-bench images from a template", () => {

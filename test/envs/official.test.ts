@@ -1,0 +1,143 @@
+// SWE-bench rows scored as the official harness scores them, end to end through the CLI, on
+// images in the official layout (test/fixtures/official.ts): a django-style, a sympy-style and
+// a pytest project, each with the real repository's test specification.
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { computeReward, rowToTask, testSpec, type Task } from "../../envs/index.js";
+import { FAMILIES, officialFixture, type OfficialFixture } from "../fixtures/official.js";
+import { ROOT } from "../helpers.js";
+import { dockerEnv } from "./helpers.js";
+
+const run = promisify(execFile);
+const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 280_000 }).then(
+  (r) => ({ code: 0, ...r }),
+  (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+);
+const jsonl = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+
+describe("SWE-bench rows on official-layout images (django, sympy, pytest)", function () {
+  this.timeout(300_000);
+  let dir: string;
+  let fx: OfficialFixture;
+  let rowsFile: string;
+  let tasks: Task[];
+  before(async () => {
+    const { backend } = await dockerEnv();
+    fx = await officialFixture(backend.docker);
+    dir = mkdtempSync(join(tmpdir(), "troupe-official-"));
+    rowsFile = join(dir, "rows.jsonl");
+    writeFileSync(rowsFile, FAMILIES.map((f) => JSON.stringify(fx.rows[f])).join("\n") + "\n");
+    tasks = FAMILIES.map((f) => rowToTask(fx.rows[f], f));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("each row runs its repository's own runner, in the testbed environment, on the test patch's files in the runner's form", () => {
+    const [django, sympy, flask] = tasks;
+    expect(django.testFormat).to.equal("django");
+    expect(django.testCommand).to.include("source /opt/miniconda3/bin/activate && conda activate testbed");
+    expect(django.testCommand).to.include("./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1 utils_tests.test_text");
+    expect(sympy.testFormat).to.equal("sympy");
+    expect(sympy.testCommand).to.include("PYTHONWARNINGS=");
+    expect(sympy.testCommand).to.include("bin/test -C --verbose sympy/core/tests/test_numbers.py");
+    expect(flask.testFormat).to.equal("pytest");
+    expect(flask.testCommand).to.include("pytest -rA tests/test_helpers.py");
+    // The harness's install step is kept; an editable one is not repeated offline (see below).
+    expect(django.install?.step).to.equal("python -m pip install -e .");
+  });
+
+  it("validate-tasks: every gold patch scores 1 and every untouched repository 0, with the lists right", async () => {
+    const r = await driver(["validate-tasks", "--tasks", rowsFile, "--parallel", "3"]);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    for (const f of FAMILIES) expect(r.stdout).to.match(new RegExp(`${fx.rows[f].instance_id}\\s+1\\s+0\\s+ok`));
+    expect(r.stdout).to.match(/3\/3 tasks valid/);
+  });
+
+  it("score: gold resolves, each wrong fix does not, with the harness's per-test lists", async () => {
+    const preds = [
+      { instance_id: fx.rows.django.instance_id, model_name_or_path: "agent-x", model_patch: fx.rows.django.patch },
+      { instance_id: fx.rows.sympy.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.sympy },
+      { instance_id: fx.rows.flask.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
+    ];
+    const file = join(dir, "preds.jsonl");
+    writeFileSync(file, preds.map((p) => JSON.stringify(p)).join("\n") + "\n");
+    const out = join(dir, "score");
+    const r = await driver(["score", "--tasks", rowsFile, "--predictions", file, "--out", out]);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    expect(report).to.deep.include({
+      total_instances: 3, completed_instances: 3, resolved_instances: 1, unresolved_instances: 2, error_instances: 0,
+      resolved_ids: [fx.rows.django.instance_id], unresolved_ids: [fx.rows.flask.instance_id, fx.rows.sympy.instance_id],
+    });
+    const inst = JSON.parse(readFileSync(join(out, "instance_reports.json"), "utf8"));
+    expect(inst[fx.rows.django.instance_id].tests_status.PASS_TO_PASS).to.deep.equal({ success: fx.rows.django.PASS_TO_PASS, failure: [] });
+    // sympy: the wrong fix truncates a float root: the new test passes, an old one breaks.
+    expect(inst[fx.rows.sympy.instance_id].tests_status).to.deep.include({
+      FAIL_TO_PASS: { success: ["test_integer_nthroot_floor"], failure: [] },
+      PASS_TO_PASS: { success: ["test_igcd", "test_integer_nthroot_negative"], failure: ["test_integer_nthroot_exact"] },
+    });
+    // flask: one of the two new parametrized cases still fails.
+    expect(inst[fx.rows.flask.instance_id].tests_status.FAIL_TO_PASS).to.deep.equal({
+      success: ["tests/test_helpers.py::test_get_debug_flag[False-False]"], failure: ["tests/test_helpers.py::test_get_debug_flag[NO-False]"],
+    });
+  });
+
+  it("eval --model replay:gold: every row resolved, predictions and report in the harness's files", async () => {
+    const out = join(dir, "eval");
+    const r = await driver(["eval", "--tasks", rowsFile, "--model", "replay:gold", "--out", out]);
+    expect(r.code, r.stdout + r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/3 tasks, 3 trajectories \(0 errors\): pass@1 100\.0%/);
+    const preds = jsonl(join(out, "predictions.jsonl"));
+    expect(preds.map((p) => p.instance_id).sort()).to.deep.equal(FAMILIES.map((f) => fx.rows[f].instance_id).sort());
+    const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+    expect(report).to.deep.include({ resolved_instances: 3, error_instances: 0, schema_version: 2 });
+  });
+
+  it("an image without the testbed environment is a scoring error that says so, never a quiet 0", async () => {
+    const { backend, tasks: bundled } = await dockerEnv();
+    const t = bundled[0];
+    const spec = testSpec("pallets/flask", "2.0", "");
+    if (typeof spec === "string") throw new Error(spec);
+    const s = await backend.create({ image: t.image });
+    try {
+      const r = await computeReward(s, { ...t, testPatch: "", testCommand: spec.command, testFormat: spec.format });
+      expect(r.reward).to.equal(0);
+      expect(r.scoringError).to.match(/cannot activate the testbed environment/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a log that claims success from a run that failed is an error: code under test can print summary lines", async () => {
+    const { backend, tasks: bundled } = await dockerEnv();
+    const t = bundled[0];
+    const s = await backend.create({ image: t.image });
+    try {
+      const spoof = { ...t, testPatch: "", failToPass: ["tests/x.py::test_a"], passToPass: [], testFormat: "pytest" as const };
+      const r = await computeReward(s, { ...spoof, testCommand: "echo 'PASSED tests/x.py::test_a'; exit 1" });
+      expect(r.reward).to.equal(0);
+      expect(r.scoringError).to.match(/exited 1 but its log reports no failure/);
+      // The same log from a run that exited 0 is a pass.
+      expect((await computeReward(s, { ...spoof, testCommand: "echo 'PASSED tests/x.py::test_a'" })).reward).to.equal(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a patch that touches packaging repeats the harness's install step; offline it cannot, and says so", async () => {
+    const { backend } = await dockerEnv();
+    const [django] = tasks;
+    const s = await backend.create({ image: django.image });
+    try {
+      await s.writeFile("setup.py", "from setuptools import setup\nsetup(name='django')\n");
+      const r = await computeReward(s, django);
+      expect(r.reward).to.equal(0);
+      expect(r.scoringError).to.match(/the install step `python -m pip install -e \.` failed .*cannot be scored offline/);
+    } finally {
+      await s.close();
+    }
+  });
+});
