@@ -31,3 +31,8 @@ export class TaskFormatError extends EnvError {
 export class ImageBuildError extends EnvError {
   override code = "IMAGE_BUILD";
 }
+
+/** A task's base state could not be made in a fresh sandbox (its setup patch does not apply). */
+export class TaskSetupError extends EnvError {
+  override code = "TASK_SETUP";
+}

@@ -4,7 +4,7 @@
 import { computeReward, type RewardOptions, type RewardResult } from "./reward/index.js";
 import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
 import { WarmPool } from "./sandbox/index.js";
-import type { Task } from "./tasks/index.js";
+import { setUpTask, type Task } from "./tasks/index.js";
 import { runTool, type ToolCall, type ToolResult } from "./tools/index.js";
 
 export interface SWEEnvOptions {
@@ -52,6 +52,7 @@ export class SWEEnv {
     await this.sandbox?.close();
     this.sandbox = undefined;
     this.sandbox = await this.pool.acquire({ image: task.image, workdir: task.workdir });
+    await setUpTask(this.sandbox, task);
     this.task = task;
     this.history = new Map();
     this.steps = 0;

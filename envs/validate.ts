@@ -3,7 +3,7 @@
 // test fails and every PASS_TO_PASS test passes.
 import { applyPatch, computeReward, gradeTests, type RewardResult } from "./reward/index.js";
 import type { SandboxBackend } from "./sandbox/index.js";
-import type { Task } from "./tasks/index.js";
+import { setUpTask, type Task } from "./tasks/index.js";
 
 export interface Validation {
   id: string;
@@ -22,6 +22,7 @@ export interface Validation {
 export async function scorePatch(backend: SandboxBackend, task: Task, patch: string | undefined, timeoutSec = 300): Promise<RewardResult | string> {
   const s = await backend.create({ image: task.image, workdir: task.workdir });
   try {
+    await setUpTask(s, task);
     const err = patch === undefined ? undefined : await applyPatch(s, patch);
     if (err) return `the patch does not apply: ${err}`;
     return await computeReward(s, task, { timeoutSec });

@@ -89,6 +89,21 @@ export function parseSeaborn(log: string): StatusMap {
   return out;
 }
 
+/**
+ * SWE-smith's reading of `pytest --verbose`: `id STATUS [ n%]` progress lines, the id being the
+ * line's first word.
+ */
+export function parsePytestVerbose(log: string): StatusMap {
+  const out: StatusMap = {};
+  for (const line of log.split("\n")) {
+    for (const status of LINE_STATUSES) {
+      const m = new RegExp(`^(\\S+)\\s+${status}`).exec(line);
+      if (m) out[m[1]] = status;
+    }
+  }
+  return out;
+}
+
 /** matplotlib: as `parsePytest`, with mouse buttons written as the numbers the datasets store. */
 export function parseMatplotlib(log: string): StatusMap {
   return parsePytest(log.replaceAll("MouseButton.LEFT", "1").replaceAll("MouseButton.RIGHT", "3"));

@@ -1,7 +1,7 @@
 // Which reader reads a task's test log. The SWE-bench formats are named after the harness's
 // parsers (envs/tasks/swe-bench-specs.json says which repository uses which).
 import { parseDjango, parseSympy, parseUnittest } from "./parse-unittest.js";
-import { parseMatplotlib, parsePytest, parsePytestOptions, parsePytestV2, parseR2EGym, parseSeaborn } from "./parse-pytest.js";
+import { parseMatplotlib, parsePytest, parsePytestOptions, parsePytestV2, parsePytestVerbose, parseR2EGym, parseSeaborn } from "./parse-pytest.js";
 import type { StatusMap } from "./statuses.js";
 
 const READERS = {
@@ -12,6 +12,7 @@ const READERS = {
   "matplotlib": parseMatplotlib,
   "django": parseDjango,
   "sympy": parseSympy,
+  "pytest-verbose": parsePytestVerbose,
   "unittest": parseUnittest,
   "r2e-gym": parseR2EGym,
 } satisfies Record<string, (log: string) => StatusMap>;

@@ -5,7 +5,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TaskFormatError } from "../errors.js";
 import { isTaskFolder, loadTaskFolder } from "./folder.js";
-import { loadJsonl, loadParquet, type LoadResult, type RowOptions } from "./rows.js";
+import type { RowOptions } from "./row-formats.js";
+import { loadJsonl, loadParquet, type LoadResult } from "./rows.js";
 
 /**
  * The project's root: the bundled tasks and the test specifications live in the source tree,

@@ -12,6 +12,11 @@ export interface Task {
   baseCommit?: string;
   /** The reference fix (validation: it must score 1). */
   goldPatch?: string;
+  /**
+   * Applied and committed in every fresh sandbox of the task before anything else (SWE-smith:
+   * the patch that puts the bug in): the base state is the image plus this.
+   */
+  setupPatch?: string;
   /** Hidden tests, applied only at reward time. */
   testPatch: string;
   failToPass: string[];

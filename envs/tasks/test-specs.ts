@@ -51,24 +51,67 @@ export function specRepos(): string[] {
   return Object.keys(specFile().repos);
 }
 
+/** What a test run is made of, whichever dataset says it. */
+interface RunParts {
+  repo: string;
+  version: string;
+  format: TestFormat;
+  test: string;
+  install?: string;
+  env?: string[];
+  /** The runner's arguments (directives). */
+  args: string[];
+}
+
+function assemble(p: RunParts, workdir: string): TestSpec {
+  const activate = specFile().activate;
+  const lines = [
+    `${activate} || { echo "troupe: cannot activate the testbed environment: ${activate}"; exit 1; }`,
+    `cd ${shellQuote(workdir)}`,
+    ...(p.env ?? []),
+    [p.test, ...p.args.map(shellQuote)].join(" "),
+  ];
+  return { repo: p.repo, version: p.version, format: p.format, command: `bash -c ${shellQuote(lines.join("\n"))} 2>&1`, install: p.install, activate };
+}
+
 /**
  * The test specification of `repo` at `version` for a task whose hidden tests are `testPatch`,
  * or a sentence saying why there is none.
  */
 export function testSpec(repo: string, version: string, testPatch: string, workdir = "/testbed"): TestSpec | string {
-  const file = specFile();
-  const r = file.repos[repo];
+  const r = specFile().repos[repo];
   if (!r) return `no test specification for repository ${repo} (SWE-bench's are ${specRepos().join(", ")}); give the row a test_command`;
   const s = r.specs.find((x) => x.versions.includes(version));
   if (!s) return `no test specification for ${repo} version ${version} (known: ${r.specs.flatMap((x) => x.versions).join(", ")})`;
-  const directives = testDirectives(testPatch, r.directives);
-  const lines = [
-    `${file.activate} || { echo "troupe: cannot activate the testbed environment: ${file.activate}"; exit 1; }`,
-    `cd ${shellQuote(workdir)}`,
-    ...(s.env ?? []),
-    [s.test, ...directives.map(shellQuote)].join(" "),
-  ];
-  return { repo, version, format: r.parser, command: `bash -c ${shellQuote(lines.join("\n"))} 2>&1`, install: s.install, activate: file.activate };
+  return assemble({ repo, version, format: r.parser, test: s.test, install: s.install, env: s.env, args: testDirectives(testPatch, r.directives) }, workdir);
+}
+
+/** SWE-rebench's `install_config`: the row carries its test command, install step and reader. */
+export interface InstallConfig {
+  test_cmd: string | string[];
+  log_parser?: string;
+  install?: string;
+  eval_commands?: string[];
+}
+
+/**
+ * A SWE-rebench row's specification: its own command (the last, when a list), run as SWE-bench
+ * runs it (activation, directives from the test patch), read by the reader it names
+ * (`parse_log_pytest`, `_options`, `_v2`, or a SWE-bench repository's).
+ */
+export function rebenchSpec(cfg: InstallConfig, repo: string, version: string, testPatch: string, workdir = "/testbed"): TestSpec | string {
+  const named: Record<string, TestFormat> = { parse_log_pytest: "pytest", parse_log_pytest_options: "pytest-options", parse_log_pytest_v2: "pytest-v2" };
+  const parser = cfg.log_parser ?? "parse_log_pytest";
+  const format = named[parser] ?? specFile().repos[parser]?.parser;
+  if (!format) return `install_config.log_parser ${parser} is not a reader Troupe has (${[...Object.keys(named), ...specRepos()].join(", ")})`;
+  const test = Array.isArray(cfg.test_cmd) ? cfg.test_cmd.at(-1)! : cfg.test_cmd;
+  return assemble({ repo, version, format, test, install: cfg.install, env: cfg.eval_commands, args: testDirectives(testPatch, "files") }, workdir);
+}
+
+/** SWE-smith's default for Python repositories: pytest, verbose, on the FAIL_TO_PASS tests' files. */
+export function smithSpec(repo: string, failToPass: string[], workdir = "/testbed"): TestSpec {
+  const files = [...new Set(failToPass.map((id) => id.split("::")[0]))];
+  return assemble({ repo, version: "", format: "pytest-verbose", test: "pytest --disable-warnings --color=no --tb=no --verbose", args: files }, workdir);
 }
 
 /**

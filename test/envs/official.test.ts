@@ -19,7 +19,7 @@ const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args],
 );
 const jsonl = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
-describe("SWE-bench rows on official-layout images (django, sympy, pytest)", function () {
+describe("SWE-bench, SWE-rebench and SWE-smith rows on official-layout images (django, sympy, pytest)", function () {
   this.timeout(300_000);
   let dir: string;
   let fx: OfficialFixture;
@@ -30,13 +30,14 @@ describe("SWE-bench rows on official-layout images (django, sympy, pytest)", fun
     fx = await officialFixture(backend.docker);
     dir = mkdtempSync(join(tmpdir(), "troupe-official-"));
     rowsFile = join(dir, "rows.jsonl");
-    writeFileSync(rowsFile, FAMILIES.map((f) => JSON.stringify(fx.rows[f])).join("\n") + "\n");
-    tasks = FAMILIES.map((f) => rowToTask(fx.rows[f], f));
+    const rows = [...FAMILIES.map((f) => fx.rows[f]), fx.rebench, fx.smith];
+    writeFileSync(rowsFile, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    tasks = rows.map((r, i) => rowToTask(r, `row ${i + 1}`));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("each row runs its repository's own runner, in the testbed environment, on the test patch's files in the runner's form", () => {
-    const [django, sympy, flask] = tasks;
+    const [django, sympy, flask, rebench, smith] = tasks;
     expect(django.testFormat).to.equal("django");
     expect(django.testCommand).to.include("source /opt/miniconda3/bin/activate && conda activate testbed");
     expect(django.testCommand).to.include("./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1 utils_tests.test_text");
@@ -47,13 +48,19 @@ describe("SWE-bench rows on official-layout images (django, sympy, pytest)", fun
     expect(flask.testCommand).to.include("pytest -rA tests/test_helpers.py");
     // The harness's install step is kept; an editable one is not repeated offline (see below).
     expect(django.install?.step).to.equal("python -m pip install -e .");
+    // SWE-rebench: the row's own command and reader, SWE-bench's directives.
+    expect(rebench.testCommand).to.include("pytest -rA tests/test_helpers.py");
+    expect(rebench).to.include({ testFormat: "pytest", image: fx.rebench.docker_image });
+    // SWE-smith: the bug is set up in each sandbox, the fix is its reverse, pytest verbose on the FAIL_TO_PASS files.
+    expect(smith).to.include({ setupPatch: fx.smith.patch, testFormat: "pytest-verbose", testPatch: "" });
+    expect(smith.testCommand).to.include("pytest --disable-warnings --color=no --tb=no --verbose tests/test_helpers.py");
   });
 
   it("validate-tasks: every gold patch scores 1 and every untouched repository 0, with the lists right", async () => {
     const r = await driver(["validate-tasks", "--tasks", rowsFile, "--parallel", "3"]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    for (const f of FAMILIES) expect(r.stdout).to.match(new RegExp(`${fx.rows[f].instance_id}\\s+1\\s+0\\s+ok`));
-    expect(r.stdout).to.match(/3\/3 tasks valid/);
+    for (const t of tasks) expect(r.stdout).to.match(new RegExp(`${t.id}\\s+1\\s+0\\s+ok`));
+    expect(r.stdout).to.match(/5\/5 tasks valid/);
   });
 
   it("score: gold resolves, each wrong fix does not, with the harness's per-test lists", async () => {
@@ -61,6 +68,8 @@ describe("SWE-bench rows on official-layout images (django, sympy, pytest)", fun
       { instance_id: fx.rows.django.instance_id, model_name_or_path: "agent-x", model_patch: fx.rows.django.patch },
       { instance_id: fx.rows.sympy.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.sympy },
       { instance_id: fx.rows.flask.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
+      { instance_id: fx.rebench.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
+      { instance_id: fx.smith.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
     ];
     const file = join(dir, "preds.jsonl");
     writeFileSync(file, preds.map((p) => JSON.stringify(p)).join("\n") + "\n");
@@ -69,8 +78,8 @@ describe("SWE-bench rows on official-layout images (django, sympy, pytest)", fun
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     expect(report).to.deep.include({
-      total_instances: 3, completed_instances: 3, resolved_instances: 1, unresolved_instances: 2, error_instances: 0,
-      resolved_ids: [fx.rows.django.instance_id], unresolved_ids: [fx.rows.flask.instance_id, fx.rows.sympy.instance_id],
+      total_instances: 5, completed_instances: 5, resolved_instances: 1, unresolved_instances: 4, error_instances: 0,
+      resolved_ids: [fx.rows.django.instance_id], unresolved_ids: tasks.slice(1).map((t) => t.id).sort(),
     });
     const inst = JSON.parse(readFileSync(join(out, "instance_reports.json"), "utf8"));
     expect(inst[fx.rows.django.instance_id].tests_status.PASS_TO_PASS).to.deep.equal({ success: fx.rows.django.PASS_TO_PASS, failure: [] });
@@ -79,21 +88,25 @@ describe("SWE-bench rows on official-layout images (django, sympy, pytest)", fun
       FAIL_TO_PASS: { success: ["test_integer_nthroot_floor"], failure: [] },
       PASS_TO_PASS: { success: ["test_igcd", "test_integer_nthroot_negative"], failure: ["test_integer_nthroot_exact"] },
     });
-    // flask: one of the two new parametrized cases still fails.
-    expect(inst[fx.rows.flask.instance_id].tests_status.FAIL_TO_PASS).to.deep.equal({
-      success: ["tests/test_helpers.py::test_get_debug_flag[False-False]"], failure: ["tests/test_helpers.py::test_get_debug_flag[NO-False]"],
-    });
+    // flask, however the row is written: one of the two new parametrized cases still fails.
+    for (const t of tasks.slice(2)) {
+      expect(inst[t.id].tests_status.FAIL_TO_PASS, t.id).to.deep.equal({
+        success: ["tests/test_helpers.py::test_get_debug_flag[False-False]"], failure: ["tests/test_helpers.py::test_get_debug_flag[NO-False]"],
+      });
+    }
   });
 
   it("eval --model replay:gold: every row resolved, predictions and report in the harness's files", async () => {
     const out = join(dir, "eval");
     const r = await driver(["eval", "--tasks", rowsFile, "--model", "replay:gold", "--out", out]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/3 tasks, 3 trajectories \(0 errors\): pass@1 100\.0%/);
+    expect(r.stdout).to.match(/5 tasks, 5 trajectories \(0 errors\): pass@1 100\.0%/);
     const preds = jsonl(join(out, "predictions.jsonl"));
-    expect(preds.map((p) => p.instance_id).sort()).to.deep.equal(FAMILIES.map((f) => fx.rows[f].instance_id).sort());
+    expect(preds.map((p) => p.instance_id).sort()).to.deep.equal(tasks.map((t) => t.id).sort());
+    // SWE-smith: the prediction is the fix alone (the bug is the base state), as SWE-smith's harness applies it.
+    expect(preds.find((p) => p.instance_id === fx.smith.instance_id).model_patch).to.include('+    return value.lower() not in ("0", "false", "no")');
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
-    expect(report).to.deep.include({ resolved_instances: 3, error_instances: 0, schema_version: 2 });
+    expect(report).to.deep.include({ resolved_instances: 5, error_instances: 0, schema_version: 2 });
   });
 
   it("an image without the testbed environment is a scoring error that says so, never a quiet 0", async () => {

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadJsonl, loadTaskFolder, loadTasks, TaskFormatError } from "../../envs/index.js";
+import { loadJsonl, loadTaskFolder, loadTasks, reverseDiff, TaskFormatError } from "../../envs/index.js";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { ROOT } from "../helpers.js";
 import { dockerEnv } from "./helpers.js";
@@ -83,6 +83,39 @@ describe("task loaders", () => {
       `${file}:5: field 'repo': no test specification for astropy/astropy version 9.9 (known: ${errors[1].message.split("known: ")[1]}`,
       `${file}:6: field 'version': missing: SWE-bench's test command is chosen by repo and version (or give the row a test_command)`,
     ]);
+  });
+
+  it("reverses a git diff (SWE-smith's fix is its bug patch undone): edits, new, deleted and renamed files, modes, no final newline", () => {
+    const repo = join(dir, "rev");
+    mkdirSync(repo);
+    const git = (...args: string[]) => {
+      const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: repo, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(r.stderr);
+      return r.stdout;
+    };
+    writeFileSync(join(repo, "a.py"), "one\ntwo\nthree\n");
+    writeFileSync(join(repo, "gone.py"), "bye\n");
+    writeFileSync(join(repo, "old.py"), "moved\nand kept\n");
+    writeFileSync(join(repo, "run.sh"), "echo hi");
+    git("init", "-q");
+    git("add", "-A");
+    git("commit", "-qm", "base");
+    writeFileSync(join(repo, "a.py"), "one\n-- two\nthree\nfour");
+    writeFileSync(join(repo, "new.py"), "hello\n");
+    rmSync(join(repo, "gone.py"));
+    git("mv", "old.py", "renamed.py");
+    spawnSync("chmod", ["+x", join(repo, "run.sh")]);
+    git("add", "-A");
+    const forward = git("diff", "--cached", "-M");
+    expect(forward).to.include("rename from old.py");
+    git("commit", "-qm", "changed");
+    const back = reverseDiff(forward);
+    expect(reverseDiff(back)).to.equal(forward);
+    writeFileSync(join(dir, "back.patch"), back);
+    git("apply", "--index", join(dir, "back.patch"));
+    git("commit", "-qm", "undone");
+    expect(git("diff", "HEAD~2", "HEAD")).to.equal("");
+    expect(() => reverseDiff("diff --git a/x b/x\nGIT binary patch\n", "row 3: patch")).to.throw(TaskFormatError, /row 3: patch: a binary diff cannot be reversed/);
   });
 
   it("names SWE-bench images from a template", () => {
