@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
 import { NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
-import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
+import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
 
@@ -17,6 +17,8 @@ usage:
       print the nodes, their resources and the actors of a cluster
   node driver.js images build [--tasks SPEC] [--backend auto|docker|local]
       build the base image and the image of every local task (cached by content hash)
+  node driver.js images pull --tasks SPEC [--parallel N]
+      pull the images a dataset's rows name, ahead of a run (those missing only)
   node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local]
       check every task: its gold patch must score 1, its untouched repository 0
   node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
@@ -53,10 +55,15 @@ const COMMAND_HELP: Record<string, string> = {
 };
 
 COMMAND_HELP.images = `usage: node driver.js images build [--tasks SPEC] [--backend auto|docker|local]
-  Builds the base image (debootstrap + docker import; needs root the first time) and one image
+       node driver.js images pull --tasks SPEC [--parallel N]
+  build: the base image (debootstrap + docker import; needs root the first time) and one image
   per local task of SPEC (default: bundled). Images that exist are not built again.
   --backend local builds them for bubblewrap instead (no Docker needed); auto (the default)
   means docker when a daemon answers, else local.
+  pull: every image SPEC's rows name that the Docker engine lacks, N at a time (default 4),
+  with progress; a registry that fails is retried (3 times, waits doubling from 2 s), an image
+  that does not exist is not. Every run (eval, score, validate-tasks, the recipes) pulls what
+  it lacks the same way before it starts.
 `;
 COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local]
   For every task, runs the hidden tests twice: after the gold patch (must score 1) and on the
@@ -87,6 +94,13 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
 `;
 
 class UsageError extends Error {}
+
+/** A flag that must be a positive integer (`what` names it in the error), or its default. */
+function positiveInt(what: string, value: string | undefined, dflt: number): number {
+  const v = value === undefined ? dflt : Number(value);
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${what} must be a positive integer, got ${value}`);
+  return v;
+}
 
 function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>): { values: Record<string, string | boolean | string[] | undefined> } {
   try {
@@ -150,7 +164,8 @@ async function tasksFrom(spec: string): Promise<Task[]> {
 async function imagesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === "--help" || sub === "-h") return help("images");
-  if (sub !== "build") throw new UsageError("images: the only subcommand is 'build' (node driver.js images build [--tasks SPEC])");
+  if (sub === "pull") return imagesPull(rest);
+  if (sub !== "build") throw new UsageError("images: the subcommands are 'build' and 'pull' (node driver.js images build|pull [--tasks SPEC])");
   const { values } = parse(rest, { tasks: { type: "string" }, backend: { type: "string" } });
   if (values.help) return help("images");
   const tasks = await tasksFrom((values.tasks as string | undefined) ?? "bundled");
@@ -160,12 +175,29 @@ async function imagesCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function imagesPull(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { tasks: { type: "string" }, parallel: { type: "string" } });
+  if (values.help) return help("images");
+  if (!values.tasks) throw new UsageError("images pull: --tasks SPEC is required");
+  const parallel = positiveInt("images pull: --parallel", values.parallel as string | undefined, 4);
+  const tasks = await tasksFrom(values.tasks as string);
+  const backend = await DockerBackend.connect();
+  const reports = await pullMissing(backend.docker, registryImages(tasks), { parallel, log: (s) => console.error(s) });
+  const pulled = reports.filter((r) => r.pulled).length;
+  console.log(`${reports.length} images ready (${pulled} pulled, ${reports.length - pulled} already here)`);
+  return 0;
+}
+
+/** The images that come from a registry: every task's but those built from a local folder. */
+function registryImages(tasks: Task[]): string[] {
+  return tasks.filter((t) => !t.folder).map((t) => t.image);
+}
+
 async function validateCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { tasks: { type: "string" }, parallel: { type: "string" }, backend: { type: "string" } });
   if (values.help) return help("validate-tasks");
   if (!values.tasks) throw new UsageError("validate-tasks: --tasks SPEC is required");
-  const parallel = values.parallel ? Number(values.parallel) : 2;
-  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`validate-tasks: --parallel must be a positive integer, got ${values.parallel}`);
+  const parallel = positiveInt("validate-tasks: --parallel", values.parallel as string | undefined, 2);
   const tasks = await tasksFrom(values.tasks as string);
   const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
   const width = Math.max(4, ...tasks.map((t) => t.id.length));
@@ -198,11 +230,7 @@ async function evalCommand(argv: string[]): Promise<number> {
   }
   if (!values.tasks) throw new UsageError("eval: --tasks SPEC is required");
   if (!values.model) throw new UsageError("eval: --model is required (replay:gold, native:CHECKPOINT_DIR, openai:URL:NAME)");
-  const int = (name: string, dflt: number) => {
-    const v = values[name] === undefined ? dflt : Number(values[name]);
-    if (!Number.isInteger(v) || v < 1) throw new UsageError(`eval: --${name} must be a positive integer, got ${values[name]}`);
-    return v;
-  };
+  const int = (name: string, dflt: number) => positiveInt(`eval: --${name}`, values[name] as string | undefined, dflt);
   const temperature = values.temperature === undefined ? 1 : Number(values.temperature);
   if (!(temperature >= 0)) throw new UsageError(`eval: --temperature must be a number ≥ 0, got ${values.temperature}`);
   const tasks = await tasksFrom(values.tasks as string);
@@ -241,8 +269,7 @@ async function scoreCommand(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`score: ${(e as Error).message}`);
   }
-  const parallel = values.parallel === undefined ? 2 : Number(values.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new UsageError(`score: --parallel must be a positive integer, got ${values.parallel}`);
+  const parallel = positiveInt("score: --parallel", values.parallel as string | undefined, 2);
   const tasks = await tasksFrom(values.tasks as string);
   const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
   const out = (values.out as string | undefined) ?? `runs/score-${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -263,9 +290,8 @@ async function recipeCommand(argv: string[]): Promise<number> {
   const backend = (values.backend ?? "reference") as string, device = (values.device ?? "auto") as string;
   if (backend !== "reference" && backend !== "torch") throw new UsageError(`--recipe arith: --backend must be reference or torch, got ${backend}`);
   if (device !== "cpu" && device !== "cuda" && device !== "auto") throw new UsageError(`--recipe arith: --device must be cpu, cuda or auto, got ${device}`);
-  const steps = values.steps === undefined ? 200 : Number(values.steps);
+  const steps = positiveInt("--recipe arith: --steps", values.steps as string | undefined, 200);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--recipe arith: --steps must be a positive integer, got ${values.steps}`);
   if (!Number.isInteger(seed)) throw new UsageError(`--recipe arith: --seed must be an integer, got ${values.seed}`);
   const out = (values.out as string | undefined) ?? `runs/arith-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   const rows = await runArith({ out, steps, seed, cluster: values.cluster as string | undefined, worker: { backend, device } as WorkerBackend });
@@ -357,7 +383,9 @@ async function backendWithImages(kind = "auto", tasks: Task[]): Promise<{ backen
   if (!["auto", "docker", "local"].includes(kind)) throw new UsageError(`--backend must be auto, docker or local, got '${kind}'`);
   const backend = await openBackend(kind as BackendKind);
   const log = (s: string) => console.error(s);
-  const reports = backend instanceof DockerBackend ? await buildImages(backend.docker, tasks, log) : await buildLocalImages(tasks, log);
+  if (!(backend instanceof DockerBackend)) return { backend, reports: await buildLocalImages(tasks, log) };
+  const reports = await buildImages(backend.docker, tasks, log);
+  await pullMissing(backend.docker, registryImages(tasks), { log });
   return { backend, reports };
 }
 

@@ -36,3 +36,8 @@ export class ImageBuildError extends EnvError {
 export class TaskSetupError extends EnvError {
   override code = "TASK_SETUP";
 }
+
+/** Images could not be pulled; the message names each one and why. */
+export class ImagePullError extends EnvError {
+  override code = "IMAGE_PULL";
+}

@@ -9,3 +9,4 @@ export { testSpec, rebenchSpec, smithSpec, testDirectives, installNeeded, specRe
 export { baseImageTag, BASE_PACKAGES } from "./base-image.js";
 export { buildBaseImage, buildTaskImage, buildImages, buildLocalTaskImage, buildLocalImages, baseRootfsDir, ensureBaseRootfs, imageExists, type BuildReport } from "./images.js";
 export { setUpTask } from "./setup.js";
+export { pullMissing, type PullOptions, type PullReport } from "./pull.js";
