@@ -188,9 +188,9 @@ async function imagesPull(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The images that come from a registry: every task's but those built from a local folder. */
+/** The images that come from a registry: every task's but those built here (task folders, Harbor environments). */
 function registryImages(tasks: Task[]): string[] {
-  return tasks.filter((t) => !t.folder).map((t) => t.image);
+  return tasks.filter((t) => !t.folder && !t.buildContext).map((t) => t.image);
 }
 
 async function validateCommand(argv: string[]): Promise<number> {

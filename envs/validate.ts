@@ -1,8 +1,8 @@
 // validate-tasks: every task's gold patch must score 1 and its untouched repository 0, and the
 // lists must say what the base state does (SWE-bench's definition): there, every FAIL_TO_PASS
 // test fails and every PASS_TO_PASS test passes.
-import { applyPatch, computeReward, gradeTests, type RewardResult } from "./reward/index.js";
-import type { SandboxBackend } from "./sandbox/index.js";
+import { applyPatch, computeReward, gradeTask, type RewardResult } from "./reward/index.js";
+import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
 import { setUpTask, type Task } from "./tasks/index.js";
 
 export interface Validation {
@@ -16,26 +16,34 @@ export interface Validation {
 
 /**
  * A patch scored as the harness scores a prediction: a fresh sandbox of the task's image, the
- * patch applied (none: the base state), the hidden tests run. A string says why the patch
- * could not be applied.
+ * patch applied (none: the base state) or the task's solution script run, the hidden tests
+ * run. A string says why the patch could not be applied or the solution failed.
  */
-export async function scorePatch(backend: SandboxBackend, task: Task, patch: string | undefined, timeoutSec = 300): Promise<RewardResult | string> {
+export async function scorePatch(backend: SandboxBackend, task: Task, patch: string | undefined, timeoutSec = 300, solution?: Task["solution"]): Promise<RewardResult | string> {
   const s = await backend.create({ image: task.image, workdir: task.workdir });
   try {
     await setUpTask(s, task);
-    const err = patch === undefined ? undefined : await applyPatch(s, patch);
-    if (err) return `the patch does not apply: ${err}`;
+    const err = solution ? await runSolution(s, solution) : patch === undefined ? undefined : await applyPatch(s, patch);
+    if (err) return solution ? err : `the patch does not apply: ${err}`;
     return await computeReward(s, task, { timeoutSec });
   } finally {
     await s.close();
   }
 }
 
+/** Runs a solution script (its files written first); returns why it failed, or undefined. */
+async function runSolution(s: Sandbox, solution: NonNullable<Task["solution"]>): Promise<string | undefined> {
+  for (const [path, b64] of Object.entries(solution.files)) await s.writeFile(path, Buffer.from(b64, "base64"));
+  const r = await s.exec(solution.command, { timeoutSec: 600 });
+  return r.exitCode === 0 ? undefined : `the solution (${solution.command}) failed: exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split("\n").slice(-1)[0]}`;
+}
+
 export async function validateTask(backend: SandboxBackend, task: Task, timeoutSec = 300): Promise<Validation> {
   const t = performance.now();
   const score = (patch: string | undefined) => scorePatch(backend, task, patch, timeoutSec);
-  if (task.goldPatch === undefined) return { id: task.id, gold: 0, base: 0, ok: false, detail: "no gold patch", ms: 0 };
-  const [gold, base] = await Promise.all([score(task.goldPatch), score(undefined)]);
+  if (task.goldPatch === undefined && !task.solution) return { id: task.id, gold: 0, base: 0, ok: false, detail: "no gold patch or solution", ms: 0 };
+  const gold$ = task.goldPatch !== undefined ? score(task.goldPatch) : scorePatch(backend, task, undefined, timeoutSec, task.solution);
+  const [gold, base] = await Promise.all([gold$, score(undefined)]);
   const g = typeof gold === "string" ? 0 : gold.reward;
   const b = typeof base === "string" ? 0 : base.reward;
   const why = (r: RewardResult | string) =>
@@ -49,7 +57,7 @@ export async function validateTask(backend: SandboxBackend, task: Task, timeoutS
 
 /** A FAIL_TO_PASS test that passes at base, or a PASS_TO_PASS test that does not. */
 function baseMismatch(task: Task, base: RewardResult): string {
-  const graded = gradeTests(task.failToPass, task.passToPass, base.statuses);
+  const graded = gradeTask(task, base.statuses);
   const f2p = graded.FAIL_TO_PASS.success;
   if (f2p.length) return `base: FAIL_TO_PASS already passes: ${f2p.slice(0, 3).join(", ")}`;
   const p2p = graded.PASS_TO_PASS.failure;

@@ -32,8 +32,7 @@ export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "na
 /** The policy one trajectory uses; `session` keeps an OpenAI trajectory on one endpoint. */
 export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<EngineActor>, openai?: OpenAIClient, session = task.id): Policy {
   if (spec.kind === "replay") {
-    if (!task.goldPatch) throw new TypeError(`replay:gold: task ${task.id} has no gold patch`);
-    return new ScriptedPolicy(tok, goldReplies(task.goldPatch, task.workdir), "replay:gold");
+    return new ScriptedPolicy(tok, goldReplies(task), "replay:gold");
   }
   if (spec.kind === "openai") {
     if (!openai) throw new TypeError("an openai policy needs its client");

@@ -2,6 +2,7 @@
 // when it passed (or failed as expected); a PASS_TO_PASS test is also kept when skipped (a skip
 // is no regression); a test absent from the log, failed, errored, or (FAIL_TO_PASS) skipped is a
 // failure. A test whose status is none of these counts on neither side, as in the harness.
+import type { Task } from "../tasks/index.js";
 import { PASSING, type StatusMap } from "./statuses.js";
 
 export interface Outcome {
@@ -26,9 +27,13 @@ function resolveId(id: string, sm: StatusMap): string | undefined {
   return matches.length && new Set(matches.map((k) => PASSING.has(sm[k]))).size === 1 ? matches[0] : undefined;
 }
 
-function grade(ids: string[], sm: StatusMap, skipKeeps: boolean): Outcome {
+function grade(ids: string[], sm: StatusMap, skipKeeps: boolean, passedOnly: boolean): Outcome {
   const out: Outcome = { success: [], failure: [] };
   for (const id of ids) {
+    if (passedOnly) {
+      (sm[id] === "PASSED" ? out.success : out.failure).push(id);
+      continue;
+    }
     const key = resolveId(id, sm);
     const status = key === undefined ? undefined : sm[key];
     if (status !== undefined && (PASSING.has(status) || (skipKeeps && status === "SKIPPED"))) out.success.push(id);
@@ -37,8 +42,14 @@ function grade(ids: string[], sm: StatusMap, skipKeeps: boolean): Outcome {
   return out;
 }
 
-export function gradeTests(failToPass: string[], passToPass: string[], sm: StatusMap): Outcomes {
-  return { FAIL_TO_PASS: grade(failToPass, sm, false), PASS_TO_PASS: grade(passToPass, sm, true) };
+/** `passedOnly`: SWE-bench Pro's rule, under which a listed test passes only with the status PASSED. */
+export function gradeTests(failToPass: string[], passToPass: string[], sm: StatusMap, passedOnly = false): Outcomes {
+  return { FAIL_TO_PASS: grade(failToPass, sm, false, passedOnly), PASS_TO_PASS: grade(passToPass, sm, true, passedOnly) };
+}
+
+/** A task's listed tests graded by the task's own rule. */
+export function gradeTask(task: Pick<Task, "failToPass" | "passToPass" | "passRule">, sm: StatusMap): Outcomes {
+  return gradeTests(task.failToPass, task.passToPass, sm, task.passRule === "passed-only");
 }
 
 /** Resolved: no listed test failed (SWE-bench's RESOLVED_FULL). */
@@ -50,7 +61,7 @@ export function isResolved(o: Outcomes): boolean {
 export function failures(o: Outcomes, sm: StatusMap): Record<string, string> {
   const out: Record<string, string> = {};
   for (const id of [...o.FAIL_TO_PASS.failure, ...o.PASS_TO_PASS.failure]) {
-    const key = resolveId(id, sm);
+    const key = id in sm ? id : resolveId(id, sm);
     out[id] = key === undefined ? "MISSING" : sm[key];
   }
   return out;

@@ -3,5 +3,6 @@ export { applyPatch, computeReward, patchFiles, type RewardOptions, type RewardR
 export { parseTestOutput, TEST_FORMATS, type TestFormat } from "./parse.js";
 export { parsePytest, parsePytestOptions, parsePytestV2, parsePytestVerbose, parseSeaborn, parseMatplotlib, parseR2EGym } from "./parse-pytest.js";
 export { parseUnittest, parseDjango, parseSympy } from "./parse-unittest.js";
-export { gradeTests, isResolved, type Outcome, type Outcomes } from "./grading.js";
+export { parseProOutput, parseHarborReward, RESULTS_MARKER } from "./parse-results.js";
+export { gradeTask, gradeTests, isResolved, type Outcome, type Outcomes } from "./grading.js";
 export { PASSING, type StatusMap, type TestStatus } from "./statuses.js";

@@ -2,6 +2,7 @@
 // parsers (envs/tasks/swe-bench-specs.json says which repository uses which).
 import { parseDjango, parseSympy, parseUnittest } from "./parse-unittest.js";
 import { parseMatplotlib, parsePytest, parsePytestOptions, parsePytestV2, parsePytestVerbose, parseR2EGym, parseSeaborn } from "./parse-pytest.js";
+import { parseHarborReward, parseProOutput } from "./parse-results.js";
 import type { StatusMap } from "./statuses.js";
 
 const READERS = {
@@ -15,6 +16,8 @@ const READERS = {
   "pytest-verbose": parsePytestVerbose,
   "unittest": parseUnittest,
   "r2e-gym": parseR2EGym,
+  "swe-bench-pro": parseProOutput,
+  "harbor": parseHarborReward,
 } satisfies Record<string, (log: string) => StatusMap>;
 
 export type TestFormat = keyof typeof READERS;

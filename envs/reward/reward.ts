@@ -5,7 +5,7 @@
 import type { Sandbox } from "../sandbox/index.js";
 import { shellQuote } from "../sandbox/index.js";
 import { installNeeded, type Task } from "../tasks/index.js";
-import { failures, gradeTests, isResolved, type Outcomes } from "./grading.js";
+import { failures, gradeTask, isResolved, type Outcomes } from "./grading.js";
 import { parseTestOutput } from "./parse.js";
 import { r2eName } from "./parse-pytest.js";
 import type { StatusMap } from "./statuses.js";
@@ -61,7 +61,7 @@ export function patchFiles(patch: string): string[] {
 export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOptions = {}): Promise<RewardResult> {
   const started = performance.now();
   const tailChars = opts.tailChars ?? 4000;
-  const timeoutSec = opts.timeoutSec ?? 300;
+  const timeoutSec = task.testTimeoutSec ?? opts.timeoutSec ?? 300;
   const zero = (error: string, out = ""): RewardResult => ({
     reward: 0, statuses: {}, failing: {}, timedOut: false, exitCode: -1, error,
     outputTail: out.slice(-tailChars), durationMs: performance.now() - started,
@@ -80,6 +80,7 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
     const restored = await restoreTestFiles(sandbox, task);
     if (restored) return { ...zero(restored), patch };
   }
+  for (const [path, b64] of Object.entries(task.testFiles ?? {})) await sandbox.writeFile(path, Buffer.from(b64, "base64"));
   const r = await sandbox.exec(task.testCommand, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
   const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ""}`;
   if (r.timedOut) return { ...zero(`the tests ran past ${timeoutSec} s`, output), timedOut: true, exitCode: r.exitCode, patch };
@@ -97,7 +98,7 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
     const why = `the test command exited ${r.exitCode} but its log reports no failure: the log does not describe the run`;
     return { ...zero(why, output), scoringError: why, exitCode: r.exitCode, patch };
   }
-  const outcomes = gradeTests(task.failToPass, task.passToPass, statuses);
+  const outcomes = gradeTask(task, statuses);
   const selected = task.failToPass.length + task.passToPass.length;
   return {
     ...result,

@@ -1,6 +1,7 @@
 // replay:gold — a task's reference patch turned into the agent's own tool calls (file_editor
 // edits, a `rm` for a deleted file, then finish), rendered as model replies. Running them
 // through the whole rollout path checks everything but the model.
+import type { Task } from "../tasks/index.js";
 import type { ToolCall } from "../tools/index.js";
 
 interface Hunk {
@@ -96,7 +97,22 @@ export function renderToolCall(call: ToolCall, thought = ""): string {
   return `${thought ? `${thought}\n` : ""}<function=${call.name}>\n${params}</function>`;
 }
 
-/** The replies of replay:gold for a task. */
-export function goldReplies(goldPatch: string, workdir: string): string[] {
-  return patchToolCalls(goldPatch, workdir).map((c, i) => renderToolCall(c, `Step ${i + 1}: applying the reference change.`));
+/**
+ * The tool calls that run a solution script (Harbor's solution/): each file written through the
+ * shell (base64, so any byte survives), then the script, then finish.
+ */
+export function solutionToolCalls(solution: NonNullable<Task["solution"]>): ToolCall[] {
+  const calls: ToolCall[] = Object.entries(solution.files).map(([path, b64]) => ({
+    name: "execute_bash", params: { cmd: `mkdir -p "$(dirname ${path})" && echo ${b64} | base64 -d > ${path}` },
+  }));
+  calls.push({ name: "execute_bash", params: { cmd: solution.command } }, { name: "finish", params: { command: "submit" } });
+  return calls;
+}
+
+/** The replies of replay:gold for a task: its gold patch applied, or its solution run. */
+export function goldReplies(task: Pick<Task, "id" | "goldPatch" | "solution" | "workdir">): string[] {
+  const calls = task.goldPatch !== undefined ? patchToolCalls(task.goldPatch, task.workdir)
+    : task.solution ? solutionToolCalls(task.solution) : undefined;
+  if (!calls) throw new TypeError(`replay:gold: task ${task.id} has no gold patch or solution`);
+  return calls.map((c, i) => renderToolCall(c, `Step ${i + 1}: applying the reference change.`));
 }

@@ -1,7 +1,7 @@
 // Task sets: SWE-bench / R2E-Gym rows, local task folders, the bundled set, and their images.
 export type { Task, LocalTaskSource } from "./task.js";
 export { loadJsonl, loadParquet, type LoadResult } from "./rows.js";
-export { rowToTask, SweBenchRow, SweSmithRow, R2EGymRow, DEFAULT_SWEBENCH_IMAGE, DEFAULT_REBENCH_IMAGE, type RowOptions } from "./row-formats.js";
+export { rowToTask, SweBenchRow, SweSmithRow, SweBenchProRow, R2EGymRow, SWEBENCH_PRO_IMAGES, DEFAULT_SWEBENCH_IMAGE, DEFAULT_REBENCH_IMAGE, type RowOptions } from "./row-formats.js";
 export { reverseDiff } from "./reverse-diff.js";
 export { loadTaskFolder, isTaskFolder, TaskJson } from "./folder.js";
 export { loadTasks, bundledDir, projectRoot } from "./spec.js";

@@ -5,9 +5,14 @@
 // - SWE-rebench: its `install_config` (test command, install step, reader);
 // - SWE-smith: no base commit and no test patch: the image holds the repository clean, the
 //   row's `patch` puts the bug in, its reverse is the fix, and the tests are already there;
-// - R2E-Gym: tests kept in the image, every expected status matched exactly.
+// - R2E-Gym: tests kept in the image, every expected status matched exactly;
+// - SWE-bench Pro: per-instance run_script.sh and parser.py (its run_scripts/ folder, beside the
+//   rows file), tests restored by the row's before_repo_set_cmd, every listed test PASSED.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { TaskFormatError } from "../errors.js";
+import { RESULTS_MARKER } from "../reward/index.js";
 import { shellQuote } from "../sandbox/index.js";
 import { reverseDiff } from "./reverse-diff.js";
 import type { Task } from "./task.js";
@@ -71,20 +76,42 @@ export const R2EGymRow = z.object({
   test_command: z.string().optional(),
 });
 
+export const SweBenchProRow = z.object({
+  instance_id: z.string().min(1),
+  repo: z.string().min(1),
+  base_commit: z.string().min(1),
+  patch: z.string(),
+  problem_statement: z.string().min(1),
+  requirements: z.string().nullish(),
+  interface: z.string().nullish(),
+  fail_to_pass: testList,
+  pass_to_pass: testList,
+  before_repo_set_cmd: z.string().min(1),
+  selected_test_files_to_run: testList,
+  dockerhub_tag: z.string().optional(),
+  image_name: z.string().optional(),
+});
+
 export interface RowOptions {
   /** Image name for SWE-bench rows without one; `{instance_id}` and `{id_docker}` are replaced. */
   imageTemplate?: string;
+  /** The rows file's folder: SWE-bench Pro's run_scripts/ is looked for there. */
+  rowsDir?: string;
 }
 
 export const DEFAULT_SWEBENCH_IMAGE = "swebench/sweb.eval.x86_64.{id_docker}:latest";
 /** SWE-rebench publishes its images under its own namespace, named as SWE-bench names them. */
 export const DEFAULT_REBENCH_IMAGE = "swerebench/sweb.eval.x86_64.{id_docker}:latest";
 
-type Kind = "r2e-gym" | "swe-smith" | "swe-bench";
+/** SWE-bench Pro's images on Docker Hub. */
+export const SWEBENCH_PRO_IMAGES = "jefzda/sweap-images";
+
+type Kind = "r2e-gym" | "swe-smith" | "swe-bench-pro" | "swe-bench";
 
 /** Which family a row belongs to, from the fields only it has. */
 function kindOf(row: object): Kind {
   if ("expected_output_json" in row) return "r2e-gym";
+  if ("before_repo_set_cmd" in row) return "swe-bench-pro";
   if ("image_name" in row && !("base_commit" in row) && !("test_patch" in row)) return "swe-smith";
   return "swe-bench";
 }
@@ -101,6 +128,7 @@ export function rowToTask(row: unknown, where: string, opts: RowOptions = {}): T
   const kind = kindOf(row);
   if (kind === "r2e-gym") return r2eTask(parse(R2EGymRow, row, where));
   if (kind === "swe-smith") return smithTask(parse(SweSmithRow, row, where), where);
+  if (kind === "swe-bench-pro") return proTask(parse(SweBenchProRow, row, where), where, opts);
   return sweBenchTask(parse(SweBenchRow, row, where), where, opts);
 }
 
@@ -136,6 +164,43 @@ function smithTask(r: z.infer<typeof SweSmithRow>, where: string): Task {
     failToPass: r.FAIL_TO_PASS,
     passToPass: r.PASS_TO_PASS,
     ...fromSpec(smithSpec(r.repo, r.FAIL_TO_PASS, workdir), workdir),
+  };
+}
+
+function proTask(r: z.infer<typeof SweBenchProRow>, where: string, opts: RowOptions): Task {
+  const dir = join(opts.rowsDir ?? ".", "run_scripts", r.instance_id);
+  const script = (name: string) => {
+    const file = join(dir, name);
+    if (!existsSync(file)) {
+      throw new TaskFormatError(where, "instance_id", `SWE-bench Pro scores with the instance's own ${file} (from scaleapi/SWE-bench_Pro-os's run_scripts/, put beside the rows file)`);
+    }
+    return readFileSync(file).toString("base64");
+  };
+  // The harness's entry script: the tests put back by the row's last set-up line, the instance's
+  // run script on the selected files, its parser's verdicts printed after a marker.
+  const restoreTests = r.before_repo_set_cmd.trim().split("\n").at(-1)!;
+  const command = [
+    "cd /app", restoreTests,
+    `bash /workspace/run_script.sh ${shellQuote(r.selected_test_files_to_run.join(","))} > /workspace/stdout.log 2> /workspace/stderr.log`,
+    "python /workspace/parser.py /workspace/stdout.log /workspace/stderr.log /workspace/output.json",
+    `echo ${shellQuote(RESULTS_MARKER)}`, "cat /workspace/output.json",
+  ].join("\n");
+  const tag = r.dockerhub_tag ?? `${r.repo.toLowerCase().replace("/", ".")}-${r.instance_id.replace(/^instance_/, "")}`;
+  return {
+    id: r.instance_id,
+    image: r.image_name ?? `${SWEBENCH_PRO_IMAGES}:${tag}`,
+    // As SWE-bench Pro's agents are prompted: the issue, then its requirements and the interface to provide.
+    problemStatement: [r.problem_statement, r.requirements && `Requirements:\n${r.requirements}`, r.interface && `New interfaces introduced:\n${r.interface}`].filter(Boolean).join("\n\n"),
+    workdir: "/app",
+    baseCommit: r.base_commit,
+    goldPatch: r.patch,
+    testPatch: "",
+    failToPass: r.fail_to_pass,
+    passToPass: r.pass_to_pass,
+    testFiles: { "/workspace/run_script.sh": script("run_script.sh"), "/workspace/parser.py": script("parser.py") },
+    testCommand: `bash -c ${shellQuote(command)}`,
+    testFormat: "swe-bench-pro",
+    passRule: "passed-only",
   };
 }
 

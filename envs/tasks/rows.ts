@@ -1,6 +1,7 @@
 // Dataset rows (row-formats.ts) in JSONL or Parquet, as the hub stores datasets. A malformed row
 // is reported with its line (or row) number and field and skipped; the other rows still load.
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { TaskFormatError } from "../errors.js";
 import { rowToTask, type RowOptions } from "./row-formats.js";
@@ -30,7 +31,7 @@ export function loadJsonl(file: string, opts: RowOptions = {}): LoadResult {
       out.errors.push(new TaskFormatError(where, "", `not JSON: ${(e as Error).message}`));
       return;
     }
-    addRow(out, row, where, opts);
+    addRow(out, row, where, { rowsDir: dirname(file), ...opts });
   });
   return out;
 }
@@ -49,7 +50,7 @@ export async function loadParquet(file: string, opts: RowOptions = {}): Promise<
   const out: LoadResult = { tasks: [], errors: [] };
   rows.forEach((row, i) => {
     const plain = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v]));
-    addRow(out, plain, `${file}: row ${i + 1}`, opts);
+    addRow(out, plain, `${file}: row ${i + 1}`, { rowsDir: dirname(file), ...opts });
   });
   return out;
 }

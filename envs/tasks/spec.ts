@@ -1,10 +1,11 @@
 // --tasks SPEC: `bundled`, `bundled:train`, `bundled:validation`, a JSONL or Parquet file of
-// rows, a task folder, or a folder of task folders.
+// rows, a task folder (Troupe's or Harbor's), or a folder of task folders.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TaskFormatError } from "../errors.js";
 import { isTaskFolder, loadTaskFolder } from "./folder.js";
+import { isHarborTask, loadHarborTask } from "./harbor.js";
 import type { RowOptions } from "./row-formats.js";
 import { loadJsonl, loadParquet, type LoadResult } from "./rows.js";
 
@@ -41,9 +42,9 @@ export async function loadTasks(spec: string, opts: RowOptions = {}): Promise<Lo
 function loadFolderTree(root: string): LoadResult {
   const out: LoadResult = { tasks: [], errors: [] };
   const visit = (d: string) => {
-    if (isTaskFolder(d)) {
+    if (isTaskFolder(d) || isHarborTask(d)) {
       try {
-        out.tasks.push(loadTaskFolder(d));
+        out.tasks.push(isTaskFolder(d) ? loadTaskFolder(d) : loadHarborTask(d));
       } catch (e) {
         out.errors.push(e as TaskFormatError);
       }

@@ -21,6 +21,17 @@ export interface Task {
   testPatch: string;
   failToPass: string[];
   passToPass: string[];
+  /**
+   * Files written into the sandbox just before the test command (absolute path -> content,
+   * base64): the harness's own scripts (SWE-bench Pro's run_script.sh and parser.py, Harbor's
+   * tests/), which the agent never sees.
+   */
+  testFiles?: Record<string, string>;
+  /**
+   * How a listed test counts as passed: as SWE-bench's harness grades (the default), or only
+   * with the status PASSED (SWE-bench Pro's rule).
+   */
+  passRule?: "harness" | "passed-only";
   /** Run after the hidden tests are back; its output is the log `testFormat` reads. */
   testCommand: string;
   testFormat: TestFormat;
@@ -35,6 +46,15 @@ export interface Task {
    */
   expectedStatuses?: Record<string, string>;
   split?: string;
+  /** Harbor: the Docker build context (a Dockerfile and its files) the image is built from. */
+  buildContext?: string;
+  /**
+   * The reference solution as a script (Harbor's solution/), where there is no gold patch: its
+   * files (absolute path -> base64) are written and `command` is run.
+   */
+  solution?: { files: Record<string, string>; command: string };
+  /** The time limit of the test command, where the task sets one (else the run's). */
+  testTimeoutSec?: number;
   /** Local task folders: where the image is built from (see images.ts). */
   folder?: LocalTaskSource;
 }

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { EngineActorClass, parsePolicySpec, type EngineActor, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
-import { gradeTests, type BackendKind, type Task } from "../../envs/index.js";
+import { gradeTask, type BackendKind, type Task } from "../../envs/index.js";
 import { bestOfK, failed, passAtK, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
@@ -144,7 +144,7 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
   const rewards = trs.map((t) => (failed(t) ? null : t!.reward));
   const c = rewards.filter((r) => r === 1).length;
   const cands = trs.flatMap((t, index) => (!failed(t)
-    ? [{ index, reward: t!.reward, regressionPassed: gradeTests([], task.passToPass, t!.tests ?? {}).PASS_TO_PASS.success.length }]
+    ? [{ index, reward: t!.reward, regressionPassed: gradeTask(task, t!.tests ?? {}).PASS_TO_PASS.success.length }]
     : []));
   const best = bestOfK(cands);
   const firstFailure = trs.find((t) => failed(t));

@@ -3,7 +3,7 @@
 // `swebench.harness.run_evaluation` (schema_version 2: counts and sorted id lists), with each
 // instance's report in the harness's per-instance shape (resolved, and the FAIL_TO_PASS /
 // PASS_TO_PASS tests that succeeded and failed).
-import { gradeTests, type Outcome, type Task } from "../../envs/index.js";
+import { gradeTask, type Outcome, type Task } from "../../envs/index.js";
 import type { Trajectory } from "../../rl/index.js";
 
 export interface Prediction {
@@ -44,7 +44,7 @@ export type Scored = Pick<Trajectory, "patch" | "reward" | "tests">;
 
 /** The harness's verdict on one candidate: its patch, and each selected test's outcome. */
 export function instanceReport(task: Task, t: Scored): InstanceReport {
-  const graded = gradeTests(task.failToPass, task.passToPass, t.tests ?? {});
+  const graded = gradeTask(task, t.tests ?? {});
   const patch = t.patch ?? "";
   return {
     patch_is_None: t.patch === undefined,

@@ -53,7 +53,7 @@ describe("trajectory tracing", function () {
     let rec;
     try {
       const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
-      const engine = await cluster.actor(Scripted, [goldReplies(t.goldPatch!, t.workdir)], { process: "dedicated" });
+      const engine = await cluster.actor(Scripted, [goldReplies(t)], { process: "dedicated" });
       const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine: engine as unknown as ActorHandle<EngineActor> }]);
       rec = await rollout.run({ task: t, rolloutIndex: 3 });
     } finally {

@@ -23,7 +23,7 @@ describe("agent trajectories (replay and scripted policies, docker)", function (
     for (const t of tasks.filter((x) => x.split === "validation")) {
       const env = new SWEEnv(pool, { maxSteps: 20 });
       try {
-        const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, goldReplies(t.goldPatch!, t.workdir), "replay:gold") });
+        const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, goldReplies(t), "replay:gold") });
         expect(rec.termination, `${t.id}: ${rec.error ?? ""}`).to.equal("finished");
         expect(rec.reward, t.id).to.equal(1);
         expect(rec.tests && Object.keys(rec.tests).length).to.be.above(0);

@@ -3,7 +3,7 @@
 // a pytest project, each with the real repository's test specification.
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,7 +19,7 @@ const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args],
 );
 const jsonl = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
-describe("SWE-bench, SWE-rebench and SWE-smith rows on official-layout images (django, sympy, pytest)", function () {
+describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in their layouts (django, sympy, pytest)", function () {
   this.timeout(300_000);
   let dir: string;
   let fx: OfficialFixture;
@@ -30,14 +30,15 @@ describe("SWE-bench, SWE-rebench and SWE-smith rows on official-layout images (d
     fx = await officialFixture(backend.docker);
     dir = mkdtempSync(join(tmpdir(), "troupe-official-"));
     rowsFile = join(dir, "rows.jsonl");
-    const rows = [...FAMILIES.map((f) => fx.rows[f]), fx.rebench, fx.smith];
+    const rows = [...FAMILIES.map((f) => fx.rows[f]), fx.rebench, fx.smith, fx.pro];
     writeFileSync(rowsFile, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
-    tasks = rows.map((r, i) => rowToTask(r, `row ${i + 1}`));
+    cpSync(fx.proScripts, join(dir, "run_scripts"), { recursive: true });
+    tasks = rows.map((r, i) => rowToTask(r, `row ${i + 1}`, { rowsDir: dir }));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("each row runs its repository's own runner, in the testbed environment, on the test patch's files in the runner's form", () => {
-    const [django, sympy, flask, rebench, smith] = tasks;
+    const [django, sympy, flask, rebench, smith, pro] = tasks;
     expect(django.testFormat).to.equal("django");
     expect(django.testCommand).to.include("source /opt/miniconda3/bin/activate && conda activate testbed");
     expect(django.testCommand).to.include("./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1 utils_tests.test_text");
@@ -54,13 +55,20 @@ describe("SWE-bench, SWE-rebench and SWE-smith rows on official-layout images (d
     // SWE-smith: the bug is set up in each sandbox, the fix is its reverse, pytest verbose on the FAIL_TO_PASS files.
     expect(smith).to.include({ setupPatch: fx.smith.patch, testFormat: "pytest-verbose", testPatch: "" });
     expect(smith.testCommand).to.include("pytest --disable-warnings --color=no --tb=no --verbose tests/test_helpers.py");
+    // SWE-bench Pro: /app, its scripts written at scoring time, the tests restored by the row's last set-up line.
+    expect(pro).to.include({ workdir: "/app", testFormat: "swe-bench-pro", passRule: "passed-only", testPatch: "" });
+    expect(Object.keys(pro.testFiles!)).to.deep.equal(["/workspace/run_script.sh", "/workspace/parser.py"]);
+    expect(pro.testCommand).to.include("bash /workspace/run_script.sh tests/test_helpers.py > /workspace/stdout.log");
+    expect(pro.problemStatement).to.match(/Requirements:\nget_debug_flag must compare case-insensitively\.\n\nNew interfaces introduced:\n/);
+    // Without its run_scripts/ folder, a Pro row cannot be scored: one error naming the file.
+    expect(() => rowToTask(fx.pro, "pro.jsonl:1", { rowsDir: "/nowhere" })).to.throw(/pro\.jsonl:1: field 'instance_id': .*\/nowhere\/run_scripts\/instance_pallets__flask-90003\/run_script\.sh/);
   });
 
   it("validate-tasks: every gold patch scores 1 and every untouched repository 0, with the lists right", async () => {
     const r = await driver(["validate-tasks", "--tasks", rowsFile, "--parallel", "3"]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     for (const t of tasks) expect(r.stdout).to.match(new RegExp(`${t.id}\\s+1\\s+0\\s+ok`));
-    expect(r.stdout).to.match(/5\/5 tasks valid/);
+    expect(r.stdout).to.match(/6\/6 tasks valid/);
   });
 
   it("score: gold resolves, each wrong fix does not, with the harness's per-test lists", async () => {
@@ -70,6 +78,7 @@ describe("SWE-bench, SWE-rebench and SWE-smith rows on official-layout images (d
       { instance_id: fx.rows.flask.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
       { instance_id: fx.rebench.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
       { instance_id: fx.smith.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
+      { instance_id: fx.pro.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
     ];
     const file = join(dir, "preds.jsonl");
     writeFileSync(file, preds.map((p) => JSON.stringify(p)).join("\n") + "\n");
@@ -78,7 +87,7 @@ describe("SWE-bench, SWE-rebench and SWE-smith rows on official-layout images (d
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     expect(report).to.deep.include({
-      total_instances: 5, completed_instances: 5, resolved_instances: 1, unresolved_instances: 4, error_instances: 0,
+      total_instances: 6, completed_instances: 6, resolved_instances: 1, unresolved_instances: 5, error_instances: 0,
       resolved_ids: [fx.rows.django.instance_id], unresolved_ids: tasks.slice(1).map((t) => t.id).sort(),
     });
     const inst = JSON.parse(readFileSync(join(out, "instance_reports.json"), "utf8"));
@@ -100,13 +109,13 @@ describe("SWE-bench, SWE-rebench and SWE-smith rows on official-layout images (d
     const out = join(dir, "eval");
     const r = await driver(["eval", "--tasks", rowsFile, "--model", "replay:gold", "--out", out]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/5 tasks, 5 trajectories \(0 errors\): pass@1 100\.0%/);
+    expect(r.stdout).to.match(/6 tasks, 6 trajectories \(0 errors\): pass@1 100\.0%/);
     const preds = jsonl(join(out, "predictions.jsonl"));
     expect(preds.map((p) => p.instance_id).sort()).to.deep.equal(tasks.map((t) => t.id).sort());
     // SWE-smith: the prediction is the fix alone (the bug is the base state), as SWE-smith's harness applies it.
     expect(preds.find((p) => p.instance_id === fx.smith.instance_id).model_patch).to.include('+    return value.lower() not in ("0", "false", "no")');
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
-    expect(report).to.deep.include({ resolved_instances: 5, error_instances: 0, schema_version: 2 });
+    expect(report).to.deep.include({ resolved_instances: 6, error_instances: 0, schema_version: 2 });
   });
 
   it("an image without the testbed environment is a scoring error that says so, never a quiet 0", async () => {

@@ -163,7 +163,7 @@ describe("eval", function () {
     const { tasks } = await loadTasks("bundled:validation");
     const finish = renderToolCall({ name: "finish", params: { command: "submit" } });
     const plays: Record<string, (t: Task) => string[]> = {
-      gold: (t) => goldReplies(t.goldPatch!, t.workdir),
+      gold: (t) => goldReplies(t),
       noop: () => [finish],
       break: (t) => [renderToolCall({ name: "execute_bash", params: { cmd: `rm -rf ${t.workdir}/${t.id.split("-")[0]}` } }), finish],
     };
