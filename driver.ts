@@ -65,18 +65,24 @@ COMMAND_HELP.images = `usage: node driver.js images build [--tasks SPEC] [--back
   that does not exist is not. Every run (eval, score, validate-tasks, the recipes) pulls what
   it lacks the same way before it starts.
 `;
-COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local]
+COMMAND_HELP["validate-tasks"] = `usage: node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local] [--network NAME]
   For every task, runs the hidden tests twice: after the gold patch (must score 1) and on the
   untouched repository (must score 0); the base state must also fail every FAIL_TO_PASS test and
   pass every PASS_TO_PASS test. Prints a table; exits 1 when any task fails.
+  --network NAME  scoring sandboxes join Docker network NAME (default: none, as always for
+                  agents). The harness scores with network; an install step that needs a
+                  package index can only run so. The scored code then has that network's reach.
 `;
 
-COMMAND_HELP.score = `usage: node driver.js score --tasks SPEC --predictions FILE [--parallel N] [--out DIR] [--backend auto|docker|local]
+COMMAND_HELP.score = `usage: node driver.js score --tasks SPEC --predictions FILE [--parallel N] [--out DIR] [--backend auto|docker|local] [--network NAME]
   Scores a predictions file in SWE-bench's format (JSON lines or a JSON array of instance_id,
   model_name_or_path, model_patch) made by any agent: each patch applied in a fresh sandbox of
   its task's image, the hidden tests run and read. DIR (default runs/score-<time>) receives
   the harness's report.json and instance_reports.json. Exits 1 when an instance could not be
   scored (its patch did not apply, its tests did not run); the reasons are printed.
+  --network NAME  scoring sandboxes join Docker network NAME (default: none, as always for
+                  agents). The harness scores with network; an install step that needs a
+                  package index can only run so. The scored code then has that network's reach.
 `;
 COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
                          [--backend auto|docker|local] [--cluster URL] [--temperature T] [--max-steps N]
@@ -194,7 +200,7 @@ function registryImages(tasks: Task[]): string[] {
 }
 
 async function validateCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { tasks: { type: "string" }, parallel: { type: "string" }, backend: { type: "string" } });
+  const { values } = parse(argv, { tasks: { type: "string" }, parallel: { type: "string" }, backend: { type: "string" }, network: { type: "string" } });
   if (values.help) return help("validate-tasks");
   if (!values.tasks) throw new UsageError("validate-tasks: --tasks SPEC is required");
   const parallel = positiveInt("validate-tasks: --parallel", values.parallel as string | undefined, 2);
@@ -203,7 +209,7 @@ async function validateCommand(argv: string[]): Promise<number> {
   const width = Math.max(4, ...tasks.map((t) => t.id.length));
   console.log(`${"task".padEnd(width)}  gold  base  result`);
   const results = await validateTasks(backend, tasks, parallel, (v) =>
-    console.log(`${v.id.padEnd(width)}  ${v.gold}     ${v.base}     ${v.ok ? "ok" : `FAIL ${v.detail}`}`));
+    console.log(`${v.id.padEnd(width)}  ${v.gold}     ${v.base}     ${v.ok ? "ok" : `FAIL ${v.detail}`}`), { network: values.network as string | undefined });
   const bad = results.filter((v) => !v.ok).length;
   console.log(`${results.length - bad}/${results.length} tasks valid`);
   return bad ? 1 : 0;
@@ -259,7 +265,7 @@ async function evalCommand(argv: string[]): Promise<number> {
 }
 
 async function scoreCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { tasks: { type: "string" }, predictions: { type: "string" }, parallel: { type: "string" }, out: { type: "string" }, backend: { type: "string" } });
+  const { values } = parse(argv, { tasks: { type: "string" }, predictions: { type: "string" }, parallel: { type: "string" }, out: { type: "string" }, backend: { type: "string" }, network: { type: "string" } });
   if (values.help) return help("score");
   if (!values.tasks) throw new UsageError("score: --tasks SPEC is required");
   if (!values.predictions) throw new UsageError("score: --predictions FILE is required");
@@ -273,7 +279,8 @@ async function scoreCommand(argv: string[]): Promise<number> {
   const tasks = await tasksFrom(values.tasks as string);
   const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
   const out = (values.out as string | undefined) ?? `runs/score-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  const s = await scorePredictions({ tasks, predictions, backend, parallel, out, onResult: (id, verdict) => console.log(`${id}  ${verdict}`) });
+  const network = values.network as string | undefined;
+  const s = await scorePredictions({ tasks, predictions, backend, parallel, out, network, onResult: (id, verdict) => console.log(`${id}  ${verdict}`) });
   for (const id of s.skipped) console.error(`troupe: skipped a prediction for ${id}: not among the tasks of ${values.tasks}`);
   const r = s.report;
   console.log(`${r.submitted_instances} submitted of ${r.total_instances}: ${r.resolved_instances} resolved, ${r.unresolved_instances} unresolved, ` +

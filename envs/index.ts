@@ -6,5 +6,5 @@ export * from "./tools/index.js";
 export * from "./reward/index.js";
 export * from "./tasks/index.js";
 export { SWEEnv, type SWEEnvOptions, type StepResult } from "./swe-env.js";
-export { scorePatch, validateTask, validateTasks, type Validation } from "./validate.js";
+export { scorePatch, validateTask, validateTasks, type ScoringOptions, type Validation } from "./validate.js";
 export * from "./swe/index.js";

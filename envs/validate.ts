@@ -19,13 +19,27 @@ export interface Validation {
  * patch applied (none: the base state) or the task's solution script run, the hidden tests
  * run. A string says why the patch could not be applied or the solution failed.
  */
-export async function scorePatch(backend: SandboxBackend, task: Task, patch: string | undefined, timeoutSec = 300, solution?: Task["solution"]): Promise<RewardResult | string> {
-  const s = await backend.create({ image: task.image, workdir: task.workdir });
+export interface ScoringOptions {
+  /** Time limit of the tests, where the task sets none (default 300 s). */
+  timeoutSec?: number;
+  /**
+   * A Docker network the scoring sandbox joins, as the harness's containers have network (some
+   * install steps need a package index). No agent acts in a scoring sandbox, but the scored
+   * patch's code and tests run there with that network's reach: the risk its user takes.
+   */
+  network?: string;
+  /** Run this solution script instead of applying a patch. */
+  solution?: Task["solution"];
+}
+
+export async function scorePatch(backend: SandboxBackend, task: Task, patch: string | undefined, opts: ScoringOptions = {}): Promise<RewardResult | string> {
+  const s = await backend.create({ image: task.image, workdir: task.workdir, network: opts.network });
   try {
     await setUpTask(s, task);
+    const { solution } = opts;
     const err = solution ? await runSolution(s, solution) : patch === undefined ? undefined : await applyPatch(s, patch);
     if (err) return solution ? err : `the patch does not apply: ${err}`;
-    return await computeReward(s, task, { timeoutSec });
+    return await computeReward(s, task, { timeoutSec: opts.timeoutSec });
   } finally {
     await s.close();
   }
@@ -38,11 +52,11 @@ async function runSolution(s: Sandbox, solution: NonNullable<Task["solution"]>):
   return r.exitCode === 0 ? undefined : `the solution (${solution.command}) failed: exit ${r.exitCode}: ${(r.stderr || r.stdout).trim().split("\n").slice(-1)[0]}`;
 }
 
-export async function validateTask(backend: SandboxBackend, task: Task, timeoutSec = 300): Promise<Validation> {
+export async function validateTask(backend: SandboxBackend, task: Task, opts: ScoringOptions = {}): Promise<Validation> {
   const t = performance.now();
-  const score = (patch: string | undefined) => scorePatch(backend, task, patch, timeoutSec);
+  const score = (patch: string | undefined) => scorePatch(backend, task, patch, opts);
   if (task.goldPatch === undefined && !task.solution) return { id: task.id, gold: 0, base: 0, ok: false, detail: "no gold patch or solution", ms: 0 };
-  const gold$ = task.goldPatch !== undefined ? score(task.goldPatch) : scorePatch(backend, task, undefined, timeoutSec, task.solution);
+  const gold$ = task.goldPatch !== undefined ? score(task.goldPatch) : scorePatch(backend, task, undefined, { ...opts, solution: task.solution });
   const [gold, base] = await Promise.all([gold$, score(undefined)]);
   const g = typeof gold === "string" ? 0 : gold.reward;
   const b = typeof base === "string" ? 0 : base.reward;
@@ -66,13 +80,13 @@ function baseMismatch(task: Task, base: RewardResult): string {
 }
 
 /** Validates tasks, `parallel` at a time, in input order. */
-export async function validateTasks(backend: SandboxBackend, tasks: Task[], parallel = 2, onResult?: (v: Validation) => void): Promise<Validation[]> {
+export async function validateTasks(backend: SandboxBackend, tasks: Task[], parallel = 2, onResult?: (v: Validation) => void, opts: ScoringOptions = {}): Promise<Validation[]> {
   const out: Validation[] = new Array(tasks.length);
   let next = 0;
   const worker = async () => {
     while (next < tasks.length) {
       const i = next++;
-      out[i] = await validateTask(backend, tasks[i]).catch((e: Error) => ({ id: tasks[i].id, gold: 0 as const, base: 0 as const, ok: false, detail: e.message, ms: 0 }));
+      out[i] = await validateTask(backend, tasks[i], opts).catch((e: Error) => ({ id: tasks[i].id, gold: 0 as const, base: 0 as const, ok: false, detail: e.message, ms: 0 }));
       onResult?.(out[i]);
     }
   };

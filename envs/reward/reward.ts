@@ -72,7 +72,7 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
   if (task.install && installNeeded(task.install.step, patchFiles(patch ?? ""))) {
     const r = await sandbox.exec(task.install.command, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
     if (r.exitCode !== 0 || r.timedOut) {
-      const why = `the install step \`${task.install.step}\` failed (${r.timedOut ? `past ${timeoutSec} s` : `exit ${r.exitCode}: ${lastLine(r.stdout + r.stderr)}`}); sandboxes have no network, so an install that needs it cannot be scored offline`;
+      const why = `the install step \`${task.install.step}\` failed (${r.timedOut ? `past ${timeoutSec} s` : `exit ${r.exitCode}: ${lastLine(r.stdout + r.stderr)}`}); an install that needs the network cannot run offline (score and validate-tasks take --network NAME)`;
       return { ...zero(why, r.stdout + r.stderr), scoringError: why, patch };
     }
   }

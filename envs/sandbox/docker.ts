@@ -37,9 +37,9 @@ export class DockerBackend implements SandboxBackend {
       Cmd: IDLE,
       WorkingDir: workdir,
       Labels: { ...spec.labels, [SANDBOX_LABEL]: "1", [OWNER_LABEL]: ownerId() },
-      NetworkDisabled: true,
+      NetworkDisabled: !spec.network,
       HostConfig: {
-        NetworkMode: "none",
+        NetworkMode: spec.network ?? "none",
         Memory: limits.memoryBytes,
         MemorySwap: limits.memoryBytes,
         PidsLimit: limits.pids,

@@ -31,6 +31,7 @@ export class LocalBackend implements SandboxBackend {
   }
 
   async create(spec: SandboxSpec): Promise<LocalSandbox> {
+    if (spec.network) throw new SandboxUnavailableError(`the local backend cannot join network ${spec.network}: its sandboxes never have one (use the docker backend)`);
     const image = resolveLocalImage(spec.image);
     const limits = resolveLimits(spec.limits);
     const workdir = spec.workdir ?? "/testbed";

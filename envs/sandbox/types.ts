@@ -46,6 +46,11 @@ export interface SandboxSpec {
   limits?: Partial<SandboxLimits>;
   /** Extra labels (docker) for finding a sandbox again. */
   labels?: Record<string, string>;
+  /**
+   * A Docker network to join (docker backend only). Sandboxes have no network unless this is
+   * given; only scoring runs, where no agent acts, ever give it (see `score --network`).
+   */
+  network?: string;
 }
 
 export interface Sandbox {

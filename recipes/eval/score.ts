@@ -41,6 +41,8 @@ export interface ScoreOptions {
   /** The folder for report.json and instance_reports.json. */
   out: string;
   timeoutSec?: number;
+  /** A Docker network the scoring sandboxes join (see ScoringOptions.network). */
+  network?: string;
   /** Each instance's verdict as it comes: resolved, unresolved, empty patch, or an error's reason. */
   onResult?: (id: string, verdict: string) => void;
 }
@@ -65,7 +67,7 @@ export async function scorePredictions(o: ScoreOptions): Promise<ScoreSummary> {
     while (next < todo.length) {
       const p = todo[next++];
       const task = byId.get(p.instance_id)!;
-      const r = await scorePatch(o.backend, task, p.model_patch, o.timeoutSec).catch((e: Error) => `scoring failed: ${e.message}`);
+      const r = await scorePatch(o.backend, task, p.model_patch, { timeoutSec: o.timeoutSec, network: o.network }).catch((e: Error) => `scoring failed: ${e.message}`);
       if (typeof r === "string") errors[p.instance_id] = r;
       else if (r.scoringError) errors[p.instance_id] = r.scoringError;
       else instances[p.instance_id] = instanceReport(task, { patch: p.model_patch, reward: r.reward, tests: r.statuses });

@@ -2,7 +2,7 @@
 // images in the official layout (test/fixtures/official.ts): a django-style, a sympy-style and
 // a pytest project, each with the real repository's test specification.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,6 +118,29 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
     expect(report).to.deep.include({ resolved_instances: 6, error_instances: 0, schema_version: 2 });
   });
 
+  it("score --network NAME: the scoring sandboxes join that Docker network; without it they have none", async () => {
+    const net = "troupe-test-score-net";
+    spawnSync("docker", ["network", "create", "--internal", net], { stdio: "ignore" });
+    try {
+      const probe = {
+        instance_id: "net-probe-1", repo: "me/probe", base_commit: fx.rows.flask.base_commit, patch: "", problem_statement: "probe",
+        test_patch: "diff --git a/probe.txt b/probe.txt\nnew file mode 100644\n--- /dev/null\n+++ b/probe.txt\n@@ -0,0 +1 @@\n+probe\n",
+        FAIL_TO_PASS: ["net::eth0"], PASS_TO_PASS: [], image_name: tasks[2].image,
+        test_command: "if grep -q eth0 /proc/net/dev; then echo 'PASSED net::eth0'; else echo 'FAILED net::eth0'; exit 1; fi",
+      };
+      const rows = join(dir, "probe.jsonl");
+      writeFileSync(rows, JSON.stringify(probe) + "\n");
+      const preds = join(dir, "probe-preds.jsonl");
+      writeFileSync(preds, JSON.stringify({ instance_id: "net-probe-1", model_name_or_path: "x", model_patch: "diff --git a/NOTES b/NOTES\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES\n@@ -0,0 +1 @@\n+n\n" }) + "\n");
+      const offline = await driver(["score", "--tasks", rows, "--predictions", preds, "--out", join(dir, "net-off")]);
+      expect(offline.stdout, offline.stderr).to.match(/0 resolved, 1 unresolved/);
+      const online = await driver(["score", "--tasks", rows, "--predictions", preds, "--out", join(dir, "net-on"), "--network", net]);
+      expect(online.stdout, online.stderr).to.match(/1 resolved, 0 unresolved/);
+    } finally {
+      spawnSync("docker", ["network", "rm", net], { stdio: "ignore" });
+    }
+  });
+
   it("an image without the testbed environment is a scoring error that says so, never a quiet 0", async () => {
     const { backend, tasks: bundled } = await dockerEnv();
     const t = bundled[0];
@@ -157,7 +180,7 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
       await s.writeFile("setup.py", "from setuptools import setup\nsetup(name='django')\n");
       const r = await computeReward(s, django);
       expect(r.reward).to.equal(0);
-      expect(r.scoringError).to.match(/the install step `python -m pip install -e \.` failed .*cannot be scored offline/);
+      expect(r.scoringError).to.match(/the install step `python -m pip install -e \.` failed .*cannot run offline \(score and validate-tasks take --network NAME\)/);
     } finally {
       await s.close();
     }
