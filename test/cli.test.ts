@@ -2,18 +2,11 @@
 // embedded and a running cluster, `images build` on the Docker engine, and the Docker-less
 // path (bubblewrap) for `images build` and `validate-tasks` on a machine where no daemon answers.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { init, type Cluster } from "../runtime/index.js";
 import { dockerEnv } from "./envs/helpers.js";
-import { Echo, ROOT } from "./helpers.js";
+import { driver as runDriver, Echo } from "./helpers.js";
 
-const run = promisify(execFile);
-const driver = (args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 280_000, env: { ...process.env, ...env } }).then(
-    (r) => ({ code: 0, ...r }),
-    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-  );
+const driver = (args: string[], env: Record<string, string> = {}) => runDriver(args, { env });
 // dockerode (docker-modem) reads DOCKER_HOST: a socket that does not exist is a machine without a daemon.
 const NO_DOCKER = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
 

@@ -1,6 +1,8 @@
-// Shared test plumbing: clusters, node processes, waiting for conditions.
-import { spawn, type ChildProcess } from "node:child_process";
+// Shared test plumbing: clusters, node processes, the CLI, waiting for conditions.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { actorClass, type Cluster } from "../runtime/index.js";
 import type * as Fixtures from "./fixtures/actors.js";
 
@@ -12,6 +14,19 @@ export const Chain = actorClass<typeof Fixtures.Chain>(FIXTURES, "Chain");
 export const Broken = actorClass<typeof Fixtures.Broken>(FIXTURES, "Broken");
 export const Slow = actorClass<typeof Fixtures.Slow>(FIXTURES, "Slow");
 export const TASKS = new URL("./fixtures/tasks.js", import.meta.url);
+
+/** `node driver.js ARGS` from the project's root; never throws: its exit code and output. */
+export function driver(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: opts.timeoutMs ?? 280_000, env: { ...process.env, ...opts.env } }).then(
+    (r) => ({ code: 0, ...r }),
+    (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
+  );
+}
+
+/** A JSON-lines file's rows. */
+export function jsonl(path: string): any[] {  // eslint-disable-line @typescript-eslint/no-explicit-any
+  return readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+}
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;

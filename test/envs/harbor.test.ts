@@ -2,20 +2,13 @@
 // scoring time and its reward file read, the oracle's solve.sh as the gold, through
 // validate-tasks and eval --model replay:gold.
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { baseImageTag, computeReward, loadTasks, TaskFormatError, type Task } from "../../envs/index.js";
-import { ROOT } from "../helpers.js";
+import { driver, ROOT } from "../helpers.js";
 import { dockerEnv } from "./helpers.js";
 
-const run = promisify(execFile);
-const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 280_000 }).then(
-  (r) => ({ code: 0, ...r }),
-  (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-);
 
 describe("Harbor task folders", function () {
   this.timeout(300_000);

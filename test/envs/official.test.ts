@@ -2,22 +2,15 @@
 // images in the official layout (test/fixtures/official.ts): a django-style, a sympy-style and
 // a pytest project, each with the real repository's test specification.
 import { expect } from "chai";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { computeReward, rowToTask, testSpec, type Task } from "../../envs/index.js";
 import { FAMILIES, officialFixture, type OfficialFixture } from "../fixtures/official.js";
-import { ROOT } from "../helpers.js";
+import { driver, jsonl } from "../helpers.js";
 import { dockerEnv } from "./helpers.js";
 
-const run = promisify(execFile);
-const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 280_000 }).then(
-  (r) => ({ code: 0, ...r }),
-  (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-);
-const jsonl = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
 describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in their layouts (django, sympy, pytest)", function () {
   this.timeout(300_000);

@@ -2,21 +2,16 @@
 // Registry HTTP API V2), a few at a time, with progress and retries; and one clear error when
 // an image does not exist or no registry can be reached, as on this machine.
 import { expect } from "chai";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { imageExists } from "../../envs/index.js";
 import { startRegistry, type TestRegistry } from "../fixtures/registry.js";
-import { ROOT } from "../helpers.js";
+import { driver as runDriver } from "../helpers.js";
 import { dockerEnv } from "./helpers.js";
 
-const run = promisify(execFile);
-const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 120_000 }).then(
-  (r) => ({ code: 0, ...r }),
-  (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-);
+const driver = (args: string[]) => runDriver(args, { timeoutMs: 120_000 });
 
 /** A SWE-bench row naming `image` (its own test command: no specification needed). */
 const row = (id: string, image: string) => JSON.stringify({

@@ -12,13 +12,10 @@ import { weightsDigest } from "../../actors/index.js";
 import { NativeWorker } from "../../gpu/index.js";
 import { PROFILES } from "../../recipes/index.js";
 import { dockerEnv } from "../envs/helpers.js";
-import { ROOT, until } from "../helpers.js";
+import { driver as runDriver, ROOT, until } from "../helpers.js";
 
 const run = promisify(execFile);
-const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 400_000 }).then(
-  (r) => ({ code: 0, ...r }),
-  (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-);
+const driver = (args: string[]) => runDriver(args, { timeoutMs: 400_000 });
 const TINY = ["--set", "warmup.sftSteps=1", "--set", "rollout.maxResponseTokens=256", "--set", "rollout.maxTurnTokens=64", "--set", "schedule.validationTasks=1"];
 // One gold replay per group of two: a reward of 1 beside the tiny model's 0, so the step has
 // non-zero advantages, a loss and a gradient.

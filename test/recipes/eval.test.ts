@@ -1,24 +1,17 @@
 // `node driver.js eval` end to end: actors on an embedded cluster, real sandboxes, result files.
 import { expect } from "chai";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { NativeWorker } from "../../gpu/index.js";
 import { goldReplies, loadTasks, renderToolCall, validateTask, type Task } from "../../envs/index.js";
 import { runEval } from "../../recipes/index.js";
 import { IM_START, Qwen3Tokenizer, ScriptedPolicy, serveOpenAI } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
-import { ROOT, until } from "../helpers.js";
+import { driver, jsonl, ROOT, until } from "../helpers.js";
 
-const run = promisify(execFile);
-const driver = (args: string[]) => run(process.execPath, ["driver.js", ...args], { cwd: ROOT, timeout: 280_000 }).then(
-  (r) => ({ code: 0, ...r }),
-  (e) => ({ code: e.code as number, stdout: e.stdout as string, stderr: e.stderr as string }),
-);
-const jsonl = (path: string) => readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
 describe("eval", function () {
   this.timeout(300_000);
