@@ -4,7 +4,7 @@
 import { computeReward, type RewardOptions, type RewardResult } from "./reward/index.js";
 import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
 import { WarmPool } from "./sandbox/index.js";
-import { setUpTask, type Task } from "./tasks/index.js";
+import { setUpTask, type Task, type TaskState } from "./tasks/index.js";
 import { runTool, type ToolCall, type ToolResult } from "./tools/index.js";
 
 export interface SWEEnvOptions {
@@ -25,6 +25,7 @@ export class SWEEnv {
   private readonly ownsPool: boolean;
   private sandbox?: Sandbox;
   private task?: Task;
+  private state?: TaskState;
   private history = new Map<string, string[]>();
   private steps = 0;
   private finished = false;
@@ -52,7 +53,7 @@ export class SWEEnv {
     await this.sandbox?.close();
     this.sandbox = undefined;
     this.sandbox = await this.pool.acquire({ image: task.image, workdir: task.workdir });
-    await setUpTask(this.sandbox, task);
+    this.state = await setUpTask(this.sandbox, task);
     this.task = task;
     this.history = new Map();
     this.steps = 0;
@@ -79,7 +80,7 @@ export class SWEEnv {
   reward(): Promise<RewardResult> {
     const sandbox = this.need();
     this.finished = true;
-    return computeReward(sandbox, this.task!, this.opts.reward);
+    return computeReward(sandbox, this.task!, { ...this.opts.reward, state: this.state });
   }
 
   async close(): Promise<void> {

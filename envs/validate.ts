@@ -35,11 +35,11 @@ export interface ScoringOptions {
 export async function scorePatch(backend: SandboxBackend, task: Task, patch: string | undefined, opts: ScoringOptions = {}): Promise<RewardResult | string> {
   const s = await backend.create({ image: task.image, workdir: task.workdir, network: opts.network });
   try {
-    await setUpTask(s, task);
+    const state = await setUpTask(s, task);
     const { solution } = opts;
     const err = solution ? await runSolution(s, solution) : patch === undefined ? undefined : await applyPatch(s, patch);
     if (err) return solution ? err : `the patch does not apply: ${err}`;
-    return await computeReward(s, task, { timeoutSec: opts.timeoutSec });
+    return await computeReward(s, task, { timeoutSec: opts.timeoutSec, state });
   } finally {
     await s.close();
   }
@@ -62,7 +62,8 @@ export async function validateTask(backend: SandboxBackend, task: Task, opts: Sc
   const b = typeof base === "string" ? 0 : base.reward;
   const why = (r: RewardResult | string) =>
     typeof r === "string" ? r : r.error ?? Object.entries(r.failing).slice(0, 3).map(([k, v]) => `${k}=${v}`).join(", ");
-  const listed = typeof base === "string" ? "" : baseMismatch(task, base);
+  // R2E-Gym lists no FAIL_TO_PASS tests: its expected statuses are the whole check.
+  const listed = typeof base === "string" || task.expectedStatuses ? "" : baseMismatch(task, base);
   // A base that "scores 0" because its tests never ran proves nothing: say so.
   const notRun = [gold, base].map((r) => (typeof r === "string" ? undefined : r.scoringError)).find(Boolean);
   const detail = notRun ? `the tests did not run: ${notRun}` : g !== 1 ? `gold: ${why(gold)}` : b !== 0 ? "base state already passes every selected test" : listed;

@@ -4,13 +4,15 @@
 // R2E-Gym does (every expected status, exactly).
 import type { Sandbox } from "../sandbox/index.js";
 import { shellQuote } from "../sandbox/index.js";
-import { installNeeded, type Task } from "../tasks/index.js";
+import { installNeeded, restoreHidden, type Task, type TaskState } from "../tasks/index.js";
 import { failures, gradeTask, isResolved, type Outcomes } from "./grading.js";
 import { parseTestOutput } from "./parse.js";
 import { r2eName } from "./parse-pytest.js";
 import type { StatusMap } from "./statuses.js";
 
 export interface RewardOptions {
+  /** What the sandbox's set-up took out (hidden tests), put back before the tests run. */
+  state?: TaskState;
   /** Time limit for the test command (DeepSWE: 5 minutes). */
   timeoutSec?: number;
   /** Characters of test output kept in the result. */
@@ -80,6 +82,8 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
     const restored = await restoreTestFiles(sandbox, task);
     if (restored) return { ...zero(restored), patch };
   }
+  const unhidden = await restoreHidden(sandbox, opts.state);
+  if (unhidden) return { ...zero(unhidden), scoringError: unhidden, patch };
   for (const [path, b64] of Object.entries(task.testFiles ?? {})) await sandbox.writeFile(path, Buffer.from(b64, "base64"));
   const r = await sandbox.exec(task.testCommand, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
   const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ""}`;

@@ -8,5 +8,5 @@ export { loadTasks, bundledDir, projectRoot } from "./spec.js";
 export { testSpec, rebenchSpec, smithSpec, testDirectives, installNeeded, specRepos, type TestSpec, type InstallConfig } from "./test-specs.js";
 export { baseImageTag, BASE_PACKAGES } from "./base-image.js";
 export { buildBaseImage, buildTaskImage, buildImages, buildLocalTaskImage, buildLocalImages, baseRootfsDir, ensureBaseRootfs, imageExists, type BuildReport } from "./images.js";
-export { setUpTask } from "./setup.js";
+export { restoreHidden, setUpTask, type TaskState } from "./setup.js";
 export { pullMissing, type PullOptions, type PullReport } from "./pull.js";

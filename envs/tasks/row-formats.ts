@@ -74,6 +74,8 @@ export const R2EGymRow = z.object({
   repo_name: z.string().optional(),
   commit_hash: z.string().optional(),
   test_command: z.string().optional(),
+  /** Not in R2E-Gym's rows (they carry the commit as parsed JSON): a fix, where a row has one. */
+  patch: z.string().optional(),
 });
 
 export const SweBenchProRow = z.object({
@@ -140,13 +142,18 @@ function r2eTask(r: z.infer<typeof R2EGymRow>): Task {
     problemStatement: r.problem_statement,
     workdir: "/testbed",
     baseCommit: r.commit_hash,
+    goldPatch: r.patch,
     testPatch: "",
-    // R2E-Gym keeps its hidden tests in the image and expects every listed test's status
-    // (failing ones included); the passing ones also rank candidates for best-of-k.
+    // R2E-Gym's images keep the hidden tests in /r2e_tests and their runner in the repository
+    // (run_tests.sh, which runs `r2e_tests` from /testbed): kept from the agent, and put back
+    // for the tests as R2E-Gym links them. Every expected status must come out exactly; the
+    // passing ones also rank candidates for best-of-k.
+    hiddenPaths: ["/r2e_tests", "/testbed/r2e_tests", "/testbed/run_tests.sh"],
+    ignorePaths: [".venv", "r2e_tests", "run_tests.sh"],
     failToPass: [],
     passToPass: Object.keys(expected).filter((k) => expected[k] === "PASSED"),
     expectedStatuses: expected,
-    testCommand: r.test_command ?? "bash run_tests.sh",
+    testCommand: r.test_command ?? "{ [ -e r2e_tests ] || ln -s /r2e_tests r2e_tests; } && bash run_tests.sh",
     testFormat: "r2e-gym",
   };
 }

@@ -17,6 +17,13 @@ export interface Task {
    * the patch that puts the bug in): the base state is the image plus this.
    */
   setupPatch?: string;
+  /**
+   * Paths the image keeps that the agent must not see (R2E-Gym's /r2e_tests and run_tests.sh):
+   * taken out of each fresh sandbox, kept by Troupe outside it, put back just before the tests.
+   */
+  hiddenPaths?: string[];
+  /** Never part of the agent's diff (added to the repository's .git/info/exclude). */
+  ignorePaths?: string[];
   /** Hidden tests, applied only at reward time. */
   testPatch: string;
   failToPass: string[];

@@ -6,13 +6,13 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { computeReward, rowToTask, testSpec, type Task } from "../../envs/index.js";
+import { computeReward, rowToTask, SWEEnv, testSpec, type Task } from "../../envs/index.js";
 import { FAMILIES, officialFixture, type OfficialFixture } from "../fixtures/official.js";
 import { driver, jsonl } from "../helpers.js";
 import { dockerEnv } from "./helpers.js";
 
 
-describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in their layouts (django, sympy, pytest)", function () {
+describe("SWE-bench, SWE-rebench, SWE-smith, SWE-bench Pro and R2E-Gym rows on images in their layouts (django, sympy, pytest)", function () {
   this.timeout(300_000);
   let dir: string;
   let fx: OfficialFixture;
@@ -23,7 +23,7 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
     fx = await officialFixture(backend.docker);
     dir = mkdtempSync(join(tmpdir(), "troupe-official-"));
     rowsFile = join(dir, "rows.jsonl");
-    const rows = [...FAMILIES.map((f) => fx.rows[f]), fx.rebench, fx.smith, fx.pro];
+    const rows = [...FAMILIES.map((f) => fx.rows[f]), fx.rebench, fx.smith, fx.pro, fx.r2e];
     writeFileSync(rowsFile, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
     cpSync(fx.proScripts, join(dir, "run_scripts"), { recursive: true });
     tasks = rows.map((r, i) => rowToTask(r, `row ${i + 1}`, { rowsDir: dir }));
@@ -61,7 +61,7 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
     const r = await driver(["validate-tasks", "--tasks", rowsFile, "--parallel", "3"]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     for (const t of tasks) expect(r.stdout).to.match(new RegExp(`${t.id}\\s+1\\s+0\\s+ok`));
-    expect(r.stdout).to.match(/6\/6 tasks valid/);
+    expect(r.stdout).to.match(/7\/7 tasks valid/);
   });
 
   it("score: gold resolves, each wrong fix does not, with the harness's per-test lists", async () => {
@@ -72,6 +72,7 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
       { instance_id: fx.rebench.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
       { instance_id: fx.smith.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
       { instance_id: fx.pro.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
+      { instance_id: fx.r2e.instance_id, model_name_or_path: "agent-x", model_patch: fx.wrong.flask },
     ];
     const file = join(dir, "preds.jsonl");
     writeFileSync(file, preds.map((p) => JSON.stringify(p)).join("\n") + "\n");
@@ -80,7 +81,7 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
     expect(report).to.deep.include({
-      total_instances: 6, completed_instances: 6, resolved_instances: 1, unresolved_instances: 5, error_instances: 0,
+      total_instances: 7, completed_instances: 7, resolved_instances: 1, unresolved_instances: 6, error_instances: 0,
       resolved_ids: [fx.rows.django.instance_id], unresolved_ids: tasks.slice(1).map((t) => t.id).sort(),
     });
     const inst = JSON.parse(readFileSync(join(out, "instance_reports.json"), "utf8"));
@@ -91,7 +92,7 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
       PASS_TO_PASS: { success: ["test_igcd", "test_integer_nthroot_negative"], failure: ["test_integer_nthroot_exact"] },
     });
     // flask, however the row is written: one of the two new parametrized cases still fails.
-    for (const t of tasks.slice(2)) {
+    for (const t of tasks.slice(2, 6)) {
       expect(inst[t.id].tests_status.FAIL_TO_PASS, t.id).to.deep.equal({
         success: ["tests/test_helpers.py::test_get_debug_flag[False-False]"], failure: ["tests/test_helpers.py::test_get_debug_flag[NO-False]"],
       });
@@ -102,13 +103,32 @@ describe("SWE-bench, SWE-rebench, SWE-smith and SWE-bench Pro rows on images in 
     const out = join(dir, "eval");
     const r = await driver(["eval", "--tasks", rowsFile, "--model", "replay:gold", "--out", out]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/6 tasks, 6 trajectories \(0 errors\): pass@1 100\.0%/);
+    expect(r.stdout).to.match(/7 tasks, 7 trajectories \(0 errors\): pass@1 100\.0%/);
     const preds = jsonl(join(out, "predictions.jsonl"));
     expect(preds.map((p) => p.instance_id).sort()).to.deep.equal(tasks.map((t) => t.id).sort());
     // SWE-smith: the prediction is the fix alone (the bug is the base state), as SWE-smith's harness applies it.
     expect(preds.find((p) => p.instance_id === fx.smith.instance_id).model_patch).to.include('+    return value.lower() not in ("0", "false", "no")');
     const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
-    expect(report).to.deep.include({ resolved_instances: 6, error_instances: 0, schema_version: 2 });
+    expect(report).to.deep.include({ resolved_instances: 7, error_instances: 0, schema_version: 2 });
+  });
+
+  it("R2E-Gym: the hidden tests and their runner are out of the agent's sandbox until the tests run, and never in its diff", async () => {
+    const { backend } = await dockerEnv();
+    const r2e = tasks[6];
+    const env = new SWEEnv(backend, { stepTimeoutSec: 30 });
+    try {
+      await env.reset(r2e);
+      const look = await env.step({ name: "execute_bash", params: { cmd: "ls /r2e_tests /testbed/run_tests.sh; find / -name test_1.py -not -path '/proc/*' 2>/dev/null | wc -l" } });
+      expect(look.observation).to.match(/No such file or directory/);
+      expect(look.observation).to.match(/\[STDOUT\]\n0\n/);  // no test_1.py anywhere
+      await env.step({ name: "file_editor", params: { command: "str_replace", path: "/testbed/flask/helpers.py", old_str: "return value not in", new_str: "return value.lower() not in" } });
+      const r = await env.reward();
+      expect(r).to.deep.include({ reward: 1, failing: {} });
+      expect(r.patch).to.match(/^diff --git a\/flask\/helpers\.py/);
+      expect(r.patch).not.to.match(/r2e_tests|run_tests|\.venv/);
+    } finally {
+      await env.close();
+    }
   });
 
   it("score --network NAME: the scoring sandboxes join that Docker network; without it they have none", async () => {
