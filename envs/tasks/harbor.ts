@@ -1,6 +1,6 @@
 // Harbor task folders (the Terminal-Bench successor's format): task.toml (settings),
 // instruction.md (the prompt), environment/ (a Dockerfile and its build context: the agent's
-// starting state), tests/ (the verifier: test.sh writes a reward to /logs/verifier/reward.txt
+// starting state; or a prebuilt image named by [environment] docker_image), tests/ (the verifier: test.sh writes a reward to /logs/verifier/reward.txt
 // or reward.json) and solution/ (the oracle: solve.sh). The verifier is uploaded to /tests only
 // at scoring time; the reward is 1 when the verifier's is 1 or more.
 import { createHash } from "node:crypto";
@@ -40,18 +40,22 @@ export function loadHarborTask(dir: string): Task {
   }
   const env = join(dir, "environment");
   const dockerfile = join(env, "Dockerfile");
-  if (!existsSync(dockerfile)) {
+  // A prebuilt image named in task.toml stands in for a Dockerfile (it is pulled like a row's).
+  const prebuilt = stringAt(toml, ["environment", "docker_image"]);
+  if (!existsSync(dockerfile) && !prebuilt) {
     throw new TaskFormatError(dir, "environment", existsSync(join(env, "docker-compose.yaml"))
-      ? "a docker-compose environment is not supported (only environment/Dockerfile)" : "environment/Dockerfile is missing");
+      ? "a docker-compose environment is not supported (only environment/Dockerfile or [environment] docker_image)"
+      : "environment/Dockerfile is missing (and task.toml names no [environment] docker_image)");
   }
   const test = join(dir, "tests", "test.sh");
   if (!existsSync(test)) throw new TaskFormatError(dir, "tests", "tests/test.sh is missing");
   const id = basename(dir);
+  const built = existsSync(dockerfile);
   const hash = createHash("sha256");
-  for (const f of listFiles(env)) hash.update(f).update("\0").update(readFileSync(join(env, f))).update("\0");
-  // The agent works where the Dockerfile's last WORKDIR leaves it.
-  const workdirs = [...readFileSync(dockerfile, "utf8").matchAll(/^\s*WORKDIR\s+(\/\S*)\s*$/gim)];
-  const workdir = workdirs.at(-1)?.[1] ?? "/";
+  if (built) for (const f of listFiles(env)) hash.update(f).update("\0").update(readFileSync(join(env, f))).update("\0");
+  // The agent works where the Dockerfile's last WORKDIR leaves it (or where task.toml says).
+  const workdirs = built ? [...readFileSync(dockerfile, "utf8").matchAll(/^\s*WORKDIR\s+(\/\S*)\s*$/gim)] : [];
+  const workdir = stringAt(toml, ["environment", "workdir"]) ?? workdirs.at(-1)?.[1] ?? "/";
   const solution = join(dir, "solution");
   const hasSolution = existsSync(join(solution, "solve.sh")) && statSync(solution).isDirectory();
   const verifier = [
@@ -63,10 +67,10 @@ export function loadHarborTask(dir: string): Task {
   ].join("\n");
   return {
     id,
-    image: `troupe-harbor-${id.toLowerCase().replace(/[^a-z0-9_.-]/g, "-")}:${hash.digest("hex").slice(0, 16)}`,
+    image: built ? `troupe-harbor-${id.toLowerCase().replace(/[^a-z0-9_.-]/g, "-")}:${hash.digest("hex").slice(0, 16)}` : prebuilt!,
     problemStatement: instruction(readFileSync(join(dir, "instruction.md"), "utf8")),
     workdir,
-    buildContext: env,
+    buildContext: built ? env : undefined,
     testPatch: "",
     failToPass: ["reward"],
     passToPass: [],
@@ -78,8 +82,18 @@ export function loadHarborTask(dir: string): Task {
   };
 }
 
-function numberAt(o: Record<string, unknown>, path: string[]): number | undefined {
+function valueAt(o: Record<string, unknown>, path: string[]): unknown {
   let v: unknown = o;
   for (const k of path) v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+function numberAt(o: Record<string, unknown>, path: string[]): number | undefined {
+  const v = valueAt(o, path);
   return typeof v === "number" && v > 0 ? v : undefined;
+}
+
+function stringAt(o: Record<string, unknown>, path: string[]): string | undefined {
+  const v = valueAt(o, path);
+  return typeof v === "string" && v ? v : undefined;
 }

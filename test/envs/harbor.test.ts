@@ -74,5 +74,9 @@ describe("Harbor task folders", function () {
     expect(errors).to.have.length(1);
     expect(errors[0]).to.be.instanceOf(TaskFormatError);
     expect(errors[0].message).to.match(/no-env: field 'environment': environment\/Dockerfile is missing/);
+    // A prebuilt image named in task.toml stands in for the Dockerfile: it is pulled, not built.
+    writeFileSync(join(bad, "task.toml"), `${readFileSync(join(bad, "task.toml"), "utf8")}\ndocker_image = "ghcr.io/example/calc:1"\nworkdir = "/work"\n`);
+    const { tasks } = await loadTasks(join(dir, "bad"));
+    expect(tasks[0]).to.include({ image: "ghcr.io/example/calc:1", workdir: "/work", buildContext: undefined });
   });
 });
