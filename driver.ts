@@ -209,7 +209,7 @@ async function validateCommand(argv: string[]): Promise<number> {
   const width = Math.max(4, ...tasks.map((t) => t.id.length));
   console.log(`${"task".padEnd(width)}  gold  base  result`);
   const results = await validateTasks(backend, tasks, parallel, (v) =>
-    console.log(`${v.id.padEnd(width)}  ${v.gold}     ${v.base}     ${v.ok ? "ok" : `FAIL ${v.detail}`}`), { network: values.network as string | undefined });
+    console.log(`${v.id.padEnd(width)}  ${v.gold}     ${v.base}     ${v.ok ? "ok" : `FAIL ${v.detail}`}${v.warning ? ` (warning: ${v.warning})` : ""}`), { network: values.network as string | undefined });
   const bad = results.filter((v) => !v.ok).length;
   console.log(`${results.length - bad}/${results.length} tasks valid`);
   return bad ? 1 : 0;

@@ -6,5 +6,6 @@ export * from "./tools/index.js";
 export * from "./reward/index.js";
 export * from "./tasks/index.js";
 export { SWEEnv, type SWEEnvOptions, type StepResult } from "./swe-env.js";
-export { scorePatch, validateTask, validateTasks, type ScoringOptions, type Validation } from "./validate.js";
+export { scorePatch, type SandboxSource, type ScoringOptions } from "./score.js";
+export { validateTask, validateTasks, type Validation } from "./validate.js";
 export * from "./swe/index.js";

@@ -2,6 +2,7 @@
 // reset(task) → the problem statement; step(tool call) → an observation; reward() → the tests'
 // verdict. Works in a plain script: nothing here knows about actors or NATS.
 import { computeReward, type RewardOptions, type RewardResult } from "./reward/index.js";
+import { scorePatch } from "./score.js";
 import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
 import { WarmPool } from "./sandbox/index.js";
 import { setUpTask, type Task, type TaskState } from "./tasks/index.js";
@@ -76,11 +77,23 @@ export class SWEEnv {
     return this.need().diff();
   }
 
-  /** Runs the hidden tests in the sandbox the agent edited. */
-  reward(): Promise<RewardResult> {
+  /**
+   * The reward of the agent's work: its final diff, test infrastructure taken out, applied in a
+   * fresh sandbox of the task's image (from the warm pool), and the hidden tests run there — so
+   * nothing the agent did outside the repository's source counts. A workdir that is no git
+   * repository (Harbor's environments) has no diff to move: its verifier runs in place, as
+   * Harbor's does.
+   */
+  async reward(): Promise<RewardResult> {
     const sandbox = this.need();
+    const task = this.task!;
     this.finished = true;
-    return computeReward(sandbox, this.task!, { ...this.opts.reward, state: this.state });
+    const patch = await sandbox.diff().catch(() => undefined);
+    if (patch === undefined) return computeReward(sandbox, task, { ...this.opts.reward, state: this.state });
+    const r = await scorePatch({ create: (spec) => this.pool.acquire(spec) }, task, patch, { timeoutSec: this.opts.reward?.timeoutSec });
+    if (typeof r !== "string") return r;
+    // The diff came from this very repository: one that does not apply back is Troupe's fault.
+    return { reward: 0, statuses: {}, failing: {}, timedOut: false, exitCode: -1, error: r, scoringError: r, patch, outputTail: "", durationMs: 0 };
   }
 
   async close(): Promise<void> {

@@ -33,6 +33,8 @@ export interface Trajectory {
   tests?: Record<string, string>;
   /** The agent's final diff of the repository (before the hidden tests were put back). */
   patch?: string;
+  /** Files of that diff whose changes did not count: test infrastructure. */
+  dropped?: string[];
   /**
    * Set when the reward could not be measured (the test command did not start, printed no
    * result): the reward 0 then says nothing, and the trajectory counts as an error.

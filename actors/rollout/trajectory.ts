@@ -162,6 +162,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
     rec.reward = r.reward;
     rec.tests = r.statuses as Record<string, string> | undefined;
     rec.patch = r.patch;
+    if (r.dropped?.length) rec.dropped = r.dropped;
     if (r.scoringError) rec.scoringError = r.scoringError;
     return finishRecord(rec, "finished", t0);
   } catch (e) {

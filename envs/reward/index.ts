@@ -6,3 +6,5 @@ export { parseUnittest, parseDjango, parseSympy } from "./parse-unittest.js";
 export { parseProOutput, parseHarborReward, RESULTS_MARKER } from "./parse-results.js";
 export { gradeTask, gradeTests, isResolved, type Outcome, type Outcomes } from "./grading.js";
 export { PASSING, type StatusMap, type TestStatus } from "./statuses.js";
+export { CONFIG_WITH_PYTEST, diffSections, isTestInfrastructure, pytestSectionsDiffer, sourcePatch, type SourcePatch } from "./source-patch.js";
+export { verdictSection } from "./log-guard.js";

@@ -6,6 +6,7 @@ import type { Sandbox } from "../sandbox/index.js";
 import { shellQuote } from "../sandbox/index.js";
 import { installNeeded, restoreHidden, type Task, type TaskState } from "../tasks/index.js";
 import { failures, gradeTask, isResolved, type Outcomes } from "./grading.js";
+import { verdictSection } from "./log-guard.js";
 import { parseTestOutput } from "./parse.js";
 import { r2eName } from "./parse-pytest.js";
 import type { StatusMap } from "./statuses.js";
@@ -38,6 +39,8 @@ export interface RewardResult {
   scoringError?: string;
   /** The repository's diff as the agent left it, before the hidden tests were put back. */
   patch?: string;
+  /** Files whose changes did not count: test infrastructure (see source-patch.ts). */
+  dropped?: string[];
   outputTail: string;
   durationMs: number;
 }
@@ -88,7 +91,10 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
   const r = await sandbox.exec(task.testCommand, { timeoutSec, maxOutputBytes: TEST_OUTPUT_BYTES });
   const output = `${r.stdout}${r.stderr ? `\n${r.stderr}` : ""}`;
   if (r.timedOut) return { ...zero(`the tests ran past ${timeoutSec} s`, output), timedOut: true, exitCode: r.exitCode, patch };
-  const statuses = parseTestOutput(output, task.testFormat);
+  // Only the runner's own verdict block is read: output the code under test prints cannot forge it.
+  const verdict = verdictSection(output, task.testFormat);
+  if ("forged" in verdict) return { ...zero(verdict.forged, output), exitCode: r.exitCode, patch };
+  const statuses = parseTestOutput(verdict.log, task.testFormat);
   const notRun = testsDidNotRun(r.exitCode, output, statuses);
   if (notRun) return { ...zero(notRun, output), scoringError: notRun, exitCode: r.exitCode, patch };
   const result = { statuses, timedOut: false, exitCode: r.exitCode, patch, outputTail: output.slice(-tailChars), durationMs: performance.now() - started };
@@ -96,11 +102,12 @@ export async function computeReward(sandbox: Sandbox, task: Task, opts: RewardOp
     const failing = exactMismatches(statuses, task.expectedStatuses);
     return { ...result, reward: Object.keys(failing).length === 0 ? 1 : 0, failing };
   }
-  // A run that exits non-zero yet reports no failure is not the run the log describes (code
-  // under test can print summary lines of its own): the harness counts it an error.
+  // A run that exits non-zero yet reports no failure is not the run the log describes (the
+  // harness refuses such a log too). The code under test did this: a 0, not a scoring error,
+  // or a policy could escape a bad advantage by making the test process exit badly.
   if (r.exitCode !== 0 && !Object.values(statuses).some((s) => s === "FAILED" || s === "ERROR")) {
     const why = `the test command exited ${r.exitCode} but its log reports no failure: the log does not describe the run`;
-    return { ...zero(why, output), scoringError: why, exitCode: r.exitCode, patch };
+    return { ...zero(why, output), exitCode: r.exitCode, patch };
   }
   const outcomes = gradeTask(task, statuses);
   const selected = task.failToPass.length + task.passToPass.length;

@@ -45,8 +45,10 @@ export abstract class ShellSandbox implements Sandbox {
   }
 
   async diff(): Promise<string> {
-    // Intent-to-add makes new files show up in the diff without staging their content.
-    const r = await this.exec("git add -A -N . >/dev/null 2>&1; git -c core.quotepath=off diff --no-color --no-ext-diff", {
+    // Untracked files are marked intent-to-add so that they show up as new; the diff is taken
+    // against HEAD, so deletions and anything staged show up too (`git add -A` would stage the
+    // deletions and hide them from a plain `git diff`).
+    const r = await this.exec("git ls-files -z --others --exclude-standard | xargs -0 -r git add -N -- >/dev/null 2>&1; git -c core.quotepath=off diff --no-color --no-ext-diff HEAD", {
       maxOutputBytes: 64 * 1024 * 1024, timeoutSec: 120,
     });
     if (r.exitCode !== 0) throw new Error(`git diff failed in ${this.workdir}: ${r.stderr.trim()}`);

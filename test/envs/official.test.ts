@@ -177,7 +177,8 @@ describe("SWE-bench, SWE-rebench, SWE-smith, SWE-bench Pro and R2E-Gym rows on i
       const spoof = { ...t, testPatch: "", failToPass: ["tests/x.py::test_a"], passToPass: [], testFormat: "pytest" as const };
       const r = await computeReward(s, { ...spoof, testCommand: "echo 'PASSED tests/x.py::test_a'; exit 1" });
       expect(r.reward).to.equal(0);
-      expect(r.scoringError).to.match(/exited 1 but its log reports no failure/);
+      expect(r.error).to.match(/exited 1 but its log reports no failure/);
+      expect(r.scoringError).to.equal(undefined);  // the code under test did it: a plain 0
       // The same log from a run that exited 0 is a pass.
       expect((await computeReward(s, { ...spoof, testCommand: "echo 'PASSED tests/x.py::test_a'" })).reward).to.equal(1);
     } finally {

@@ -56,6 +56,21 @@ describe("docker sandboxes", function () {
     await sb.exec("rm /testbed/rel.txt");
   });
 
+  it("diff(): the repository's change against its base, edits, new files and deletions alike", async () => {
+    const { tasks } = await dockerEnv();
+    const s = await backend.create({ image: tasks[0].image, workdir: tasks[0].workdir });
+    try {
+      const tracked = (await s.exec("git ls-files | grep '\\.py$' | grep -v '^tests/' | head -2")).stdout.trim().split("\n");
+      await s.exec(`rm ${tracked[0]} && echo '# more' >> ${tracked[1]} && echo new > NEW.txt`);
+      const d = await s.diff();
+      expect(d).to.include(`diff --git a/${tracked[0]} b/${tracked[0]}\ndeleted file mode`);
+      expect(d).to.include(`+++ b/${tracked[1]}`);
+      expect(d).to.include("diff --git a/NEW.txt b/NEW.txt\nnew file mode");
+    } finally {
+      await s.close();
+    }
+  });
+
   describe("hostile commands are contained and answered", () => {
     it("a fork bomb hits the pid limit and the sandbox still answers", async () => {
       const r = await sb.exec("bomb() { bomb | bomb & }; bomb", { timeoutSec: 5 });

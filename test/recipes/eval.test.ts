@@ -193,7 +193,7 @@ describe("eval", function () {
       const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${url}:plan`, "--k", "3", "--parallel", "1", "--out", out]);
       expect(r.code, r.stderr).to.equal(0);
       // Over the 8 tasks (each plan twice): pass@1 (1 + 1/3 + 1/3 + 0) / 4, pass@k 3/4, best-of-k 2/4.
-      expect(r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 41\.7%, pass@k 75\.0%, best-of-k 50\.0%/);
+      expect(r.stdout, r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 41\.7%, pass@k 75\.0%, best-of-k 50\.0%/);
       const rows = jsonl(join(out, "results.jsonl"));
       expect(rows.map((x) => x.task_id)).to.deep.equal(tasks.map((t) => t.id));
       // Submitted: best-of-k's candidate. Plans 0 and 2 submit a gold patch (resolved); plans 1
