@@ -1,9 +1,11 @@
 // Environment benchmarks against plain Docker, in the same run on the same engine.
 // env-step:  execute_bash `echo hi` through the env's persistent shell vs a dockerode exec.
 // env-reset: reset(task) to the first observation with a warm pool vs a cold container start.
+// reward:    the reward in a fresh sandbox from the warm pool (what the reward does, so that
+//            nothing but the agent's source change counts) vs the tests run in place.
 import Docker from "dockerode";
 import { PassThrough } from "node:stream";
-import { buildImages, DockerBackend, loadTasks, runTool, SWEEnv, WarmPool } from "../envs/index.js";
+import { applyPatch, buildImages, computeReward, DockerBackend, loadTasks, runTool, SWEEnv, WarmPool } from "../envs/index.js";
 import { log, size } from "./util.js";
 
 const p50 = (xs: number[]) => +[...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(2);
@@ -85,4 +87,36 @@ export async function reset(): Promise<Record<string, number>> {
   }
   log(`reset p50 ${p50(ours)} ms (warm pool), docker run p50 ${p50(cold)} ms`);
   return { troupe_reset_ms_p50: p50(ours), docker_run_ms_p50: p50(cold), speedup: +(p50(cold) / p50(ours)).toFixed(1) };
+}
+
+export async function reward(): Promise<Record<string, number>> {
+  const { backend, task } = await setup();
+  const pool = new WarmPool(backend, { size: 2 });
+  const env = new SWEEnv(pool);
+  const fresh: number[] = [];
+  const inPlace: number[] = [];
+  try {
+    pool.warm({ image: task.image, workdir: task.workdir });
+    await new Promise((r) => setTimeout(r, size(3000, 500)));
+    for (let i = 0; i < size(10, 2); i++) {
+      // Both measured on the same trajectory's sandbox, the gold patch applied: first the
+      // reward (a fresh sandbox, the diff moved there), then the same tests in place.
+      await env.reset(task);
+      await applyPatch(env.currentSandbox!, task.goldPatch!);
+      let t = performance.now();
+      const r = await env.reward();
+      fresh.push(performance.now() - t);
+      t = performance.now();
+      const own = await computeReward(env.currentSandbox!, task);
+      inPlace.push(performance.now() - t);
+      if (r.reward !== 1 || own.reward !== 1) throw new Error(`the gold patch scored ${r.reward} (fresh) and ${own.reward} (in place)`);
+      await env.close();
+      await new Promise((r) => setTimeout(r, size(1500, 300))); // the pool refills between trajectories
+    }
+  } finally {
+    await env.close();
+    await pool.close();
+  }
+  log(`reward p50 ${p50(fresh)} ms in a fresh sandbox, ${p50(inPlace)} ms in place`);
+  return { fresh_reward_ms_p50: p50(fresh), in_place_reward_ms_p50: p50(inPlace), overhead_ms: +(p50(fresh) - p50(inPlace)).toFixed(1), ratio: +(p50(fresh) / p50(inPlace)).toFixed(2) };
 }

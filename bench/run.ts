@@ -5,6 +5,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   "env-step": async () => (await import("./env.js")).step(),
   "env-reset": async () => (await import("./env.js")).reset(),
   "env-scale": async () => (await import("./env-scale.js")).run(),
+  reward: async () => (await import("./env.js")).reward(),
   learner: async () => (await import("./learner.js")).run(),
   "learner-torch": async () => (await import("./learner-torch.js")).run(),
   rollout: async () => (await import("./rollout.js")).run(),
