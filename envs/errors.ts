@@ -19,6 +19,14 @@ export class SandboxBrokenError extends EnvError {
   override code = "SANDBOX_BROKEN";
 }
 
+/**
+ * The sandbox no longer works because of what ran in it (the agent removed its shell, its
+ * binaries, its file system): the agent's doing, not an infrastructure failure.
+ */
+export class SandboxDestroyedError extends EnvError {
+  override code = "SANDBOX_DESTROYED";
+}
+
 /** A task row or task folder is malformed; `where` is "file:line" or a folder, `field` the bad field. */
 export class TaskFormatError extends EnvError {
   override code = "TASK_FORMAT";

@@ -5,7 +5,7 @@ export * from "./sandbox/index.js";
 export * from "./tools/index.js";
 export * from "./reward/index.js";
 export * from "./tasks/index.js";
-export { SWEEnv, type SWEEnvOptions, type StepResult } from "./swe-env.js";
+export { DEFAULT_DISK_BUDGET, SWEEnv, type SWEEnvOptions, type StepResult } from "./swe-env.js";
 export { scorePatch, type SandboxSource, type ScoringOptions } from "./score.js";
 export { validateTask, validateTasks, type Validation } from "./validate.js";
 export * from "./swe/index.js";

@@ -6,6 +6,7 @@ import { scorePatch } from "./score.js";
 import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
 import { WarmPool } from "./sandbox/index.js";
 import { setUpTask, type Task, type TaskState } from "./tasks/index.js";
+import { SandboxDestroyedError } from "./errors.js";
 import { runTool, type ToolCall, type ToolResult } from "./tools/index.js";
 
 export interface SWEEnvOptions {
@@ -14,10 +15,16 @@ export interface SWEEnvOptions {
   /** Steps per trajectory; observations end with how many remain (DeepSWE: 50–100). */
   maxSteps?: number;
   reward?: RewardOptions;
+  /** Bytes a sandbox may write (default 2 GiB); past it the trajectory ends as `disk_budget`. */
+  diskBudgetBytes?: number;
 }
+
+export const DEFAULT_DISK_BUDGET = 2 * 1024 ** 3;
 
 export interface StepResult extends ToolResult {
   stepsLeft: number;
+  /** The trajectory ends here because of what the agent did (its sandbox went past its disk budget). */
+  end?: "disk_budget";
 }
 
 export class SWEEnv {
@@ -62,12 +69,44 @@ export class SWEEnv {
     return task.problemStatement;
   }
 
+  /**
+   * Runs one tool call. The sandbox's disk is watched while it runs (a command that passes the
+   * budget is stopped) and measured after; past the budget the trajectory ends. A call that
+   * fails leaves the sandbox checked: one that no longer runs anything throws
+   * SandboxDestroyedError — the agent's doing, scored 0 by the caller.
+   */
   async step(call: ToolCall): Promise<StepResult> {
     const sandbox = this.need();
     if (this.finished) throw new Error("the trajectory is finished; call reset() for a new one");
     this.steps++;
-    const r = await runTool({ sandbox, stepTimeoutSec: this.stepTimeoutSec, history: this.history }, call);
+    const budget = this.opts.diskBudgetBytes ?? DEFAULT_DISK_BUDGET;
+    let over = false;
+    let measuring = false;
+    const watch = setInterval(() => {
+      if (measuring || over) return;
+      measuring = true;
+      void sandbox.diskBytes().then(async (n) => {
+        if (n > budget) {
+          over = true;
+          await sandbox.stopCommand();
+        }
+      }, () => undefined).finally(() => (measuring = false));
+    }, 1000);
+    let r: ToolResult;
+    try {
+      r = await runTool({ sandbox, stepTimeoutSec: this.stepTimeoutSec, history: this.history }, call);
+    } finally {
+      clearInterval(watch);
+    }
     const stepsLeft = Math.max(0, this.maxSteps - this.steps);
+    if (over || (await sandbox.diskBytes().catch(() => 0)) > budget) {
+      this.finished = true;
+      const gib = (budget / 1024 ** 3).toFixed(budget % 1024 ** 3 ? 2 : 0);
+      return { ...r, observation: `${r.observation}\n\nThe sandbox wrote more than its disk budget (${gib} GiB): the trajectory ends here.`, done: true, error: true, stepsLeft, end: "disk_budget" };
+    }
+    if (r.error || /^Exit code: (?!0\n)/.test(r.observation)) {
+      if (!(await sandbox.healthy())) throw new SandboxDestroyedError(`sandbox ${sandbox.id} no longer runs commands after the agent's ${call.name} call`);
+    }
     if (r.done || stepsLeft === 0) this.finished = true;
     return { ...r, done: this.finished, stepsLeft };
   }

@@ -1,5 +1,5 @@
 // rl/: the algorithm as pure functions over plain data. No I/O.
-export { failed, type Termination, type Trajectory } from "./trajectory.js";
+export { failed, faultOf, type Fault, type Termination, type Trajectory } from "./trajectory.js";
 export { advantages, type AdvantageEstimator } from "./advantages.js";
 export { compactFilter, FILTERED, type Prepared } from "./filtering.js";
 export { aggregateLoss, packMicroBatches, solveCounts, type SolveCounts } from "./batch.js";

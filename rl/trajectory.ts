@@ -7,11 +7,27 @@ export type Termination =
   | "max_steps"    // the step limit
   | "timeout"      // the wall-clock limit of the trajectory
   | "tool_timeout" // a tool call did not come back at all (the sandbox hung)
-  | "error";       // the sandbox or the policy failed; not the agent's doing
+  | "sandbox_destroyed" // the agent's commands left a sandbox that runs nothing: reward 0
+  | "disk_budget"  // the agent's commands wrote past the sandbox's disk budget: reward 0
+  | "error";       // the sandbox, the engine or a node failed; not the agent's doing
 
-/** The trajectory says nothing about its policy: it ended in an error, or its reward could not be measured. */
+/**
+ * Who caused a trajectory's failure. Infrastructure (a sandbox that would not start, a daemon
+ * or engine error, a dead node or host, tests that could not be run) says nothing about the
+ * policy: masked out of training and of its group's baseline. The agent's own (it destroyed its
+ * sandbox, went past its disk budget) scores 0 and stays in its group like any failed attempt.
+ */
+export type Fault = "infrastructure" | "agent";
+
+export function faultOf(t: Trajectory): Fault | undefined {
+  if (t.termination === "error" || t.scoringError) return "infrastructure";
+  if (t.termination === "sandbox_destroyed" || t.termination === "disk_budget") return "agent";
+  return undefined;
+}
+
+/** The trajectory says nothing about its policy: an infrastructure failure, or no trajectory at all. */
 export function failed(t: Trajectory | null | undefined): boolean {
-  return !t || t.termination === "error" || !!t.scoringError;
+  return !t || faultOf(t) === "infrastructure";
 }
 
 export interface Trajectory {
@@ -43,4 +59,6 @@ export interface Trajectory {
   timings: { totalMs: number; modelMs: number; toolMs: number; rewardMs: number };
   traceId?: string;
   error?: string;
+  /** Who caused the failure, where there was one (faultOf, recorded). */
+  fault?: Fault;
 }

@@ -8,6 +8,8 @@ export interface EnvActorOptions {
   maxSteps?: number;
   /** Warm sandboxes kept ready for the next reset (default 1). */
   warm?: number;
+  /** Bytes a sandbox may write (default 2 GiB). */
+  diskBudgetBytes?: number;
 }
 
 export class EnvActor {
@@ -18,7 +20,11 @@ export class EnvActor {
 
   async onStart(): Promise<void> {
     this.pool = new WarmPool(await openBackend(this.opts.backend ?? "auto"), { size: this.opts.warm ?? 1 });
-    this.env = new SWEEnv(this.pool, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps });
+    this.env = this.newEnv();
+  }
+
+  private newEnv(): SWEEnv {
+    return new SWEEnv(this.pool!, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps, diskBudgetBytes: this.opts.diskBudgetBytes });
   }
 
   async onStop(): Promise<void> {
@@ -49,6 +55,6 @@ export class EnvActor {
   /** Ends the current trajectory's sandbox now (the next reset would anyway). */
   async release(): Promise<void> {
     await this.env?.close();
-    this.env = new SWEEnv(this.pool!, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps });
+    this.env = this.newEnv();
   }
 }

@@ -77,6 +77,6 @@ export class RolloutActor {
 export function errorTrajectory(job: RolloutJob, policy: string, e: Error): Trajectory {
   return {
     taskId: job.task.id, rolloutIndex: job.rolloutIndex, policy, tokens: [], mask: [], logprobs: [], promptLength: 0, reward: 0,
-    termination: "error", steps: 0, timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 }, error: `${e.name}: ${e.message}`,
+    termination: "error", fault: "infrastructure", steps: 0, timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 }, error: `${e.name}: ${e.message}`,
   };
 }

@@ -5,7 +5,7 @@ import {
   type ToolCall,
 } from "../../envs/index.js";
 import { encodeChat, IM_END, IM_START, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
-import type { Termination, Trajectory } from "../../rl/index.js";
+import { faultOf, type Termination, type Trajectory } from "../../rl/index.js";
 import { startSpan, type AppSpan } from "../../runtime/index.js";
 
 export interface TrajectoryLimits {
@@ -143,6 +143,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
         rec.timings.toolMs += Date.now() - tt;
         if (step === undefined) return finishRecord(rec, "tool_timeout", t0);
         rec.steps++;
+        if (step.end) return finishRecord(rec, step.end, t0);  // the agent's doing: reward 0, no tests
         if (step.done && parsed.call.name === "finish") break;
         if (step.stepsLeft === 0) return finishRecord(rec, "max_steps", t0);
         observation = step.observation + stepsNotice(step.stepsLeft);
@@ -166,9 +167,19 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
     if (r.scoringError) rec.scoringError = r.scoringError;
     return finishRecord(rec, "finished", t0);
   } catch (e) {
+    if (errorCode(e) === "SANDBOX_DESTROYED") {
+      rec.error = (e as Error).message;
+      return finishRecord(rec, "sandbox_destroyed", t0);
+    }
     rec.error = e instanceof SandboxBrokenError ? `sandbox failed: ${(e as Error).message}` : (e as Error).message;
     return finishRecord(rec, "error", t0);
   }
+}
+
+/** An error's code, also when it crossed an actor call (RemoteMethodError keeps the original's). */
+function errorCode(e: unknown): string | undefined {
+  const err = e as { code?: string; remote?: { code?: string } };
+  return err.code === "REMOTE_METHOD" ? err.remote?.code : err.code;
 }
 
 /** The exit code an execute_bash observation starts with. */
@@ -180,6 +191,8 @@ function exitCode(observation: string): number | undefined {
 function finishRecord(rec: Trajectory, why: Termination, t0: number): Trajectory {
   rec.termination = why;
   rec.timings.totalMs = Date.now() - t0;
+  const fault = faultOf(rec);
+  if (fault) rec.fault = fault;
   return rec;
 }
 

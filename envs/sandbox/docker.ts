@@ -51,15 +51,7 @@ export class DockerBackend implements SandboxBackend {
     });
     try {
       await container.start();
-      const exec = await container.exec({ Cmd: ["sh"], AttachStdin: true, AttachStdout: true, AttachStderr: true, WorkingDir: "/" });
-      const stream = await exec.start({ hijack: true, stdin: true });
-      const out = new PassThrough();
-      const err = new PassThrough();
-      this.docker.modem.demuxStream(stream, out, err);
-      stream.on("end", () => out.end());
-      const interrupt = () => runOnce(container, `read p < ${PGID_FILE} && kill -9 -$p`);
-      const shell = await ShellSession.open({ stdin: stream, stdout: out, stderr: err, interrupt }, `container ${container.id.slice(0, 12)}`);
-      return new DockerSandbox(container, spec.image, workdir, shell);
+      return new DockerSandbox(container, spec.image, workdir, await openShell(container));
     } catch (e) {
       await container.remove({ force: true }).catch(() => undefined);
       throw e;
@@ -86,6 +78,29 @@ export class DockerSandbox extends ShellSandbox {
       if (e.statusCode !== 404 && e.statusCode !== 409) throw e;
     });
   }
+
+  protected async reopen(): Promise<ShellSession | undefined> {
+    const state = await this.container.inspect().then((i) => i.State, () => undefined);
+    return state?.Running ? openShell(this.container) : undefined;
+  }
+
+  /** The writable layer's size, as the engine measures it. */
+  async diskBytes(): Promise<number> {
+    const info = await this.container.inspect({ size: true } as never) as unknown as { SizeRw?: number };
+    return info.SizeRw ?? 0;
+  }
+}
+
+/** The sandbox's persistent shell: one `sh` started through `docker exec`. */
+async function openShell(container: Docker.Container): Promise<ShellSession> {
+  const exec = await container.exec({ Cmd: ["sh"], AttachStdin: true, AttachStdout: true, AttachStderr: true, WorkingDir: "/" });
+  const stream = await exec.start({ hijack: true, stdin: true });
+  const out = new PassThrough();
+  const err = new PassThrough();
+  container.modem.demuxStream(stream, out, err);
+  stream.on("end", () => out.end());
+  const interrupt = () => runOnce(container, `read p < ${PGID_FILE} && kill -9 -$p`);
+  return ShellSession.open({ stdin: stream, stdout: out, stderr: err, interrupt }, `container ${container.id.slice(0, 12)}`);
 }
 
 /** A side command beside the shell (which is busy with the command to stop). */

@@ -3,10 +3,11 @@
 // workdir is a private writable copy; no network, no capabilities, a new session, and the
 // sandbox dies with its owner. Without cgroups the limits are rlimits set in the shell:
 // address space and file size are enforced, the process count is bounded only by the time limit.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, readdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { SandboxUnavailableError } from "../errors.js";
 import { ownerId, ownerIsDead } from "./cleanup.js";
 import { COMMAND_TAG, ShellSession } from "./shell.js";
@@ -89,6 +90,17 @@ export class LocalSandbox extends ShellSandbox {
       await gone;
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Its shell is the sandbox's only process: once it is gone, so is the sandbox. */
+  protected async reopen(): Promise<ShellSession | undefined> {
+    return undefined;
+  }
+
+  /** The sandbox's folder on the host (the repository copy; /tmp is memory). */
+  async diskBytes(): Promise<number> {
+    const { stdout } = await promisify(execFile)("du", ["-sb", this.dir]).catch(() => ({ stdout: "0" }));
+    return Number(stdout.split(/\s/)[0]) || 0;
   }
 }
 

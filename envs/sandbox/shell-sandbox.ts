@@ -1,5 +1,6 @@
 // What docker and local sandboxes share: everything goes through one persistent shell, so a
 // backend only has to start a `sh` with piped stdin/stdout and know how to remove it.
+import { SandboxBrokenError, SandboxDestroyedError } from "../errors.js";
 import type { RawResult, ShellSession } from "./shell.js";
 import { shellQuote } from "./shell.js";
 import { track } from "./cleanup.js";
@@ -55,6 +56,17 @@ export abstract class ShellSandbox implements Sandbox {
     return r.stdout;
   }
 
+  abstract diskBytes(): Promise<number>;
+
+  async stopCommand(): Promise<void> {
+    await this.shell.stopCurrent();
+  }
+
+  async healthy(): Promise<boolean> {
+    const r = await this.exec("true", { timeoutSec: 30 }).catch(() => undefined);
+    return r?.exitCode === 0;
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.untrack();
@@ -67,16 +79,34 @@ export abstract class ShellSandbox implements Sandbox {
   /** Removes the backend's resources (container, process, folders). */
   protected abstract remove(): Promise<void>;
 
+  /** A new shell in the same sandbox, files kept, or undefined where the sandbox is gone. */
+  protected abstract reopen(): Promise<ShellSession | undefined>;
+
   private check(): void {
     if (this.closing) throw new Error(`sandbox ${this.id} is closed`);
   }
 
-  private raw(command: string, opts: ExecOptions): Promise<RawResult> {
+  /**
+   * Runs a command in the shell. When the command killed the shell itself (`kill -9 -1`), a
+   * new shell is started in the same sandbox and the command answers as killed (exit 137): the
+   * agent's own doing, told to it like any other result. Where no new shell can start, the
+   * sandbox is destroyed (SandboxDestroyedError).
+   */
+  private async raw(command: string, opts: ExecOptions): Promise<RawResult> {
     this.check();
-    return this.shell.run(command, {
-      timeoutSec: opts.timeoutSec ?? DEFAULT_TIMEOUT_SEC,
-      maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES,
-      cwd: opts.cwd ?? this.workdir,
-    });
+    try {
+      return await this.shell.run(command, {
+        timeoutSec: opts.timeoutSec ?? DEFAULT_TIMEOUT_SEC,
+        maxOutputBytes: opts.maxOutputBytes ?? DEFAULT_OUTPUT_BYTES,
+        cwd: opts.cwd ?? this.workdir,
+      });
+    } catch (e) {
+      if (!(e instanceof SandboxBrokenError) || this.closing) throw e;
+      const fresh = await this.reopen().catch(() => undefined);
+      if (!fresh) throw new SandboxDestroyedError(`sandbox ${this.id} no longer works after a command (${e.message})`);
+      this.shell = fresh;
+      const note = "troupe: the command killed the sandbox's shell; a new shell was started in the same sandbox (files are kept, processes are gone)\n";
+      return { exitCode: 137, stdout: Buffer.alloc(0), stderr: Buffer.from(note), timedOut: false, truncated: false, durationMs: 0 };
+    }
   }
 }

@@ -73,6 +73,8 @@ export class ShellSession {
   private waiter?: { resolve: () => void; reject: (e: Error) => void };
   private tail: Promise<unknown> = Promise.resolve();
   private dead?: Error;
+  /** The nonce of the command running now, if any. */
+  private current?: string;
 
   private constructor(private stdin: Writable, stdout: Readable, stderr: Readable, private what: string, private interrupt: Interrupt) {
     stdout.on("data", (d: Buffer) => this.onData(this.out, d));
@@ -96,6 +98,11 @@ export class ShellSession {
 
   get alive(): boolean {
     return !this.dead;
+  }
+
+  /** Kills the running command's process group (as its time limit would); nothing when idle. */
+  async stopCurrent(): Promise<void> {
+    if (this.current) await this.interrupt(this.current);
   }
 
   /** Runs one command; commands queue, one at a time per shell. */
@@ -142,6 +149,7 @@ export class ShellSession {
   private async runNow(command: string, opts: RunOptions): Promise<RawResult> {
     if (this.dead) throw this.dead;
     const nonce = randomBytes(12).toString("hex");
+    this.current = nonce;
     const started = performance.now();
     const secs = Math.max(1, Math.ceil(opts.timeoutSec));
     this.out.expect(`\n${nonce} `, opts.maxOutputBytes, true);
@@ -171,6 +179,7 @@ export class ShellSession {
         this.kill(new SandboxBrokenError(`${this.what}: shell stopped answering during a command`)));
     } finally {
       clearInterval(retry);
+      this.current = undefined;
     }
     const durationMs = performance.now() - started;
     const rc = Number(this.out.trailer.toString().trim());

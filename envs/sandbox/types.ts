@@ -66,6 +66,12 @@ export interface Sandbox {
   writeFile(path: string, data: Uint8Array | string): Promise<void>;
   /** The repository's diff against its base state (`git diff`, new files included). */
   diff(): Promise<string>;
+  /** Bytes the sandbox has written to disk (its writable layer), measured from the host. */
+  diskBytes(): Promise<number>;
+  /** Kills the command running now, if any (its whole process group). */
+  stopCommand(): Promise<void>;
+  /** Whether the sandbox can still run a command (its shell and basic binaries are there). */
+  healthy(): Promise<boolean>;
   /** Removes the sandbox; safe to call twice. */
   close(): Promise<void>;
   readonly closed: boolean;

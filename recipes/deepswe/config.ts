@@ -60,6 +60,8 @@ export const DeepSWEConfigSchema = z.strictObject({
      * has a reward to learn from.
      */
     goldPerGroup: z.number().int().min(0).default(0),
+    /** What a sandbox may write before its trajectory ends as `disk_budget` (the agent's doing). */
+    diskBudgetGiB: z.number().positive().default(2),
   }),
   algorithm: z.strictObject({
     advantage: z.enum(["rloo", "grpo", "drgrpo"]),
@@ -112,7 +114,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     sync: { bucketMB: 8, windowMB: 64 },
     rollout: {
       tasksPerStep: 2, k: 2, envActors: 2, maxSteps: 4, maxPromptTokens: 8192, maxResponseTokens: 1024, maxTurnTokens: 128,
-      timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1, goldPerGroup: 0,
+      timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1, goldPerGroup: 0, diskBudgetGiB: 2,
     },
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 1024, compactFilter: true },
     optim: { lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 8192 },
@@ -133,7 +135,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     sync: { bucketMB: 256, windowMB: 1024 },
     rollout: {
       tasksPerStep: 8, k: 8, envActors: 64, maxSteps: 50, maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 32768,
-      timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1, goldPerGroup: 0,
+      timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1, goldPerGroup: 0, diskBudgetGiB: 2,
     },
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 32768, compactFilter: true },
     optim: { lr: 1e-6, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 32768 },

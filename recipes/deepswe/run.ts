@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { EngineActorClass, EnvActorClass, LearnerActorClass, RolloutActorClass, type EngineActor, type LearnerActor } from "../../actors/index.js";
 import { loadTasks, openBackend, type Task } from "../../envs/index.js";
 import type { TrainSequence } from "../../gpu/index.js";
-import { advantages, compactFilter, failed, solveCounts, type Trajectory } from "../../rl/index.js";
+import { advantages, compactFilter, failed, faultOf, solveCounts, type Trajectory } from "../../rl/index.js";
 import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { readJsonl } from "../jsonl.js";
@@ -32,7 +32,14 @@ export interface RunOptions {
 export interface StepRow extends PlotRow {
   terminations: Record<string, number>;
   filtered: number;
+  /** Trajectories that failed through no fault of the agent (masked out). */
   errors: number;
+  /** errors over all trajectories. */
+  infra_failure_rate: number;
+  /** Trajectories the agent ended by its own doing (sandbox destroyed, disk budget): reward 0, kept. */
+  agent_failures: number;
+  /** Groups left with fewer than two usable trajectories: no baseline, not trained on. */
+  groups_dropped: number;
   tokens: number;
   generated_tokens: number;
   loss: number;
@@ -68,7 +75,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
     writeFileSync(join(o.out, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
     // Who generates: the learners themselves (hybrid), or engines fed by weight broadcasts.
     const engines = c.mode === "hybrid" ? learners as unknown as ActorHandle<EngineActor>[] : await startEngines(cluster, c);
-    const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS }, (i) => ({
+    const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS, diskBudgetBytes: c.rollout.diskBudgetGiB * 1024 ** 3 }, (i) => ({
       policy: { kind: "engine", name: "learner" }, engine: engines[i % engines.length], tokenizer: c.model.tokenizer,
       sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
       limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
@@ -92,7 +99,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
       const trajs = await runJobs(slots, jobs, "learner", (_t, _j, d) => bar(progressBar(`rollouts of step ${step}`, d, jobs.length, t0), d === jobs.length));
       appendFileSync(join(o.out, "trajectories.jsonl"), trajs.map((t) => JSON.stringify({ step, ...t }) + "\n").join(""));
       const t1 = Date.now();
-      const { batch, groups, filtered, errors } = prepare(tasks, trajs, c);
+      const { batch, groups, filtered, errors, dropped } = prepare(tasks, trajs, c);
       let tr = { loss: 0, gradNorm: 0, clipped: 0 };
       if (batch.length) {
         const old = await learner.logprobs(batch.map((b) => Array.from(b.tokens)));  // recomputed, as DEEPSWE does
@@ -111,6 +118,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
       for (const t of trajs) terminations[t.termination] = (terminations[t.termination] ?? 0) + 1;
       const row: StepRow = {
         step, reward_mean: trajs.reduce((a, t) => a + t.reward, 0) / Math.max(1, trajs.length), ...solveCounts(groups), terminations, filtered, errors,
+        infra_failure_rate: errors / Math.max(1, trajs.length), agent_failures: trajs.filter((t) => faultOf(t) === "agent").length, groups_dropped: dropped,
         tokens: trajs.reduce((a, t) => a + t.tokens.length, 0), generated_tokens: trajs.reduce((a, t) => a + t.mask.reduce((x, y) => x + y, 0), 0),
         loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: synced.seconds, sync_bytes: synced.bytes,
         policy_versions: [...new Set(trajs.map((t) => t.policyVersion).filter((v) => v !== undefined))] as number[],
@@ -219,15 +227,23 @@ async function checkpoint(learner: ActorHandle<LearnerActor>, ckDir: string, ste
   renameSync(tmp, join(ckDir, `step-${step}`));
 }
 
-/** Groups by task, compact filtering, advantages; the sequences to train on. */
+/**
+ * Groups by task, compact filtering, advantages; the sequences to train on. Infrastructure
+ * failures leave their group; a group left with fewer than two trajectories has no baseline
+ * and is dropped (counted).
+ */
 function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
   const batch: TrainSequence[] = [];
   const groups: number[][] = [];
-  let filtered = 0, errors = 0;
+  let filtered = 0, errors = 0, dropped = 0;
   for (const task of new Set(tasks)) {
     const group = trajs.filter((t) => t.taskId === task.id);
     errors += group.filter(failed).length;
     const prepared = compactFilter(group, c.algorithm.compactFilter);
+    if (prepared.length < 2) {
+      dropped++;
+      continue;
+    }
     filtered += prepared.filter((p) => p.filtered).length;
     const adv = advantages(prepared.map((p) => p.reward), c.algorithm.advantage);
     groups.push(prepared.map((p) => p.reward));
@@ -235,7 +251,7 @@ function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
       if (p.mask.some((m) => m === 1) && adv[i] !== 0) batch.push({ tokens: p.trajectory.tokens, mask: p.mask, advantage: adv[i] });
     });
   }
-  return { batch, groups, filtered, errors };
+  return { batch, groups, filtered, errors, dropped };
 }
 
 /** Supervised warm-up: gold demonstrations of the train tasks, recorded token for token. */
