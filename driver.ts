@@ -1,7 +1,7 @@
 // The command line: `node driver.js COMMAND …`. Exit codes: 0 success, 1 the work failed,
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources } from "./runtime/index.js";
+import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources, redact, redactValue } from "./runtime/index.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
@@ -245,7 +245,8 @@ async function evalCommand(argv: string[]): Promise<number> {
   const out = resume ?? (values.out as string | undefined) ?? `runs/eval-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   if (!resume) {
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, "eval.json"), JSON.stringify(Object.fromEntries(EVAL_FLAGS.filter((f) => values[f] !== undefined).map((f) => [f, values[f]])), null, 2));
+    // Credentials stay out of the run folder: a resumed run takes them from TROUPE_NATS_* again.
+    writeFileSync(join(out, "eval.json"), JSON.stringify(Object.fromEntries(EVAL_FLAGS.filter((f) => values[f] !== undefined).map((f) => [f, redactValue(values[f])])), null, 2));
   }
   let summary;
   try {
@@ -418,11 +419,11 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
     if (e instanceof UsageError) {
-      console.error(`troupe: ${e.message}`);
+      console.error(`troupe: ${redact(e.message)}`);
       process.exit(2);
     }
     const usage = e instanceof ConfigError || e instanceof TaskFormatError;
-    console.error(`troupe: ${usage || e instanceof EnvError ? "" : `${(e as Error).name}: `}${(e as Error).message}`);
+    console.error(`troupe: ${usage || e instanceof EnvError ? "" : `${(e as Error).name}: `}${redact((e as Error).message)}`);
     process.exit(usage ? 2 : 1);
   },
 );

@@ -1,6 +1,7 @@
 // Connecting to the cluster's NATS: address, credentials and TLS. Credentials given to a
 // cluster are handed to the processes it spawns through the environment (never argv, which
 // other users can read in `ps`).
+import { redact } from "./redact.js";
 import { readFileSync } from "node:fs";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { nkeyAuthenticator, type ConnectionOptions } from "@nats-io/nats-core";
@@ -66,9 +67,9 @@ export function parseClusterUrl(raw: string): ClusterAddress {
   try {
     u = new URL(raw.includes("://") ? raw : `nats://${raw}`);
   } catch {
-    throw new ConfigError(`--cluster ${raw}: not a NATS address (expected nats://HOST:PORT)`);
+    throw new ConfigError(`--cluster ${redact(raw)}: not a NATS address (expected nats://HOST:PORT)`);
   }
-  if (!["nats:", "tls:"].includes(u.protocol)) throw new ConfigError(`--cluster ${raw}: scheme must be nats:// or tls://`);
+  if (!["nats:", "tls:"].includes(u.protocol)) throw new ConfigError(`--cluster ${redact(raw)}: scheme must be nats:// or tls://`);
   const out: ClusterAddress = { url: `${u.protocol}//${u.hostname}:${u.port || 4222}` };
   const user = decodeURIComponent(u.username);
   const pass = decodeURIComponent(u.password);

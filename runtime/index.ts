@@ -19,3 +19,4 @@ export { setTracingEnabled, initTracingFromEnv, shutdownTracing, startSpan, type
 export { onTeardown } from "./lifecycle.js";
 export type { Strategy } from "./scheduler.js";
 export { sendBroadcast, receiveBroadcast, type BroadcastOptions, type BroadcastReceiver, type BroadcastStats } from "./broadcast.js";
+export { redact, redactValue } from "./redact.js";

@@ -3,6 +3,7 @@
 // created at all (one boolean test per call), so the cost is near zero.
 import { appendFileSync } from "node:fs";
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span, type TracerProvider } from "@opentelemetry/api";
+import { redactValue } from "./redact.js";
 
 let enabled = false;
 let shutdownHook: (() => Promise<void>) | undefined;
@@ -38,7 +39,19 @@ export async function initTracingFromEnv(env: NodeJS.ProcessEnv = process.env): 
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
   }
-  const sdk = new NodeSDK({ spanProcessors: processors, metricReaders: [], logRecordProcessors: [], instrumentations: [] });
+  // The process detector records the command line, where a cluster URL may carry a token: its
+  // attributes go out redacted.
+  const { envDetector, hostDetector, osDetector, processDetector } = await import("@opentelemetry/resources");
+  const redactedProcess = {
+    detect: (config?: Parameters<typeof processDetector.detect>[0]) => {
+      const r = processDetector.detect(config);
+      return { attributes: Object.fromEntries(Object.entries(r.attributes ?? {}).map(([k, v]) => [k, v instanceof Promise ? v.then(redactValue) : redactValue(v)])) };
+    },
+  };
+  const sdk = new NodeSDK({
+    spanProcessors: processors, metricReaders: [], logRecordProcessors: [], instrumentations: [],
+    resourceDetectors: [envDetector, hostDetector, osDetector, redactedProcess],
+  });
   sdk.start();
   enabled = true;
   shutdownHook = () => sdk.shutdown();

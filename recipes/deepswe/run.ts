@@ -80,7 +80,8 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
       sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
       limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
     }));
-    if (!o.resume && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learners, log);
+    // A resume that found no checkpoint starts from the beginning: warm-up included.
+    if ((!o.resume || done === 0) && c.warmup.sftSteps > 0) await warmup(cluster, c, train, learners, log);
     const sync = async () => {
       const s = await syncEngines(c, learner, engines);
       if (s.bytes) log(`weight sync: version ${s.version} to ${engines.length} engine(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(2)} s`);

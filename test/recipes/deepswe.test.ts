@@ -66,6 +66,17 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).profile).to.equal("laptop");
   });
 
+  it("--resume with no loadable checkpoint starts from the beginning, warm-up included", async () => {
+    const out = join(dir, "one");  // the first test's run: its only checkpoint removed
+    rmSync(join(out, "checkpoints"), { recursive: true, force: true });
+    mkdirSync(join(out, "checkpoints"));
+    const r = await driver(["--recipe", "deepswe", "--resume", out]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/resume: no loadable checkpoint; starting from the beginning/);
+    expect(r.stderr).to.match(/warm-up: \d+ gold demonstrations/);
+    expect(rows(out).map((x) => x.step)).to.deep.equal([1]);
+  });
+
   it("--init CHECKPOINT_DIR starts from that checkpoint's weights instead of the warm-up; a folder that is not one is refused", async () => {
     // A checkpoint of this test's own: the laptop model from a seed the recipe does not use.
     const from = join(dir, "init-from");
