@@ -1,7 +1,7 @@
 // The command line: `node driver.js COMMAND …`. Exit codes: 0 success, 1 the work failed,
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { authFromEnv, ConfigError, formatResources, init, NodeAgent, parseClusterUrl, parseResources, redact, redactValue } from "./runtime/index.js";
+import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote } from "./runtime/index.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
@@ -243,6 +243,7 @@ async function evalCommand(argv: string[]): Promise<number> {
   const backend = values.backend as string | undefined;
   await backendWithImages(backend, tasks);
   const out = resume ?? (values.out as string | undefined) ?? `runs/eval-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  setInterruptNote(`finished tasks are kept; resume with: node driver.js eval --resume ${out}`);
   if (!resume) {
     mkdirSync(out, { recursive: true });
     // Credentials stay out of the run folder: a resumed run takes them from TROUPE_NATS_* again.
@@ -356,6 +357,7 @@ async function deepsweCommand(argv: string[]): Promise<number> {
   if (!values.cluster) await preflight(config);
   const out = resume ?? (values.out as string | undefined) ?? `runs/deepswe-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   await backendWithImages(config.backend, [...(await tasksFrom(config.tasks.train)), ...(await tasksFrom(config.tasks.validation))]);
+  setInterruptNote(`the step in progress is not recorded; resume with: node driver.js --recipe deepswe --resume ${out}`);
   const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l) });
   const last = rows[rows.length - 1];
   console.log(`${rows.length} steps; last step reward ${last ? last.reward_mean.toFixed(3) : "-"}${last?.val_reward !== undefined ? `, validation ${last.val_reward.toFixed(3)}` : ""}`);
@@ -391,6 +393,9 @@ async function backendWithImages(kind = "auto", tasks: Task[]): Promise<{ backen
   if (!["auto", "docker", "local"].includes(kind)) throw new UsageError(`--backend must be auto, docker or local, got '${kind}'`);
   const backend = await openBackend(kind as BackendKind);
   const log = (s: string) => console.error(s);
+  // On SIGINT/SIGTERM the cluster stops first (its hosts close what they can), then whatever
+  // sandbox is left without a live owner goes: an interrupted run leaves no container behind.
+  onTeardown("sandboxes", () => backend.reap().then(() => undefined), () => undefined);
   if (!(backend instanceof DockerBackend)) return { backend, reports: await buildLocalImages(tasks, log) };
   const reports = await buildImages(backend.docker, tasks, log);
   await pullMissing(backend.docker, registryImages(tasks), { log });

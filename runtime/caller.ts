@@ -131,6 +131,12 @@ export class Caller {
       for (const p of calls) p.unsent = true;
       return;
     }
+    // A connection that is draining (the process is shutting down) refuses to publish: the
+    // calls fail with that reason instead of the error escaping from a microtask.
+    if (this.nc.isDraining()) {
+      for (const p of calls) this.fail(p.id, new ActorUnavailableError(`${p.method} not sent: the connection is closing`));
+      return;
+    }
     for (const run of byBytes(calls, (p) => p.bytes.byteLength)) {
       if (run.length === 1) {
         this.publishOne(run[0]);
@@ -147,7 +153,7 @@ export class Caller {
   private sendCancel(p: Pending): void {
     // The call itself may still be queued: it must leave first.
     this.outbox.flushKey(p.subject);
-    if (!this.nc.isClosed()) this.nc.publish(p.subject, encode([REQ_CANCEL]), { reply: this.replyTo(p) });
+    if (!this.nc.isClosed() && !this.nc.isDraining()) this.nc.publish(p.subject, encode([REQ_CANCEL]), { reply: this.replyTo(p) });
   }
 
   /** A call's own reply subject (made only when needed: calls sent in a batch never need it). */

@@ -243,7 +243,7 @@ export class Endpoint {
   }
 
   private flushReplies(prefix: string, replies: [number, Uint8Array][]): void {
-    if (this.nc.isClosed()) return;
+    if (this.nc.isClosed() || this.nc.isDraining()) return;
     for (const run of byBytes(replies, (r) => r[1].byteLength)) {
       if (run.length === 1) this.nc.publish(`${prefix}.${run[0][0]}`, run[0][1]);
       else this.nc.publish(`${prefix}.0`, encodeBatch([REP_BATCH, run.map((r) => r[0])], run.map((r) => r[1])));

@@ -295,7 +295,7 @@ export class Head {
   }
 
   private publish(id: string, ev: ActorEvent): void {
-    this.rt.nc.publish(actorEvents(id), pack(ev));
+    if (!this.rt.nc.isClosed() && !this.rt.nc.isDraining()) this.rt.nc.publish(actorEvents(id), pack(ev));
   }
 
   private actorInfo(id: string): Omit<ActorRecord, "spec"> & { module: string; export: string } | undefined {

@@ -16,7 +16,7 @@ export { parseResources, detectResources, format as formatResources, type Resour
 export type { ClusterInfo } from "./head.js";
 export { currentRuntime } from "./runtime.js";
 export { setTracingEnabled, initTracingFromEnv, shutdownTracing, startSpan, type AppSpan } from "./tracing.js";
-export { onTeardown } from "./lifecycle.js";
+export { onTeardown, setInterruptNote, stopping } from "./lifecycle.js";
 export type { Strategy } from "./scheduler.js";
 export { sendBroadcast, receiveBroadcast, type BroadcastOptions, type BroadcastReceiver, type BroadcastStats } from "./broadcast.js";
 export { redact, redactValue } from "./redact.js";

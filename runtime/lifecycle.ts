@@ -8,6 +8,18 @@ type Hook = { name: string; async: () => Promise<void>; sync: () => void };
 const hooks = new Set<Hook>();
 let installed = false;
 let exiting = false;
+let interruptNote = "";
+
+/** What the one line printed on SIGINT/SIGTERM adds (e.g. how to resume). */
+export function setInterruptNote(note: string): void {
+  install();
+  interruptNote = note;
+}
+
+/** True once a signal started the teardown: work in progress must not record anything more. */
+export function stopping(): boolean {
+  return exiting;
+}
 
 export function onTeardown(name: string, asyncStop: () => Promise<void>, syncStop: () => void): () => void {
   install();
@@ -63,7 +75,14 @@ function install(): void {
     process.once(sig, () => {
       if (exiting) return;
       exiting = true;
-      void runAsyncHooks(3000).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
+      // One line, then quiet: what fails while everything stops (calls cut short, connections
+      // closing) is the interruption itself, not news.
+      process.stderr.write(`troupe: interrupted (${sig})${interruptNote ? `; ${interruptNote}` : ""}\n`);
+      process.on("uncaughtException", () => undefined);
+      process.on("unhandledRejection", () => undefined);
+      console.error = console.log = () => undefined;
+      process.stderr.write = process.stdout.write = (() => true) as typeof process.stdout.write;
+      void runAsyncHooks(10_000).finally(() => process.exit(sig === "SIGINT" ? 130 : 143));
     });
   }
 }

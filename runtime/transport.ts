@@ -14,6 +14,9 @@ export function maxPayload(nc: NatsConnection): number {
  * big ones go out as chunks with periodic flushes, and the returned promise says when.
  */
 export function publishFrame(nc: NatsConnection, subject: string, bytes: Uint8Array, reply?: string): void | Promise<void> {
+  // A connection being closed refuses to publish (by throwing): what would have gone out is
+  // moot then, and must not surface as an uncaught error at shutdown.
+  if (nc.isDraining() || nc.isClosed()) return;
   const limit = chunkLimit(maxPayload(nc));
   if (bytes.byteLength <= limit) {
     nc.publish(subject, bytes, reply ? { reply } : undefined);

@@ -11,7 +11,7 @@ import { EngineActorClass, EnvActorClass, LearnerActorClass, RolloutActorClass, 
 import { loadTasks, openBackend, type Task } from "../../envs/index.js";
 import type { TrainSequence } from "../../gpu/index.js";
 import { advantages, compactFilter, failed, faultOf, solveCounts, type Trajectory } from "../../rl/index.js";
-import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import { init, stopping, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { readJsonl } from "../jsonl.js";
 import { progressBar, stderrProgress } from "../progress.js";
@@ -133,6 +133,8 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
         const val = await runJobs(slots, validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), "learner");
         row.val_reward = val.reduce((a, t) => a + t.reward, 0) / Math.max(1, val.length);
       }
+      // An interrupted step was cut short: nothing of it is recorded (--resume redoes it).
+      if (stopping()) break;
       rows.push(row);
       appendFileSync(join(o.out, "metrics.jsonl"), JSON.stringify(row) + "\n");
       writeFileSync(join(o.out, "plot.html"), plotHtml(rows, `deepswe (${c.profile})`));

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { EngineActorClass, parsePolicySpec, type EngineActor, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import { gradeTask, type BackendKind, type Task } from "../../envs/index.js";
 import { bestOfK, failed, passAtK, type Trajectory } from "../../rl/index.js";
-import { init, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import { init, stopping, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
 import { readJsonl } from "../jsonl.js";
 import { rolloutSlots, runJobs } from "../rollouts.js";
@@ -98,6 +98,8 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
       let solved = 0, errors = 0;
       const t0 = Date.now();
       await runJobs(slots, jobs, o.model, (tr, job, n) => {
+        // Rollouts cut short by an interruption record nothing: --resume runs their tasks again.
+        if (stopping()) return;
         if (failed(tr)) errors++;
         solved += tr.reward;
         const trs = byTask.get(job.task.id)!;
