@@ -1,7 +1,7 @@
 // The command line: `node driver.js COMMAND …`. Exit codes: 0 success, 1 the work failed,
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote } from "./runtime/index.js";
+import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote, stopping } from "./runtime/index.js";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
@@ -128,6 +128,14 @@ async function nodeCommand(argv: string[]): Promise<number> {
   if (values.help) return help("node");
   if (!values.cluster) throw new UsageError("node: --cluster nats://HOST:PORT is required");
   const address = { ...parseClusterUrl(values.cluster as string), ...authFromEnv() };
+  // The sandboxes of actors hosted here: leftovers of dead owners are removed when the node
+  // starts (opening the backend reaps them), every minute while it runs, and once its hosts are
+  // stopped when it stops. A machine without a sandbox backend hosts no sandboxes.
+  const sandboxes = await openBackend("auto").catch(() => undefined);
+  const reap = () => sandboxes?.reap().then(() => undefined, () => undefined) ?? Promise.resolve();
+  onTeardown("sandboxes", reap, () => undefined);
+  const reaper = setInterval(() => void reap(), 60_000);
+  reaper.unref();
   const node = await NodeAgent.start({
     address,
     resources: values.resources ? parseResources(values.resources as string) : undefined,
@@ -140,6 +148,8 @@ async function nodeCommand(argv: string[]): Promise<number> {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
   });
   await node.stop();
+  clearInterval(reaper);
+  await reap();
   return 0;
 }
 
@@ -420,9 +430,14 @@ async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command '${cmd}' (see node driver.js --help)`);
 }
 
+// After SIGINT/SIGTERM the teardown (runtime/lifecycle.ts) owns the exit: what the command
+// does as its calls fail meanwhile (returns, throws) must not exit first with another code.
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!stopping()) process.exit(code);
+  },
   (e) => {
+    if (stopping()) return;
     if (e instanceof UsageError) {
       console.error(`troupe: ${redact(e.message)}`);
       process.exit(2);
