@@ -133,7 +133,6 @@ async function nodeCommand(argv: string[]): Promise<number> {
   // stopped when it stops. A machine without a sandbox backend hosts no sandboxes.
   const sandboxes = await openBackend("auto").catch(() => undefined);
   const reap = () => sandboxes?.reap().then(() => undefined, () => undefined) ?? Promise.resolve();
-  onTeardown("sandboxes", reap, () => undefined);
   const reaper = setInterval(() => void reap(), 60_000);
   reaper.unref();
   const node = await NodeAgent.start({
@@ -144,12 +143,19 @@ async function nodeCommand(argv: string[]): Promise<number> {
     nodeTimeoutMs: values["node-timeout-ms"] ? Number(values["node-timeout-ms"]) : undefined,
   });
   console.log(`node ${node.id} joined ${address.url}`);
+  // One stop, whichever path asks first (this command on a signal, or the process teardown):
+  // the hosts stop (their actors' onStop closes their sandboxes), then what is left goes.
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= (async () => {
+    clearInterval(reaper);
+    await node.stop();
+    await reap();
+  })());
+  onTeardown("node", stop, () => undefined);
   await new Promise<void>((resolve) => {
     for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => resolve());
   });
-  await node.stop();
-  clearInterval(reaper);
-  await reap();
+  await stop();
   return 0;
 }
 

@@ -70,9 +70,6 @@ export class Cluster {
   private server?: NatsServer;
   private untear?: () => void;
   private closed = false;
-  /** Owned actors this program created on a cluster it joined: stopped when it shuts down. */
-  private owned = new Set<string>();
-  private joined = false;
 
   private constructor(readonly runtime: Runtime, readonly address: ClusterAddress) {}
 
@@ -84,7 +81,6 @@ export class Cluster {
       const address = typeof opts.cluster === "string" ? parseClusterUrl(opts.cluster) : opts.cluster;
       const rt = await Runtime.connect(address, "troupe-driver");
       const c = new Cluster(rt, address);
-      c.joined = true;
       c.untear = onTeardown("cluster", () => c.shutdown(), () => undefined);
       return c;
     }
@@ -126,7 +122,6 @@ export class Cluster {
     const o = parseOr(ActorOptionsSchema, options, `actor ${cls.export}`);
     const spec = { id: nuid.next(), module: cls.module, export: cls.export, args: pack(args), options: o };
     const r = await this.runtime.head<{ actorId: string }>("createActor", spec);
-    if (this.joined && o.lifetime === "owned") this.owned.add(r.actorId);
     return this.runtime.handle(new ActorRef(r.actorId, o.name, o.maxTaskRetries));
   }
 
@@ -138,7 +133,6 @@ export class Cluster {
 
   /** Kills an actor; with restart, it is restarted as after a crash (counting against maxRestarts). */
   async kill(handle: { actorId: string }, opts: { restart?: boolean } = {}): Promise<void> {
-    if (!opts.restart) this.owned.delete(handle.actorId);
     await this.runtime.head("killActor", handle.actorId, !!opts.restart);
   }
 
@@ -159,18 +153,11 @@ export class Cluster {
     return this.runtime.head<ClusterInfo>("clusterInfo");
   }
 
-  /**
-   * Stops what this process started: on a cluster it joined, the actors it owns (their onStop
-   * runs: sandboxes go); embedded, the nodes, their actors and the nats-server.
-   */
+  /** Stops what this process started (embedded: nodes, their actors, nats-server). */
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.untear?.();
-    if (this.owned.size) {
-      const kills = Promise.allSettled([...this.owned].map((id) => this.runtime.head("killActor", id, false)));
-      await Promise.race([kills, new Promise((r) => setTimeout(r, 10_000).unref())]);
-    }
     await Promise.allSettled(this.nodes.slice().reverse().map((n) => n.stop()));
     await this.runtime.close().catch(() => undefined);
     await shutdownTracing().catch(() => undefined);

@@ -26,12 +26,6 @@ export const ActorOptionsSchema = z.strictObject({
   affinity: z.strictObject({ nodeId: z.string(), soft: z.boolean().optional() }).optional(),
   /** Extra environment variables for a dedicated host process. */
   env: z.record(z.string(), z.string()).optional(),
-  /**
-   * "owned" (default): the actor belongs to the program that created it, as in Ray, and stops
-   * when that program shuts its cluster handle down (on exit, Ctrl-C included). "detached": it
-   * outlives its creator (a service), until killed.
-   */
-  lifetime: z.enum(["owned", "detached"]).default("owned"),
 });
 
 export type ActorOptions = z.input<typeof ActorOptionsSchema>;

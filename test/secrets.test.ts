@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { init, redact, type Cluster } from "../runtime/index.js";
 import { dockerEnv } from "./envs/helpers.js";
-import { driver, until } from "./helpers.js";
+import { driver } from "./helpers.js";
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -51,8 +51,6 @@ describe("secrets", function () {
     const r = await driver(["eval", "--cluster", url, "--tasks", "bundled:validation", "--model", "replay:gold", "--parallel", "2", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(leaks(out, r.stdout + r.stderr)).to.deep.equal([]);
-    // Its actors belonged to it: gone with it, not left running on the cluster's node.
-    await until("the eval's actors to stop", async () => (await cluster.info()).nodes.every((n) => n.actors === 0), 20_000);
     // The spans were exported, their resource's command line redacted.
     const spans = readFileSync(join(out, "traces.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const driverSpan = spans.find((s) => (s.resource["process.command_args"] ?? []).includes("eval"));

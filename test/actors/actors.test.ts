@@ -1,10 +1,14 @@
 // The RL actors on a local cluster: a RolloutActor streams trajectories back as they finish;
-// a RewardActor scores a patch in a fresh sandbox.
+// a RewardActor scores a patch in a fresh sandbox; a node that stops removes its actors'
+// sandboxes, whatever their actors did about it.
 import { expect } from "chai";
+import Docker from "dockerode";
 import { EnvActorClass, RewardActorClass, RolloutActorClass } from "../../actors/index.js";
+import { SANDBOX_LABEL } from "../../envs/index.js";
 import type { Trajectory } from "../../rl/index.js";
 import { init, type Cluster } from "../../runtime/index.js";
 import { dockerEnv, task } from "../envs/helpers.js";
+import { startNodeProcess, stopProcess } from "../helpers.js";
 
 
 describe("RL actors", function () {
@@ -39,5 +43,18 @@ describe("RL actors", function () {
     const broken = await reward.score(t, "--- a/nothing.py\n+++ b/nothing.py\n@@ -1 +1 @@\n-x\n+y\n");
     expect(broken.reward).to.equal(0);
     expect(broken.error).to.match(/does not apply/);
+  });
+
+  it("a node stopped with SIGTERM leaves none of its actors' sandboxes behind", async () => {
+    const { tasks } = await dockerEnv();
+    const docker = new Docker();
+    const count = async () => (await docker.listContainers({ all: true, filters: { label: [SANDBOX_LABEL] } })).length;
+    const before = await count();
+    const { child, nodeId } = await startNodeProcess(cluster);
+    const env = await cluster.actor(EnvActorClass, [{ backend: "docker", warm: 2 }], { affinity: { nodeId } });
+    await env.reset(task(tasks, "textkit-001"));
+    expect(await count()).to.be.above(before);  // the trajectory's sandbox and the warm spares
+    await stopProcess(child, "SIGTERM");
+    expect(await count()).to.equal(before);
   });
 });
