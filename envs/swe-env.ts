@@ -7,7 +7,7 @@ import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
 import { WarmPool } from "./sandbox/index.js";
 import { setUpTask, type Task, type TaskState } from "./tasks/index.js";
 import { SandboxDestroyedError } from "./errors.js";
-import { runTool, type ToolCall, type ToolResult } from "./tools/index.js";
+import { exitCodeOf, runTool, type ToolCall, type ToolResult } from "./tools/index.js";
 
 export interface SWEEnvOptions {
   /** Per tool-call time limit in seconds (DeepSWE: 90). */
@@ -104,7 +104,7 @@ export class SWEEnv {
       const gib = (budget / 1024 ** 3).toFixed(budget % 1024 ** 3 ? 2 : 0);
       return { ...r, observation: `${r.observation}\n\nThe sandbox wrote more than its disk budget (${gib} GiB): the trajectory ends here.`, done: true, error: true, stepsLeft, end: "disk_budget" };
     }
-    if (r.error || /^Exit code: (?!0\n)/.test(r.observation)) {
+    if (r.error || (exitCodeOf(r.observation) ?? 0) !== 0) {
       if (!(await sandbox.healthy())) throw new SandboxDestroyedError(`sandbox ${sandbox.id} no longer runs commands after the agent's ${call.name} call`);
     }
     if (r.done || stepsLeft === 0) this.finished = true;

@@ -1,7 +1,7 @@
 // One agent trajectory: the model → parse → tool → observation loop over an SWE env, recorded
 // token for token. RolloutActor runs it; it also runs in a plain script.
 import {
-  budgetNotice, parseAction, reminder, SandboxBrokenError, stepsNotice, systemPrompt, userPrompt, type RewardResult, type StepResult, type Task,
+  budgetNotice, exitCodeOf, parseAction, reminder, SandboxBrokenError, stepsNotice, systemPrompt, userPrompt, type RewardResult, type StepResult, type Task,
   type ToolCall,
 } from "../../envs/index.js";
 import { encodeChat, IM_END, IM_START, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
@@ -138,7 +138,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
         const step = await traced(`execute_tool ${call.name}`, {
           "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.name, "gen_ai.tool.call.id": `call_${rec.steps + 1}`,
         }, () => withDeadline(o.env.step(call), o.env.stepTimeoutSec * 1000 + lim.toolGraceMs), (r, s) => s.set({
-          "rl.tool.exit_code": r ? exitCode(r.observation) : undefined, "rl.tool.error": r?.error, "rl.tool.timed_out": r === undefined,
+          "rl.tool.exit_code": r ? exitCodeOf(r.observation) : undefined, "rl.tool.error": r?.error, "rl.tool.timed_out": r === undefined,
         }));
         rec.timings.toolMs += Date.now() - tt;
         if (step === undefined) return finishRecord(rec, "tool_timeout", t0);
@@ -180,12 +180,6 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
 function errorCode(e: unknown): string | undefined {
   const err = e as { code?: string; remote?: { code?: string } };
   return err.code === "REMOTE_METHOD" ? err.remote?.code : err.code;
-}
-
-/** The exit code an execute_bash observation starts with. */
-function exitCode(observation: string): number | undefined {
-  const m = /^Exit code: (-?\d+)/.exec(observation);
-  return m ? Number(m[1]) : undefined;
 }
 
 function finishRecord(rec: Trajectory, why: Termination, t0: number): Trajectory {

@@ -61,7 +61,7 @@ export function isResolved(o: Outcomes): boolean {
 export function failures(o: Outcomes, sm: StatusMap): Record<string, string> {
   const out: Record<string, string> = {};
   for (const id of [...o.FAIL_TO_PASS.failure, ...o.PASS_TO_PASS.failure]) {
-    const key = id in sm ? id : resolveId(id, sm);
+    const key = resolveId(id, sm);
     out[id] = key === undefined ? "MISSING" : sm[key];
   }
   return out;

@@ -17,19 +17,15 @@ const SUMMARY_ONLY: ReadonlySet<TestFormat> = new Set(["pytest", "pytest-options
 export function verdictSection(log: string, format: TestFormat): Guarded {
   const lines = log.split("\n");
   const count = (re: RegExp) => lines.filter((l) => re.test(plain(l))).length;
+  /** The log up to the runner's one closing line (`end`); two of them are a forgery. */
+  const upTo = (end: RegExp, what: string): Guarded => {
+    if (count(end) > 1) return { forged: `the log holds more than one ${what}: output that imitates the runner's` };
+    const at = lines.findIndex((l) => end.test(plain(l)));
+    return { log: at < 0 ? log : lines.slice(0, at + 1).join("\n") };
+  };
   if (format === "swe-bench-pro" || format === "harbor") return { log };  // their results come after a marker the shell prints last
-  if (format === "django" || format === "unittest") {
-    const ran = /^Ran \d+ tests? in /;
-    if (count(ran) > 1) return { forged: "the log holds more than one unittest result block ('Ran N tests'): output that imitates the runner's" };
-    const end = lines.findIndex((l) => ran.test(plain(l)));
-    return { log: end < 0 ? log : lines.slice(0, end + 1).join("\n") };
-  }
-  if (format === "sympy") {
-    const finished = /^=+ tests finished: /;
-    if (count(finished) > 1) return { forged: "the log holds more than one sympy result block ('tests finished'): output that imitates the runner's" };
-    const end = lines.findIndex((l) => finished.test(plain(l)));
-    return { log: end < 0 ? log : lines.slice(0, end + 1).join("\n") };
-  }
+  if (format === "django" || format === "unittest") return upTo(/^Ran \d+ tests? in /, "unittest result block ('Ran N tests')");
+  if (format === "sympy") return upTo(/^=+ tests finished: /, "sympy result block ('tests finished')");
   const headers = count(PYTEST_SUMMARY);
   if (headers > 1) return { forged: "the log holds more than one pytest summary ('short test summary info'): output that imitates the runner's" };
   if (headers === 0 || !SUMMARY_ONLY.has(format)) return { log };

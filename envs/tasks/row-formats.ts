@@ -170,7 +170,7 @@ function smithTask(r: z.infer<typeof SweSmithRow>, where: string): Task {
     testPatch: "",
     failToPass: r.FAIL_TO_PASS,
     passToPass: r.PASS_TO_PASS,
-    ...fromSpec(smithSpec(r.repo, r.FAIL_TO_PASS, workdir), workdir),
+    ...fromSpec(smithSpec(r.repo, r.FAIL_TO_PASS, workdir)),
   };
 }
 
@@ -235,14 +235,10 @@ function sweBenchTask(s: z.infer<typeof SweBenchRow>, where: string, opts: RowOp
   else if (version === undefined) throw new TaskFormatError(where, "version", "missing: SWE-bench's test command is chosen by repo and version (or give the row a test_command)");
   else spec = testSpec(s.repo, version, s.test_patch, task.workdir);
   if (typeof spec === "string") throw new TaskFormatError(where, s.install_config ? "install_config" : "repo", spec);
-  return { ...task, ...fromSpec(spec, task.workdir) };
+  return { ...task, ...fromSpec(spec) };
 }
 
 /** A specification's share of a task: the test command, its reader and the install step. */
-function fromSpec(spec: TestSpec, workdir: string): Pick<Task, "testCommand" | "testFormat" | "install"> {
-  return {
-    testCommand: spec.command,
-    testFormat: spec.format,
-    install: spec.install ? { step: spec.install, command: `bash -c ${shellQuote(`${spec.activate} && cd ${workdir} && ${spec.install}`)} 2>&1` } : undefined,
-  };
+function fromSpec(spec: TestSpec): Pick<Task, "testCommand" | "testFormat" | "install"> {
+  return { testCommand: spec.command, testFormat: spec.format, install: spec.install };
 }

@@ -34,10 +34,8 @@ export interface TestSpec {
   format: TestFormat;
   /** The whole script the reward runs (bash), its output one log (stderr into stdout). */
   command: string;
-  /** What the harness re-installs before the tests (see `installNeeded`). */
-  install?: string;
-  /** The same activation, for running the install step on its own. */
-  activate: string;
+  /** What the harness re-installs before the tests (`step`, see `installNeeded`), and the command that runs it in the testbed environment. */
+  install?: { step: string; command: string };
 }
 
 let cached: SpecFile | undefined;
@@ -71,7 +69,8 @@ function assemble(p: RunParts, workdir: string): TestSpec {
     ...(p.env ?? []),
     [p.test, ...p.args.map(shellQuote)].join(" "),
   ];
-  return { repo: p.repo, version: p.version, format: p.format, command: `bash -c ${shellQuote(lines.join("\n"))} 2>&1`, install: p.install, activate };
+  const install = p.install ? { step: p.install, command: `bash -c ${shellQuote(`${activate} && cd ${workdir} && ${p.install}`)} 2>&1` } : undefined;
+  return { repo: p.repo, version: p.version, format: p.format, command: `bash -c ${shellQuote(lines.join("\n"))} 2>&1`, install };
 }
 
 /**

@@ -24,6 +24,12 @@ export const executeBash: Tool = async (ctx, params) => {
   return ok(out);
 };
 
+/** The exit code an execute_bash observation starts with (`Exit code: N`), if it is one. */
+export function exitCodeOf(observation: string): number | undefined {
+  const m = /^Exit code: (-?\d+)/.exec(observation);
+  return m ? Number(m[1]) : undefined;
+}
+
 function section(stdout: string, stderr: string): string {
   let s = `[STDOUT]\n${truncateMiddleLines(stdout)}`;
   if (stderr) s += `${s.endsWith("\n") ? "" : "\n"}[STDERR]\n${truncateMiddleLines(stderr)}`;

@@ -9,7 +9,7 @@ import { search } from "./search.js";
 import { fail, type Tool, type ToolCall, type ToolContext, type ToolResult } from "./types.js";
 
 export type { Tool, ToolCall, ToolContext, ToolResult } from "./types.js";
-export { BLOCKED_COMMANDS } from "./bash.js";
+export { BLOCKED_COMMANDS, exitCodeOf } from "./bash.js";
 export { FILE_EDITOR_COMMANDS } from "./file-editor.js";
 export { truncateMiddleLines, clip } from "./text.js";
 
