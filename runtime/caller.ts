@@ -12,7 +12,7 @@ import { publishFrame } from "./transport.js";
 import { producerSpan, type SpanHandle } from "./tracing.js";
 import {
   CHUNK_MARK, ChunkAssembler, decode, encode, encodeBatch, REP_BATCH, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
-  REQ_BATCH, REQ_CALL, REQ_CANCEL, type ReplyFrame,
+  REQ_BATCH, REQ_CALL, REQ_CANCEL, REQ_RESEND, type ReplyFrame,
 } from "./wire.js";
 
 export interface CallOptions {
@@ -37,6 +37,8 @@ export interface PendingCall {
 interface Pending extends PendingCall {
   /** Published while the connection was down: the client dropped it, it never left. */
   unsent: boolean;
+  /** Sent again after a reconnect, marked so that the callee runs it at most once. */
+  resent?: boolean;
   bytes: Uint8Array;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -295,19 +297,23 @@ export class Caller {
   }
 
   /**
-   * After a reconnect: send the calls held while disconnected; a call that was in flight
-   * across the outage may or may not have run, so it is re-sent only if it may be retried.
+   * After a reconnect: send the calls held while disconnected, and send again, marked as
+   * resends, the calls that were in flight across the outage (their callee runs each at most
+   * once and answers it from memory if it ran: replies.ts). A stream that had started lost
+   * items with the connection and fails.
    */
   reconnected(): void {
     for (const p of [...this.pending.values()]) {
-      if (p.parked || p.answered) continue;
-      if (p.unsent) this.send(p);
-      else if (p.retriesLeft !== 0) {
-        if (p.retriesLeft > 0) p.retriesLeft--;
-        this.send(p);
-      } else {
-        this.fail(p.id, new ActorUnavailableError(`${p.subject}: the connection to the cluster was lost while ${p.method} was in flight; it may or may not have run`));
+      if (p.parked) continue;
+      if (p.answered) {
+        this.fail(p.id, new ActorUnavailableError(`${p.subject}: the connection to the cluster was lost while the stream of ${p.method} was open; items may be missing`));
+        continue;
       }
+      if (!p.unsent && !p.resent) {
+        p.resent = true;
+        p.bytes = encodeBatch([REQ_RESEND], [p.bytes]);
+      }
+      this.send(p);
     }
   }
 

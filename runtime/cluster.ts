@@ -84,7 +84,7 @@ export class Cluster {
       c.untear = onTeardown("cluster", () => c.shutdown(), () => undefined);
       return c;
     }
-    const server = await startNatsServer();
+    const server = await startNatsServer({ restart: true });
     const address: ClusterAddress = { url: server.url, token: server.token };
     let rt: Runtime | undefined;
     const nodes: NodeAgent[] = [];

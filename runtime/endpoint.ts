@@ -5,13 +5,14 @@
 // items are streamed back on the call's reply subject.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { callStorage, type CallContext } from "./call-context.js";
-import { CallCancelledError, CallTimeoutError, PendingCallsLimitError, toErrorData } from "./errors.js";
+import { ActorUnavailableError, CallCancelledError, CallTimeoutError, PendingCallsLimitError, toErrorData } from "./errors.js";
 import { BATCH_FRAME_MAX, byBytes, Outbox } from "./outbox.js";
+import { ReplyMemory } from "./replies.js";
 import { publishFrame } from "./transport.js";
 import { consumerSpan, type SpanHandle } from "./tracing.js";
 import {
   CHUNK_MARK, ChunkAssembler, decode, encode, encodeBatch, REP_BATCH, REP_END, REP_ERR, REP_ITEM, REP_OK, REP_STREAM_START,
-  REQ_BATCH, REQ_CALL, REQ_CANCEL, type RequestFrame,
+  REQ_BATCH, REQ_CALL, REQ_CANCEL, REQ_RESEND, type RequestFrame,
 } from "./wire.js";
 
 export interface EndpointOptions {
@@ -50,6 +51,7 @@ export class Endpoint {
   private readonly maxPending: number;
   private closed = false;
   private idle?: () => void;
+  private replies = new ReplyMemory();
   private outbox = new Outbox<[number, Uint8Array]>((prefix, replies) => this.flushReplies(prefix, replies), (r) => r[1].byteLength);
 
   constructor(
@@ -106,6 +108,10 @@ export class Endpoint {
 
   private onFrame(reply: string, frame: RequestFrame, prefix?: string, id = 0): void {
     if (frame[0] === REQ_CANCEL) return this.cancel(reply);
+    if (frame[0] === REQ_RESEND) {
+      if (this.seen(reply, prefix, id)) return;
+      frame = (frame as unknown as [number, [RequestFrame]])[1][0];
+    }
     if (frame[0] !== REQ_CALL) return;
     const job: Job = { reply, prefix, id, method: frame[1]!, args: frame[2] ?? [], deadline: frame[3] ?? 0, traceparent: frame[4] ?? "" };
     if (this.closed) {
@@ -122,6 +128,19 @@ export class Endpoint {
       return;
     }
     this.queue.push(job);
+  }
+
+  /** A call sent again after a reconnect: answered from memory or ignored if it ran or runs. */
+  private seen(reply: string, prefix: string | undefined, id: number): boolean {
+    const kept = this.replies.recall(reply);
+    if (kept === undefined) return this.active.has(reply) || this.queue.some((j, i) => i >= this.head && j.reply === reply);
+    const job = { reply, prefix, id } as Job;
+    if (kept) this.sendBytes(job, kept);
+    else {
+      const e = new ActorUnavailableError(`${this.name}: the call ran, but its reply was lost with the connection and could not be kept (a stream, or too big)`);
+      this.send(job, [REP_ERR, toErrorData(e)]);
+    }
+    return true;
   }
 
   private cancel(reply: string): void {
@@ -212,7 +231,10 @@ export class Endpoint {
   }
 
   private finish(job: Job, frame: unknown[], span: SpanHandle | undefined, err?: unknown): void {
-    this.send(job, frame);
+    const bytes = this.encode(frame);
+    this.replies.remember(job.reply, frame[0] === REP_END ? null : bytes);
+    const sent = this.sendBytes(job, bytes);
+    if (sent) sent.catch(() => undefined);
     span?.end(err);
     if (this.active.size) this.active.delete(job.reply);
     this.running--;
@@ -225,14 +247,20 @@ export class Endpoint {
     if (p) p.catch(() => undefined);
   }
 
+  private encode(frame: unknown[]): Uint8Array {
+    try {
+      return encode(frame);
+    } catch (e) {
+      return encode([REP_ERR, toErrorData(new TypeError(`${this.name}: the reply cannot be serialized: ${(e as Error).message}`))]);
+    }
+  }
+
   /** `to` is the job, or only a reply subject when the request could not even be read. */
   private sendAsync(to: Job | string, frame: unknown[]): void | Promise<void> {
-    let bytes: Uint8Array;
-    try {
-      bytes = encode(frame);
-    } catch (e) {
-      bytes = encode([REP_ERR, toErrorData(new TypeError(`${this.name}: the reply cannot be serialized: ${(e as Error).message}`))]);
-    }
+    return this.sendBytes(to, this.encode(frame));
+  }
+
+  private sendBytes(to: Job | string, bytes: Uint8Array): void | Promise<void> {
     if (this.nc.isClosed()) return;
     if (typeof to === "string") return publishFrame(this.nc, to, bytes);
     if (to.prefix !== undefined) {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "./errors.js";
-import { killOnExit } from "./lifecycle.js";
+import { isRunning, killOnExit } from "./lifecycle.js";
 
 export interface NatsServerOptions {
   /** Port to listen on; 0 or undefined picks a free one. */
@@ -17,6 +17,10 @@ export interface NatsServerOptions {
   token?: string | null;
   /** Extra command-line arguments (e.g. a config file with users or TLS). */
   args?: string[];
+  /** Start the server again when it dies (same port, store and token); the embedded cluster's. */
+  restart?: boolean;
+  /** Called after each restart. */
+  onRestart?: () => void;
 }
 
 export interface NatsServer {
@@ -24,7 +28,8 @@ export interface NatsServer {
   port: number;
   token?: string;
   storeDir: string;
-  process: ChildProcess;
+  /** The running server process (a new one after each restart). */
+  readonly process: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -67,6 +72,39 @@ const hasSetpriv = (() => {
   return () => (cached ??= spawnSync("setpriv", ["--help"], { stdio: "ignore" }).status === 0);
 })();
 
+/** Spawns the server and resolves with its port once it listens. */
+async function launch(bin: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  // setpriv --pdeathsig: the kernel kills the server if we die by SIGKILL, so no orphan.
+  const [cmd, argv] = hasSetpriv() ? ["setpriv", ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, args];
+  const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);
+      child.stderr!.on("data", (d: Buffer) => {
+        log += d.toString();
+        const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child.once("exit", (code, sig) => {
+        clearTimeout(timer);
+        reject(new Error(`nats-server exited during start (code ${code}, signal ${sig}):\n${log.slice(-2000)}`));
+      });
+    });
+    child.stderr!.removeAllListeners("data").resume();
+    return { child, port };
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+}
+
+/** Waits before each attempt to bring a dead server back; past the last, it stays down. */
+const RESTART_DELAYS_MS = [0, 250, 500, 1000, 2000, 4000, 8000];
+
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   const bin = findNatsServer();
   reapStaleStores();
@@ -74,30 +112,48 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const storeDir = opts.storeDir ?? join(tmpdir(), `${STORE_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`);
   mkdirSync(storeDir, { recursive: true });
   const token = opts.token === null ? undefined : (opts.token ?? randomBytes(18).toString("base64url"));
-  const args = ["-a", "127.0.0.1", "-p", String(opts.port || -1), "-js", "-sd", storeDir, ...(opts.args ?? [])];
-  if (token) args.push("--auth", token);
-  // setpriv --pdeathsig: the kernel kills the server if we die by SIGKILL, so no orphan.
-  const [cmd, argv] = hasSetpriv() ? ["setpriv", ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, args];
-  const child = spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"] });
-  const unregister = killOnExit(child, "nats-server");
-  let log = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);
-    child.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once("exit", (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited during start (code ${code}, signal ${sig}):\n${log.slice(-2000)}`));
-    });
-  });
-  child.stderr!.resume();
+  const args = (port: number) => {
+    const a = ["-a", "127.0.0.1", "-p", String(port || -1), "-js", "-sd", storeDir, ...(opts.args ?? [])];
+    if (token) a.push("--auth", token);
+    return a;
+  };
+  let { child, port } = await launch(bin, args(opts.port ?? 0));
   let stopped: Promise<void> | undefined;
+  let unregister = killOnExit(child, "nats-server");
+
+  // Supervision: a server that dies under us is started again on the same port with the same
+  // store and token, so clients reconnect by themselves and JetStream state (the head's KV)
+  // survives. Attempts that fail in a row back off; a server that stays up a minute resets them.
+  const restart = (attempt: number) => {
+    if (attempt >= RESTART_DELAYS_MS.length) {
+      process.stderr.write(`troupe: nats-server on port ${port} could not be restarted (${attempt} attempts); the cluster is down\n`);
+      return;
+    }
+    setTimeout(() => {
+      if (stopped) return;
+      launch(bin, args(port)).then(
+        (r) => {
+          if (stopped) return void r.child.kill("SIGKILL");
+          child = r.child;
+          unregister = killOnExit(child, "nats-server");
+          watch(child, attempt + 1);
+          opts.onRestart?.();
+        },
+        () => restart(attempt + 1),
+      );
+    }, RESTART_DELAYS_MS[attempt]).unref();
+  };
+  const watch = (c: ChildProcess, attempt: number) => {
+    const upSince = Date.now();
+    c.once("exit", (code, sig) => {
+      if (stopped) return;
+      unregister();
+      process.stderr.write(`troupe: nats-server on port ${port} died (${sig ?? `exit ${code}`}); restarting it with the same store\n`);
+      restart(Date.now() - upSince > 60_000 ? 0 : attempt);
+    });
+  };
+  if (opts.restart) watch(child, 0);
+
   const stop = () =>
     (stopped ??= new Promise<void>((resolve) => {
       unregister();
@@ -105,10 +161,19 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
         if (ownStore) rmSync(storeDir, { recursive: true, force: true });
         resolve();
       };
-      if (child.exitCode !== null || child.signalCode !== null) return finish();
+      if (!isRunning(child)) return finish();
       child.once("exit", finish);
       child.kill("SIGTERM");
       setTimeout(() => child.kill("SIGKILL"), 3000).unref();
     }));
-  return { url: `nats://127.0.0.1:${port}`, port, token, storeDir, process: child, stop };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    token,
+    storeDir,
+    get process() {
+      return child;
+    },
+    stop,
+  };
 }

@@ -5,6 +5,8 @@
 //
 // request  = msgpack [REQ_CALL, method, args[], deadlineMs|0, traceparent|""]
 //          | msgpack [REQ_CANCEL]                 (to the actor subject, reply = the call's inbox)
+//          | msgpack [REQ_RESEND, [call frame]]       the same call sent again after a reconnect:
+//            the callee runs it only if it never got it (see replies.ts)
 //          | msgpack [REQ_BATCH, inbox prefix, call ids[], [request frame, …]]
 //            several calls from one caller sent in one turn (see outbox.ts); call i's replies
 //            go to `${prefix}.${ids[i]}` as if it had come alone
@@ -19,6 +21,7 @@ import { pack, unpack } from "./codec.js";
 export const REQ_CALL = 0;
 export const REQ_CANCEL = 1;
 export const REQ_BATCH = 2;
+export const REQ_RESEND = 3;
 
 export const REP_OK = 0;
 export const REP_ERR = 1;
