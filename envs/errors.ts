@@ -27,6 +27,11 @@ export class SandboxDestroyedError extends EnvError {
   override code = "SANDBOX_DESTROYED";
 }
 
+/** The sandbox was stopped from outside (its container killed or removed): an infrastructure failure. */
+export class SandboxLostError extends EnvError {
+  override code = "SANDBOX_LOST";
+}
+
 /** A task row or task folder is malformed; `where` is "file:line" or a folder, `field` the bad field. */
 export class TaskFormatError extends EnvError {
   override code = "TASK_FORMAT";

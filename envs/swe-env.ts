@@ -6,7 +6,7 @@ import { scorePatch } from "./score.js";
 import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
 import { WarmPool } from "./sandbox/index.js";
 import { setUpTask, type Task, type TaskState } from "./tasks/index.js";
-import { SandboxDestroyedError } from "./errors.js";
+import { SandboxDestroyedError, SandboxLostError } from "./errors.js";
 import { exitCodeOf, runTool, type ToolCall, type ToolResult } from "./tools/index.js";
 
 export interface SWEEnvOptions {
@@ -105,7 +105,11 @@ export class SWEEnv {
       return { ...r, observation: `${r.observation}\n\nThe sandbox wrote more than its disk budget (${gib} GiB): the trajectory ends here.`, done: true, error: true, stepsLeft, end: "disk_budget" };
     }
     if (r.error || (exitCodeOf(r.observation) ?? 0) !== 0) {
-      if (!(await sandbox.healthy())) throw new SandboxDestroyedError(`sandbox ${sandbox.id} no longer runs commands after the agent's ${call.name} call`);
+      if (!(await sandbox.healthy())) {
+        const lost = await sandbox.lost();
+        if (lost) throw new SandboxLostError(`sandbox ${sandbox.id}: ${lost}`);
+        throw new SandboxDestroyedError(`sandbox ${sandbox.id} no longer runs commands after the agent's ${call.name} call`);
+      }
     }
     if (r.done || stepsLeft === 0) this.finished = true;
     return { ...r, done: this.finished, stepsLeft };

@@ -84,6 +84,14 @@ export class DockerSandbox extends ShellSandbox {
     return state?.Running ? openShell(this.container) : undefined;
   }
 
+  async lost(): Promise<string | undefined> {
+    const state = await this.container.inspect().then((i) => i.State, (e: { statusCode?: number }) => (e.statusCode === 404 ? null : undefined));
+    if (state === null) return "its container was removed from outside";
+    // Out of memory is what ran inside asking for too much: the agent's doing.
+    if (!state || state.Running || state.OOMKilled) return undefined;
+    return `its container stopped from outside (exit code ${state.ExitCode})`;
+  }
+
   /** The writable layer's size, as the engine measures it. */
   async diskBytes(): Promise<number> {
     const info = await this.container.inspect({ size: true } as never) as unknown as { SizeRw?: number };

@@ -97,6 +97,12 @@ export class LocalSandbox extends ShellSandbox {
     return undefined;
   }
 
+  async lost(): Promise<string | undefined> {
+    // The sandbox's root process is outside the agent's reach (its own PID namespace's parent).
+    const { exitCode, signalCode } = this.child;
+    return exitCode === null && signalCode === null ? undefined : `its process was stopped from outside (${signalCode ?? `exit code ${exitCode}`})`;
+  }
+
   /** The sandbox's folder on the host (the repository copy; /tmp is memory). */
   async diskBytes(): Promise<number> {
     const { stdout } = await promisify(execFile)("du", ["-sb", this.dir]).catch(() => ({ stdout: "0" }));

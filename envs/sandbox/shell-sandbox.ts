@@ -1,6 +1,6 @@
 // What docker and local sandboxes share: everything goes through one persistent shell, so a
 // backend only has to start a `sh` with piped stdin/stdout and know how to remove it.
-import { SandboxBrokenError, SandboxDestroyedError } from "../errors.js";
+import { SandboxBrokenError, SandboxDestroyedError, SandboxLostError } from "../errors.js";
 import type { RawResult, ShellSession } from "./shell.js";
 import { shellQuote } from "./shell.js";
 import { track } from "./cleanup.js";
@@ -58,6 +58,8 @@ export abstract class ShellSandbox implements Sandbox {
 
   abstract diskBytes(): Promise<number>;
 
+  abstract lost(): Promise<string | undefined>;
+
   async stopCommand(): Promise<void> {
     await this.shell.stopCurrent();
   }
@@ -103,7 +105,11 @@ export abstract class ShellSandbox implements Sandbox {
     } catch (e) {
       if (!(e instanceof SandboxBrokenError) || this.closing) throw e;
       const fresh = await this.reopen().catch(() => undefined);
-      if (!fresh) throw new SandboxDestroyedError(`sandbox ${this.id} no longer works after a command (${e.message})`);
+      if (!fresh) {
+        const lost = await this.lost();
+        if (lost) throw new SandboxLostError(`sandbox ${this.id}: ${lost}`);
+        throw new SandboxDestroyedError(`sandbox ${this.id} no longer works after a command (${e.message})`);
+      }
       this.shell = fresh;
       const note = "troupe: the command killed the sandbox's shell; a new shell was started in the same sandbox (files are kept, processes are gone)\n";
       return { exitCode: 137, stdout: Buffer.alloc(0), stderr: Buffer.from(note), timedOut: false, truncated: false, durationMs: 0 };

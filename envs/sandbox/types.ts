@@ -72,6 +72,12 @@ export interface Sandbox {
   stopCommand(): Promise<void>;
   /** Whether the sandbox can still run a command (its shell and basic binaries are there). */
   healthy(): Promise<boolean>;
+  /**
+   * Why the sandbox stopped from outside (its container stopped or was removed, its process
+   * was killed), or undefined while it runs. The agent cannot do that from inside, so a
+   * sandbox lost so is the infrastructure's failure, not the agent's.
+   */
+  lost(): Promise<string | undefined>;
   /** Removes the sandbox; safe to call twice. */
   close(): Promise<void>;
   readonly closed: boolean;

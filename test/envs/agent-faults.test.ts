@@ -1,14 +1,18 @@
 // Who caused a failure. What the agent does to its own sandbox — killing its shell, destroying
 // its file system, writing past its disk budget — is told to it or ends its trajectory as its
 // own doing (reward 0, kept in its group); only what fails around it is an infrastructure
-// failure, masked out of training.
+// failure, masked out of training (a container killed from outside among them).
 import { expect } from "chai";
 import { runTrajectory } from "../../actors/index.js";
-import { renderToolCall, SandboxDestroyedError, SWEEnv, WarmPool, type Task } from "../../envs/index.js";
+import { execFileSync } from "node:child_process";
+import { renderToolCall, SandboxDestroyedError, SWEEnv, WarmPool, type DockerSandbox, type Task } from "../../envs/index.js";
 import { Qwen3Tokenizer, ScriptedPolicy } from "../../llm/index.js";
 import { compactFilter, failed, type Trajectory } from "../../rl/index.js";
 import { dockerEnv, task } from "./helpers.js";
 
+const until = async (ok: () => boolean) => {
+  while (!ok()) await new Promise((r) => setTimeout(r, 50));
+};
 const bash = (cmd: string) => renderToolCall({ name: "execute_bash", params: { cmd } });
 
 describe("faults the agent causes (docker)", function () {
@@ -64,7 +68,7 @@ describe("faults the agent causes (docker)", function () {
     }
   });
 
-  it("in a trajectory: a destroyed sandbox and a passed budget end it as the agent's doing (reward 0, kept in its group); an infrastructure error leaves the group", async () => {
+  it("in a trajectory: a destroyed sandbox and a passed budget end it as the agent's doing (reward 0, kept in its group); a container killed from outside is an infrastructure error and leaves the group", async () => {
     const run = async (cmd: string, opts = {}) => {
       const env = new SWEEnv(pool, opts);
       try {
@@ -77,7 +81,22 @@ describe("faults the agent causes (docker)", function () {
     expect(destroyed).to.deep.include({ termination: "sandbox_destroyed", fault: "agent", reward: 0 });
     const disk = await run("dd if=/dev/zero of=/tmp/big bs=1M count=80 2>/dev/null", { diskBudgetBytes: 32 * 1024 ** 2 });
     expect(disk).to.deep.include({ termination: "disk_budget", fault: "agent", reward: 0 });
-    const infra: Trajectory = { ...destroyed, termination: "error", fault: "infrastructure", error: "sandbox failed" };
+    // The container killed from outside while the agent's command runs: not the agent's doing.
+    const env = new SWEEnv(pool);
+    const infra = await (async () => {
+      try {
+        const policy = new ScriptedPolicy(tok, [bash("sleep 30"), bash("ls")]);
+        const running = runTrajectory({ env, task: t, tokenizer: tok, policy });
+        await until(() => env.currentSandbox !== undefined);
+        await new Promise((r) => setTimeout(r, 1000));
+        execFileSync("docker", ["kill", (env.currentSandbox as DockerSandbox).container.id]);
+        return await running;
+      } finally {
+        await env.close();
+      }
+    })();
+    expect(infra).to.deep.include({ termination: "error", fault: "infrastructure", reward: 0 });
+    expect(infra.error).to.match(/its container stopped from outside \(exit code 137\)/);
     expect([destroyed, disk].map(failed)).to.deep.equal([false, false]);
     expect(failed(infra)).to.equal(true);
     const kept = compactFilter([destroyed, disk, infra]);
