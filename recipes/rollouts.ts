@@ -6,11 +6,16 @@ import {
 import type { Trajectory } from "../rl/index.js";
 import type { ActorHandle, Cluster } from "../runtime/index.js";
 
-/** `n` slots; `rollout(i)` gives slot i's options (its env is filled in). Both restart twice. */
+/**
+ * `n` slots; `rollout(i)` gives slot i's options (its env is filled in). Both hold no state a
+ * restart loses, so they restart however often their process dies: a crash costs the
+ * trajectories in flight (infrastructure failures), and a run whose every trajectory fails
+ * stops itself (deepswe/run.ts).
+ */
 export function rolloutSlots(cluster: Cluster, n: number, env: EnvActorOptions, rollout: (i: number) => Omit<RolloutActorOptions, "env">): Promise<ActorHandle<RolloutActor>[]> {
   return Promise.all(Array.from({ length: n }, async (_, i) => {
-    const e = await cluster.actor(EnvActorClass, [env], { maxRestarts: 2 });
-    return cluster.actor(RolloutActorClass, [{ ...rollout(i), env: e }], { maxRestarts: 2 });
+    const e = await cluster.actor(EnvActorClass, [env], { maxRestarts: -1 });
+    return cluster.actor(RolloutActorClass, [{ ...rollout(i), env: e }], { maxRestarts: -1 });
   }));
 }
 

@@ -1,33 +1,8 @@
 // The suite's last check: every process and sandbox it started is gone. `.mocharc.json` has
 // `exit: true` (mocha ends even with handles open), so without this a leaked nats-server,
 // host process, native worker or container would pass unseen. Loaded as a root hook plugin.
-import { execFileSync } from "node:child_process";
-import Docker from "dockerode";
-import { SANDBOX_LABEL } from "../envs/index.js";
+import { projectProcesses as processes, sandboxContainers as sandboxes } from "./leftovers.js";
 import { until } from "./helpers.js";
-
-/** What the suite starts: the runtime's servers and hosts, workers, bubblewrap sandboxes. */
-const STARTED = /(^|\/)(nats-server|troupe-worker|bwrap|chromium)( |$)|host-main\.js/;
-
-function processes(): Map<number, string> {
-  const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
-  const found = new Map<number, string>();
-  for (const line of out.split("\n")) {
-    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (m && STARTED.test(m[2]) && Number(m[1]) !== process.pid) found.set(Number(m[1]), m[2]);
-  }
-  return found;
-}
-
-async function sandboxes(): Promise<string[]> {
-  const docker = new Docker();
-  try {
-    await docker.ping();
-  } catch {
-    return [];  // no engine on this machine: no containers to leave
-  }
-  return (await docker.listContainers({ all: true, filters: { label: [SANDBOX_LABEL] } })).map((c) => c.Id.slice(0, 12));
-}
 
 let before = new Set<number>();
 let containersBefore = new Set<string>();

@@ -13,7 +13,7 @@ import type { TrainSequence } from "../../gpu/index.js";
 import { advantages, compactFilter, failed, faultOf, solveCounts, type Trajectory } from "../../rl/index.js";
 import { init, stopping, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
-import { readJsonl } from "../jsonl.js";
+import { keepStepsUpTo, readJsonl } from "../jsonl.js";
 import { progressBar, stderrProgress } from "../progress.js";
 import { rolloutSlots, runJobs } from "../rollouts.js";
 import { plotHtml, type PlotRow } from "./plot.js";
@@ -67,12 +67,15 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   const train = await tasksOf(c.tasks.train);
   const validation = (await tasksOf(c.tasks.validation)).slice(0, c.schedule.validationTasks);
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile: join(o.out, "traces.jsonl") } : { tracesFile: join(o.out, "traces.jsonl") });
-  const rows: StepRow[] = o.resume ? readJsonl<StepRow>(join(o.out, "metrics.jsonl")) : [];
   try {
     const { learner, step: done, checkpoint: loaded } = await startLearner(cluster, c, ckDir, !!o.resume, log);
     const learners = await dataParallel(cluster, c, learner, loaded);
-    rows.splice(0, rows.length, ...rows.filter((r) => r.step <= done));
-    writeFileSync(join(o.out, "metrics.jsonl"), rows.map((r) => JSON.stringify(r) + "\n").join(""));
+    // What a resume redoes is dropped from the run's records, so each step is there once.
+    for (const f of ["metrics.jsonl", "trajectories.jsonl"]) {
+      if (o.resume) await keepStepsUpTo(join(o.out, f), done);
+      else rmSync(join(o.out, f), { force: true });
+    }
+    const rows = readJsonl<StepRow>(join(o.out, "metrics.jsonl"));
     // Who generates: the learners themselves (hybrid), or engines fed by weight broadcasts.
     const engines = c.mode === "hybrid" ? learners as unknown as ActorHandle<EngineActor>[] : await startEngines(cluster, c);
     const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS, diskBudgetBytes: c.rollout.diskBudgetGiB * 1024 ** 3 }, (i) => ({
@@ -101,6 +104,11 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
       appendFileSync(join(o.out, "trajectories.jsonl"), trajs.map((t) => JSON.stringify({ step, ...t }) + "\n").join(""));
       const t1 = Date.now();
       const { batch, groups, filtered, errors, dropped } = prepare(tasks, trajs, c);
+      // Nothing measured the policy: what serves the run is broken (the learner gone, every
+      // sandbox failing). Going on would record empty steps; the run ends, resumable.
+      if (errors === trajs.length && !stopping()) {
+        throw new Error(`step ${step}: every trajectory failed through infrastructure (the first: ${trajs[0]?.error ?? "no error recorded"}); the run stops here, --resume continues it`);
+      }
       let tr = { loss: 0, gradNorm: 0, clipped: 0 };
       if (batch.length) {
         const old = await learner.logprobs(batch.map((b) => Array.from(b.tokens)));  // recomputed, as DEEPSWE does
@@ -261,8 +269,7 @@ function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
 async function warmup(cluster: Cluster, c: DeepSWEConfig, train: Task[], learners: ActorHandle<LearnerActor>[], log: (l: string) => void): Promise<void> {
   const env = await cluster.actor(EnvActorClass, [{ backend: c.backend, maxSteps: 30 }]);
   const demo = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "replay" }, tokenizer: c.model.tokenizer, limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: 1 << 20 } }]);
-  const demos: Trajectory[] = [];
-  for await (const t of await demo.runAll(train.map((task) => ({ task, rolloutIndex: 0 })))) if (t.reward === 1) demos.push(t);
+  const demos = (await runJobs([demo], train.map((task) => ({ task, rolloutIndex: 0 })), "replay")).filter((t) => t.reward === 1);
   log(`warm-up: ${demos.length} gold demonstrations of ${train.length} train tasks`);
   for (let s = 1; s <= c.warmup.sftSteps; s++) {
     const seqs = demos.map((t) => ({ tokens: t.tokens, mask: t.mask }));
