@@ -15,9 +15,10 @@ import { startNatsServer, type NatsServer } from "./nats-server.js";
 import type { Resources } from "./resources.js";
 import { Runtime } from "./runtime.js";
 import {
-  ActorOptionsSchema, parseOr, type ActorOptions, type PlacementGroupOptions, type PlacementGroupRecord,
+  ActorOptionsSchema, parseOr, type ActorOptions, type ActorSpec, type PlacementGroupOptions, type PlacementGroupRecord,
 } from "./spec.js";
-import { TASKS } from "./subjects.js";
+import { ownerSubject, TASKS } from "./subjects.js";
+import { Endpoint } from "./endpoint.js";
 import { initTracingFromEnv, shutdownTracing, TRACES_FILE_ENV } from "./tracing.js";
 
 type Ctor = abstract new (...args: any[]) => any;
@@ -69,21 +70,49 @@ export class Cluster {
   private nodes: NodeAgent[] = [];
   private server?: NatsServer;
   private untear?: () => void;
+  private restoreEnv?: () => void;
   private closed = false;
+  /** On a joined cluster: this program as the owner of the actors it creates (spec.ts, lifetime). */
+  private owner?: { id: string; endpoint: Endpoint };
+  /** The owned actors this program created and has not killed: stopped at shutdown. */
+  private owned = new Set<string>();
 
   private constructor(readonly runtime: Runtime, readonly address: ClusterAddress) {}
 
   /** Starts an embedded cluster (nats-server + local nodes) or joins `opts.cluster`. */
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
+    // The traces file reaches the local hosts through the environment; it is this cluster's
+    // only, so the next one in this process does not inherit it.
+    const savedFile = process.env[TRACES_FILE_ENV];
     if (opts.tracesFile) process.env[TRACES_FILE_ENV] = opts.tracesFile;
+    const restore = () => {
+      if (savedFile === undefined) delete process.env[TRACES_FILE_ENV];
+      else process.env[TRACES_FILE_ENV] = savedFile;
+    };
     await initTracingFromEnv();
-    if (opts.cluster) {
-      const address = typeof opts.cluster === "string" ? parseClusterUrl(opts.cluster) : opts.cluster;
-      const rt = await Runtime.connect(address, "troupe-driver");
-      const c = new Cluster(rt, address);
+    try {
+      const c = opts.cluster ? await Cluster.join(opts.cluster) : await Cluster.embed(opts);
+      c.restoreEnv = restore;
       c.untear = onTeardown("cluster", () => c.shutdown(), () => undefined);
       return c;
+    } catch (e) {
+      await shutdownTracing().catch(() => undefined);
+      restore();
+      throw e;
     }
+  }
+
+  private static async join(cluster: string | ClusterAddress): Promise<Cluster> {
+    const address = typeof cluster === "string" ? parseClusterUrl(cluster) : cluster;
+    const rt = await Runtime.connect(address, "troupe-driver");
+    const c = new Cluster(rt, address);
+    const id = nuid.next();
+    c.owner = { id, endpoint: new Endpoint(rt.nc, ownerSubject(id), { ping: () => true }, { name: "owner" }) };
+    await c.owner.endpoint.ready();
+    return c;
+  }
+
+  private static async embed(opts: ClusterOptions): Promise<Cluster> {
     const server = await startNatsServer({ restart: true });
     const address: ClusterAddress = { url: server.url, token: server.token };
     let rt: Runtime | undefined;
@@ -108,7 +137,6 @@ export class Cluster {
     const c = new Cluster(rt, address);
     c.server = server;
     c.nodes = nodes;
-    c.untear = onTeardown("cluster", () => c.shutdown(), () => undefined);
     return c;
   }
 
@@ -120,8 +148,10 @@ export class Cluster {
   /** Creates an actor; resolves when its constructor has run. */
   async actor<C extends Ctor>(cls: ActorClass<C>, args: ConstructorParameters<C>, options: ActorOptions = {}): Promise<ActorHandle<InstanceType<C>>> {
     const o = parseOr(ActorOptionsSchema, options, `actor ${cls.export}`);
-    const spec = { id: nuid.next(), module: cls.module, export: cls.export, args: pack(args), options: o };
+    const owner = o.lifetime === "detached" ? undefined : this.owner?.id;
+    const spec: ActorSpec = { id: nuid.next(), module: cls.module, export: cls.export, args: pack(args), options: o, owner };
     const r = await this.runtime.head<{ actorId: string }>("createActor", spec);
+    if (owner) this.owned.add(r.actorId);
     return this.runtime.handle(new ActorRef(r.actorId, o.name, o.maxTaskRetries));
   }
 
@@ -133,6 +163,7 @@ export class Cluster {
 
   /** Kills an actor; with restart, it is restarted as after a crash (counting against maxRestarts). */
   async kill(handle: { actorId: string }, opts: { restart?: boolean } = {}): Promise<void> {
+    if (!opts.restart) this.owned.delete(handle.actorId);
     await this.runtime.head("killActor", handle.actorId, !!opts.restart);
   }
 
@@ -153,14 +184,23 @@ export class Cluster {
     return this.runtime.head<ClusterInfo>("clusterInfo");
   }
 
-  /** Stops what this process started (embedded: nodes, their actors, nats-server). */
+  /**
+   * Stops what this program started: on a cluster it joined, the actors it owns (their onStop
+   * runs: sandboxes go); embedded, the nodes, their actors and the nats-server.
+   */
   async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.untear?.();
+    if (this.owned.size) {
+      const kills = Promise.allSettled([...this.owned].map((id) => this.runtime.head("killActor", id, false)));
+      await Promise.race([kills, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
+    await this.owner?.endpoint.close();
     await Promise.allSettled(this.nodes.slice().reverse().map((n) => n.stop()));
     await this.runtime.close().catch(() => undefined);
     await shutdownTracing().catch(() => undefined);
+    this.restoreEnv?.();
     await this.server?.stop();
   }
 }

@@ -6,7 +6,7 @@ import type { Subscription } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { pack, unpack } from "./codec.js";
 import { Endpoint } from "./endpoint.js";
-import { ActorDiedError, ConfigError, UnschedulableError } from "./errors.js";
+import { ActorDiedError, ActorUnavailableError, ConfigError, UnschedulableError } from "./errors.js";
 import { fits, format, normalize, subtract, type Resources } from "./resources.js";
 import type { Runtime } from "./runtime.js";
 import { placeActor, placeGroup, type NodeView, type Placement, type Strategy } from "./scheduler.js";
@@ -14,7 +14,12 @@ import {
   PlacementGroupSchema, parseOr, type ActorRecord, type ActorSpec, type NodeRecord, type PlacementGroupOptions,
   type PlacementGroupRecord,
 } from "./spec.js";
-import { actorEvents, BUCKET, HEAD, HEARTBEATS_ALL, nodeSubject, type ActorEvent } from "./subjects.js";
+import { actorEvents, BUCKET, HEAD, HEARTBEATS_ALL, nodeSubject, ownerSubject, type ActorEvent } from "./subjects.js";
+
+/** How often the owners of owned actors are asked whether they still run… */
+const OWNER_CHECK_MS = 5_000;
+/** …and how long one must stay unreachable before its actors stop (a reconnect takes less). */
+const OWNER_GRACE_MS = 15_000;
 
 export interface HeadOptions {
   /** A node silent for this long is declared dead. */
@@ -52,6 +57,9 @@ export class Head {
   /** Nodes declared dead that still heartbeat, being asked to rejoin empty. */
   private fencing = new Set<string>();
   private lastCheck = Date.now();
+  private ownerTimer!: NodeJS.Timeout;
+  /** Owners that did not answer, since when. */
+  private ownerSilent = new Map<string, number>();
 
   private constructor(private rt: Runtime, private opts: HeadOptions) {}
 
@@ -105,6 +113,31 @@ export class Head {
       }
     })().catch(() => undefined);
     this.timer = setInterval(() => this.checkNodes(), Math.max(50, this.opts.nodeTimeoutMs / 4));
+    this.ownerTimer = setInterval(() => void this.checkOwners(), OWNER_CHECK_MS);
+  }
+
+  /**
+   * Owned actors stop with the program that created them (spec.ts, lifetime). A program that
+   * shuts down kills them itself; one killed -9 is found here: nobody serves its owner subject
+   * any more. It must stay so for OWNER_GRACE_MS, so that a program only reconnecting (a
+   * nats-server restart) is not taken for dead; a ping that times out proves nothing.
+   */
+  private async checkOwners(): Promise<void> {
+    const owners = new Set<string>();
+    for (const rec of this.actors.values()) if (rec.spec.owner && rec.state !== "dead") owners.add(rec.spec.owner);
+    await Promise.all([...owners].map(async (owner) => {
+      const gone = await this.rt.caller.call(ownerSubject(owner), "ping", [], { timeoutMs: OWNER_CHECK_MS }).then(
+        () => false,
+        (e) => e instanceof ActorUnavailableError,
+      );
+      if (!gone) return this.ownerSilent.delete(owner);
+      const since = this.ownerSilent.get(owner) ?? Date.now();
+      this.ownerSilent.set(owner, since);
+      if (Date.now() - since < OWNER_GRACE_MS || this.closed) return;
+      this.ownerSilent.delete(owner);
+      const mine = [...this.actors.values()].filter((r) => r.spec.owner === owner && r.state !== "dead");
+      await Promise.all(mine.map((r) => this.killActor(r.id, false, "the program that created it (its owner) is gone")));
+    }));
   }
 
   /** Resolves once the endpoint is registered at the server. */
@@ -305,11 +338,11 @@ export class Head {
     return { ...rest, module: spec.module, export: spec.export };
   }
 
-  private async killActor(id: string, restart: boolean): Promise<void> {
+  private async killActor(id: string, restart: boolean, reason = "killed"): Promise<void> {
     const rec = this.actors.get(id);
     if (!rec || rec.state === "dead") return;
     const nodeId = rec.nodeId;
-    if (!restart) await this.markDead(rec, "killed");
+    if (!restart) await this.markDead(rec, reason);
     if (nodeId && this.nodes.has(nodeId)) await this.rt.caller.call(nodeSubject(nodeId), "kill", [id], { timeoutMs: 10_000 }).catch(() => undefined);
     if (restart) await this.actorDied(rec, "killed (restart requested)");
   }
@@ -442,6 +475,7 @@ export class Head {
   async stop(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.ownerTimer);
     this.hb?.unsubscribe();
     this.wake();
     await this.endpoint?.close();

@@ -26,6 +26,12 @@ export const ActorOptionsSchema = z.strictObject({
   affinity: z.strictObject({ nodeId: z.string(), soft: z.boolean().optional() }).optional(),
   /** Extra environment variables for a dedicated host process. */
   env: z.record(z.string(), z.string()).optional(),
+  /**
+   * "owned" (the default): the actor belongs to the program that created it, as in Ray, and
+   * stops when that program ends — its cluster handle shut down, Ctrl-C, or kill -9 (the head
+   * notices). "detached": a service that outlives its creator, until killed.
+   */
+  lifetime: z.enum(["owned", "detached"]).optional(),
 });
 
 export type ActorOptions = z.input<typeof ActorOptionsSchema>;
@@ -43,6 +49,8 @@ export interface ActorSpec {
   /** Constructor arguments, packed with the runtime codec (handles stay handles). */
   args: Uint8Array;
   options: ResolvedActorOptions;
+  /** The program that owns the actor (see `lifetime`); none for detached actors and embedded clusters. */
+  owner?: string;
 }
 
 export const PlacementGroupSchema = z.strictObject({

@@ -9,6 +9,8 @@ export const nodeSubject = (id: string) => `troupe.node.${id}`;
 export const heartbeat = (id: string) => `troupe.hb.${id}`;
 export const HEARTBEATS_ALL = "troupe.hb.*";
 export const TASKS = "troupe.tasks";
+/** Answered by a program while it runs: the head pings the owners of owned actors here. */
+export const ownerSubject = (id: string) => `troupe.owner.${id}`;
 
 export const BUCKET = {
   nodes: "troupe_nodes",

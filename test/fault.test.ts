@@ -288,6 +288,50 @@ describe("embedded cluster lifecycle", function () {
   });
 });
 
+describe("actors belong to the program that created them", function () {
+  this.timeout(120_000);
+  let cluster: Cluster | undefined;
+  after(() => cluster?.shutdown());
+
+  /** A program joined to `url` that creates an owned and a detached actor, prints their ids, then waits. */
+  const program = (url: string, token: string) => spawn(process.execPath, ["--input-type=module", "-e", `
+    import { init, actorClass } from "troupe";
+    const Echo = actorClass(${JSON.stringify(new URL("./fixtures/actors.js", import.meta.url).href)}, "Echo");
+    const c = await init({ cluster: { url: ${JSON.stringify(url)}, token: ${JSON.stringify(token)} } });
+    const owned = await c.actor(Echo, []);
+    const detached = await c.actor(Echo, [], { lifetime: "detached" });
+    console.log(JSON.stringify({ owned: owned.actorId, detached: detached.actorId }));
+    process.stdin.once("data", () => c.shutdown().then(() => process.exit(0)));
+  `], { stdio: ["pipe", "pipe", "inherit"] });
+
+  const started = async (child: ReturnType<typeof program>) => {
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    return until("the program to create its actors", () => (out.includes("}") ? JSON.parse(out) as { owned: string; detached: string } : undefined), 30_000);
+  };
+  const state = async (id: string) => (await cluster!.runtime.head<{ state: string; deathReason?: string } | undefined>("actorInfo", id));
+
+  it("a program that shuts down stops its owned actors; detached ones stay", async () => {
+    cluster = await init();
+    const child = program(cluster.address.url, cluster.address.token!);
+    const ids = await started(child);
+    child.stdin!.write("stop\n");
+    await new Promise((r) => child.once("exit", r));
+    expect((await state(ids.owned))?.state).to.equal("dead");
+    expect((await state(ids.detached))?.state).to.equal("alive");
+  });
+
+  it("kill -9 of the program: the head finds its owner gone and stops its owned actors", async () => {
+    cluster ??= await init();
+    const child = program(cluster.address.url, cluster.address.token!);
+    const ids = await started(child);
+    child.kill("SIGKILL");
+    const dead = await until("the owned actor to stop", async () => ((await state(ids.owned))?.state === "dead" ? state(ids.owned) : undefined), 40_000);
+    expect(dead!.deathReason).to.match(/the program that created it \(its owner\) is gone/);
+    expect((await state(ids.detached))?.state).to.equal("alive");
+  });
+});
+
 /** Pids of the descendants of `pid` whose command name is `name` (through /proc). */
 async function childrenNamed(pid: number, name: string): Promise<number[]> {
   const { readdirSync, readFileSync } = await import("node:fs");

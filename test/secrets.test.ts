@@ -58,6 +58,8 @@ describe("secrets", function () {
     expect(driverSpan.resource["process.command_args"]).to.include("nats://***@" + cluster.address.url.split("://")[1]);
     // --resume takes its flags from eval.json, which holds no credentials.
     expect(JSON.parse(readFileSync(join(out, "eval.json"), "utf8")).cluster).to.equal(`nats://***@${cluster.address.url.split("://")[1]}`);
+    // The eval's actors were its own: they stopped with it, and their sandboxes went.
+    expect((await cluster.info()).actors.alive).to.equal(0);
   });
 
   it("a traced deepswe step on the cluster: the token is nowhere in its run folder or its output", async () => {
@@ -67,5 +69,6 @@ describe("secrets", function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(files(out).some((f) => f.endsWith("traces.jsonl"))).to.equal(true);
     expect(leaks(out, r.stdout + r.stderr)).to.deep.equal([]);
+    expect((await cluster.info()).actors.alive).to.equal(0);
   });
 });
