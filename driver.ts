@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
 import { NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
-import { buildImages, buildLocalImages, DockerBackend, EnvError, loadTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
+import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
 
@@ -223,6 +223,7 @@ async function validateCommand(argv: string[]): Promise<number> {
   const tasks = await tasksFrom(values.tasks as string);
   const { backend } = await backendWithImages(values.backend as string | undefined, tasks);
   const width = Math.max(4, ...tasks.map((t) => t.id.length));
+  setInterruptNote("the tasks printed above were validated, the others not: run it again, or on those alone");
   console.log(`${"task".padEnd(width)}  gold  base  result`);
   const results = await validateTasks(backend, tasks, parallel, (v) =>
     console.log(`${v.id.padEnd(width)}  ${v.gold}     ${v.base}     ${v.ok ? "ok" : `FAIL ${v.detail}`}${v.warning ? ` (warning: ${v.warning})` : ""}`), { network: values.network as string | undefined });
@@ -319,6 +320,7 @@ async function recipeCommand(argv: string[]): Promise<number> {
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new UsageError(`--recipe arith: --seed must be an integer, got ${values.seed}`);
   const out = (values.out as string | undefined) ?? `runs/arith-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  setInterruptNote(`the steps in ${out}/metrics.jsonl are whole; arith has no resume: run it again`);
   const rows = await runArith({ out, steps, seed, cluster: values.cluster as string | undefined, worker: { backend, device } as WorkerBackend });
   const mean = (a: typeof rows) => a.reduce((x, r) => x + r.reward_mean, 0) / Math.max(1, a.length);
   const w = Math.min(10, rows.length);
@@ -409,9 +411,10 @@ async function backendWithImages(kind = "auto", tasks: Task[]): Promise<{ backen
   if (!["auto", "docker", "local"].includes(kind)) throw new UsageError(`--backend must be auto, docker or local, got '${kind}'`);
   const backend = await openBackend(kind as BackendKind);
   const log = (s: string) => console.error(s);
-  // On SIGINT/SIGTERM the cluster stops first (its hosts close what they can), then whatever
-  // sandbox is left without a live owner goes: an interrupted run leaves no container behind.
-  onTeardown("sandboxes", () => backend.reap().then(() => undefined), () => undefined);
+  // On SIGINT/SIGTERM the cluster stops first (its hosts close what they can), then this
+  // process's own sandboxes (validate-tasks and score open them here) and whatever sandbox is
+  // left without a live owner go: an interrupted run leaves no container behind.
+  onTeardown("sandboxes", () => closeAllSandboxes().then(() => backend.reap()).then(() => undefined), () => undefined);
   if (!(backend instanceof DockerBackend)) return { backend, reports: await buildLocalImages(tasks, log) };
   const reports = await buildImages(backend.docker, tasks, log);
   await pullMissing(backend.docker, registryImages(tasks), { log });

@@ -72,7 +72,9 @@ function install(): void {
     }
   });
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => {
+    // Kept installed (not once): a second signal during the teardown must not kill the process
+    // by the signal's default action, and others' handlers see that someone owns the exit.
+    process.on(sig, () => {
       if (exiting) return;
       exiting = true;
       // One line, then quiet: what fails while everything stops (calls cut short, connections

@@ -23,6 +23,22 @@ export function driver(args: string[], opts: { env?: Record<string, string>; tim
   );
 }
 
+/**
+ * `node driver.js ARGS`, interrupted by `signal` once `ready(stdout, stderr)` holds: its exit
+ * code, its output, and the lines it wrote that start with "troupe:" (what a user reads).
+ */
+export async function interruptDriver(args: string[], ready: (stdout: string, stderr: string) => boolean, signal: NodeJS.Signals = "SIGINT"): Promise<{ code: number | null; stdout: string; stderr: string; said: string[] }> {
+  const child = spawn(process.execPath, ["driver.js", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+  await until(`driver ${args[0]} to get going`, () => ready(stdout, stderr) || child.exitCode !== null, 280_000);
+  child.kill(signal);
+  const code = await exited;
+  return { code, stdout, stderr, said: stderr.split("\n").filter((l) => l.startsWith("troupe:")) };
+}
+
 /** A JSON-lines file's rows. */
 export function jsonl(path: string): any[] {  // eslint-disable-line @typescript-eslint/no-explicit-any
   return readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));

@@ -10,6 +10,10 @@ export interface Closable {
 
 const live = new Set<Closable>();
 let installed = false;
+/** Set once everything is being closed: a sandbox that starts now is closed as it registers. */
+let closingAll = false;
+/** Sandboxes being created (not registered yet), and those closed since closingAll was set. */
+const inflight = new Set<Promise<unknown>>();
 
 export const OWNER_LABEL = "troupe.owner";
 export const SANDBOX_LABEL = "troupe.sandbox";
@@ -36,15 +40,39 @@ export function ownerIsDead(owner: string | undefined): boolean {
 
 export function track(s: Closable): () => void {
   install();
+  if (closingAll) {
+    // Closed once its constructor (which registers it) has finished.
+    settle(Promise.resolve().then(() => s.close()));
+    return () => undefined;
+  }
   live.add(s);
   return () => live.delete(s);
 }
 
-/** Closes every sandbox this process still has open. */
+/**
+ * Creates a sandbox in a way closeAllSandboxes can wait for: once closing has begun no new one
+ * starts, and one half made then is closed as soon as it exists.
+ */
+export function creating<T>(make: () => Promise<T>): Promise<T> {
+  if (closingAll) return Promise.reject(new Error("no new sandbox: this process is closing its sandboxes (it is stopping)"));
+  const p = make();
+  settle(p);
+  return p;
+}
+
+function settle(p: Promise<unknown>): void {
+  const done = p.then(() => undefined, () => undefined);
+  inflight.add(done);
+  void done.then(() => inflight.delete(done));
+}
+
+/** Closes every sandbox this process still has open, and any that was being created. */
 export async function closeAllSandboxes(): Promise<void> {
+  closingAll = true;
   const all = [...live];
   live.clear();
   await Promise.all(all.map((s) => s.close().catch(() => undefined)));
+  while (inflight.size) await Promise.all([...inflight]);
 }
 
 function install(): void {

@@ -3,7 +3,7 @@
 import Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { SandboxUnavailableError } from "../errors.js";
-import { OWNER_LABEL, ownerId, ownerIsDead, SANDBOX_LABEL } from "./cleanup.js";
+import { creating, OWNER_LABEL, ownerId, ownerIsDead, SANDBOX_LABEL } from "./cleanup.js";
 import { PGID_FILE, ShellSession } from "./shell.js";
 import { ShellSandbox } from "./shell-sandbox.js";
 import { resolveLimits, type SandboxBackend, type SandboxSpec } from "./types.js";
@@ -29,7 +29,11 @@ export class DockerBackend implements SandboxBackend {
     return new DockerBackend(docker);
   }
 
-  async create(spec: SandboxSpec): Promise<DockerSandbox> {
+  create(spec: SandboxSpec): Promise<DockerSandbox> {
+    return creating(() => this.make(spec));
+  }
+
+  private async make(spec: SandboxSpec): Promise<DockerSandbox> {
     const limits = resolveLimits(spec.limits);
     const workdir = spec.workdir ?? "/testbed";
     const container = await this.docker.createContainer({

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { SandboxUnavailableError } from "../errors.js";
-import { ownerId, ownerIsDead } from "./cleanup.js";
+import { creating, ownerId, ownerIsDead } from "./cleanup.js";
 import { COMMAND_TAG, ShellSession } from "./shell.js";
 import { ShellSandbox } from "./shell-sandbox.js";
 import { resolveLocalImage } from "./local-images.js";
@@ -31,7 +31,11 @@ export class LocalBackend implements SandboxBackend {
     return new LocalBackend();
   }
 
-  async create(spec: SandboxSpec): Promise<LocalSandbox> {
+  create(spec: SandboxSpec): Promise<LocalSandbox> {
+    return creating(() => this.make(spec));
+  }
+
+  private async make(spec: SandboxSpec): Promise<LocalSandbox> {
     if (spec.network) throw new SandboxUnavailableError(`the local backend cannot join network ${spec.network}: its sandboxes never have one (use the docker backend)`);
     const image = resolveLocalImage(spec.image);
     const limits = resolveLimits(spec.limits);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { LearnerActorClass } from "../../actors/index.js";
 import type { Qwen3Config, WorkerBackend } from "../../gpu/index.js";
 import { advantages, solveCounts } from "../../rl/index.js";
-import { init } from "../../runtime/index.js";
+import { init, stopping } from "../../runtime/index.js";
 
 export const PLUS = 10;
 export const EQUALS = 11;
@@ -75,6 +75,7 @@ export async function runArith(o: ArithOptions): Promise<ArithStep[]> {
         step, reward_mean: rewards.reduce((a, b) => a + b, 0) / rewards.length, ...solveCounts(groups), loss: tr.loss, grad_norm: tr.gradNorm,
         rollout_s: (t1 - t0) / 1000, train_s: (Date.now() - t1) / 1000,
       };
+      if (stopping()) break;  // a step cut short by a signal is not recorded
       rows.push(row);
       appendFileSync(join(o.out, "metrics.jsonl"), `${JSON.stringify(row)}\n`);
       report(`step ${step}/${steps}  reward ${row.reward_mean.toFixed(3)}  solve_all ${row.solve_all} partial ${row.solve_partial} none ${row.solve_none}`, step === steps);

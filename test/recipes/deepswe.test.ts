@@ -12,7 +12,7 @@ import { weightsDigest } from "../../actors/index.js";
 import { NativeWorker } from "../../gpu/index.js";
 import { PROFILES } from "../../recipes/index.js";
 import { dockerEnv } from "../envs/helpers.js";
-import { driver as runDriver, ROOT, until } from "../helpers.js";
+import { driver as runDriver, interruptDriver, ROOT, until } from "../helpers.js";
 
 const run = promisify(execFile);
 const driver = (args: string[]) => runDriver(args, { timeoutMs: 400_000 });
@@ -198,17 +198,16 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
 
   it("SIGINT during the run: one line saying how to resume, exit 130, no stack trace, no sandbox or process left, no row for the step cut short", async () => {
     const out = join(dir, "interrupted");
-    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, "--set", "schedule.steps=40", "--out", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr!.on("data", (d) => (stderr += d));
-    await until("a step recorded", () => existsSync(join(out, "metrics.jsonl")) && readFileSync(join(out, "metrics.jsonl"), "utf8").length > 0, 300_000);
-    await new Promise((r) => setTimeout(r, 1500));  // into the next step
-    child.kill("SIGINT");
-    const code = await new Promise((r) => child.once("exit", (c) => r(c)));
-    expect(code).to.equal(130);
-    const lines = stderr.split("\n").filter((l) => l.startsWith("troupe:"));
-    expect(lines).to.deep.equal([`troupe: interrupted (SIGINT); the step in progress is not recorded; resume with: node driver.js --recipe deepswe --resume ${out}`]);
-    expect(stderr).not.to.match(/^\s+at /m);
+    // Into the step after the first recorded one.
+    let since = 0;
+    const r = await interruptDriver(["--recipe", "deepswe", ...TINY, "--set", "schedule.steps=40", "--out", out], () => {
+      const one = existsSync(join(out, "metrics.jsonl")) && readFileSync(join(out, "metrics.jsonl"), "utf8").length > 0;
+      if (one) since ||= Date.now();
+      return one && Date.now() - since > 1500;
+    });
+    expect(r.code).to.equal(130);
+    expect(r.said).to.deep.equal([`troupe: interrupted (SIGINT); the step in progress is not recorded; resume with: node driver.js --recipe deepswe --resume ${out}`]);
+    expect(r.stderr).not.to.match(/^\s+at /m);
     const steps = rows(out).map((x) => x.step);
     expect(steps).to.deep.equal(steps.map((_, i) => i + 1));  // whole steps only, each once
     // No container or process is left: the suite's leak check (test/leaks.ts) fails this test otherwise.
