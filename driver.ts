@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
 import { NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
-import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
+import { tokenizerForVocab } from "./llm/index.js";
+import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
 
@@ -176,11 +177,8 @@ async function statusCommand(argv: string[]): Promise<number> {
 }
 
 /** Loads --tasks; malformed rows are reported (with file:line and field) and skipped. */
-async function tasksFrom(spec: string): Promise<Task[]> {
-  const { tasks, errors } = await loadTasks(spec);
-  for (const e of errors) console.error(`troupe: skipped a task: ${e.message}`);
-  if (tasks.length === 0) throw new TaskFormatError(spec, "", "no usable task");
-  return tasks;
+function tasksFrom(spec: string): Promise<Task[]> {
+  return loadUsableTasks(spec, (e) => console.error(`troupe: skipped a task: ${e.message}`));
 }
 
 async function imagesCommand(argv: string[]): Promise<number> {
@@ -342,7 +340,7 @@ function initSets(dir: string | undefined): string[] {
   } catch (e) {
     throw new UsageError(`--init ${dir}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
   }
-  return [`model.init=${JSON.stringify(dir)}`, "warmup.sftSteps=0", `model.tokenizer=${typeof vocab === "number" && vocab > 100_000 ? "qwen3" : "bytes"}`];
+  return [`model.init=${JSON.stringify(dir)}`, "warmup.sftSteps=0", `model.tokenizer=${typeof vocab === "number" ? tokenizerForVocab(vocab) : "bytes"}`];
 }
 
 async function deepsweCommand(argv: string[]): Promise<number> {
@@ -374,9 +372,10 @@ async function deepsweCommand(argv: string[]): Promise<number> {
   }
   if (!values.cluster) await preflight(config);
   const out = resume ?? (values.out as string | undefined) ?? `runs/deepswe-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-  await backendWithImages(config.backend, [...(await tasksFrom(config.tasks.train)), ...(await tasksFrom(config.tasks.validation))]);
+  const tasks = { train: await tasksFrom(config.tasks.train), validation: await tasksFrom(config.tasks.validation) };
+  await backendWithImages(config.backend, [...tasks.train, ...tasks.validation]);
   setInterruptNote(`the step in progress is not recorded; resume with: node driver.js --recipe deepswe --resume ${out}`);
-  const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l) });
+  const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l), tasks });
   const last = rows[rows.length - 1];
   console.log(`${rows.length} steps; last step reward ${last ? last.reward_mean.toFixed(3) : "-"}${last?.val_reward !== undefined ? `, validation ${last.val_reward.toFixed(3)}` : ""}`);
   console.log(`run folder: ${out} (metrics.jsonl, trajectories.jsonl, traces.jsonl, checkpoints/, plot.html)`);

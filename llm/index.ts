@@ -2,7 +2,6 @@
 // scripted), tokenizers and the chat template.
 export * from "./tokenizer/index.js";
 export type { Completion, Policy, SamplingParams } from "./policy.js";
-export { NativePolicy } from "./native-policy.js";
 export { ScriptedPolicy } from "./scripted-policy.js";
 export { OpenAIClient, OpenAIError, type OpenAIClientOptions } from "./openai-client.js";
 export { serveOpenAI, type ServeOptions } from "./openai-server.js";

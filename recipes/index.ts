@@ -3,4 +3,6 @@ export { runEval, summaryTable, type EvalOptions, type EvalSummary, type TaskRow
 export { readPredictions, scorePredictions, type ScoreOptions, type ScoreSummary } from "./eval/score.js";
 export { runArith, type ArithOptions, type ArithStep } from "./arith/arith.js";
 export { PROFILES, resolveConfig, DeepSWEConfigSchema, type DeepSWEConfig } from "./deepswe/config.js";
-export { runDeepSWE, syncEngines, type RunOptions, type StepRow } from "./deepswe/run.js";
+export { runDeepSWE, type RunOptions } from "./deepswe/run.js";
+export { syncEngines } from "./deepswe/crew.js";
+export type { StepRow } from "./deepswe/step.js";

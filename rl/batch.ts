@@ -1,23 +1,5 @@
-// Batch-level arithmetic: solve rates per group, the loss aggregation (reference form of what
-// the worker computes), and packing sequences into micro-batches by a token budget.
-
-export interface SolveCounts {
-  solve_all: number;
-  solve_none: number;
-  solve_partial: number;
-}
-
-/** Groups where every rollout passed, none did, or some did (all stay in the batch). */
-export function solveCounts(groups: number[][]): SolveCounts {
-  const c = { solve_all: 0, solve_none: 0, solve_partial: 0 };
-  for (const g of groups) {
-    const passed = g.filter((r) => r > 0).length;
-    if (g.length && passed === g.length) c.solve_all++;
-    else if (passed === 0) c.solve_none++;
-    else c.solve_partial++;
-  }
-  return c;
-}
+// Batch-level arithmetic: the loss aggregation (reference form of what the worker computes),
+// and packing sequences into micro-batches by a token budget.
 
 /**
  * DEEPSWE's aggregation: each trajectory's masked token losses summed and divided by the

@@ -2,5 +2,6 @@
 export { failed, faultOf, type Fault, type Termination, type Trajectory } from "./trajectory.js";
 export { advantages, type AdvantageEstimator } from "./advantages.js";
 export { compactFilter, FILTERED, type Prepared } from "./filtering.js";
-export { aggregateLoss, packMicroBatches, solveCounts, type SolveCounts } from "./batch.js";
+export { aggregateLoss, packMicroBatches } from "./batch.js";
+export { solveCounts, trajectoryStats, type SolveCounts, type TrajectoryStats } from "./stats.js";
 export { bestOfK, passAtK, type Candidate } from "./selection.js";

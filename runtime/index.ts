@@ -14,7 +14,7 @@ export { startNatsServer, type NatsServer } from "./nats-server.js";
 export { parseClusterUrl, authFromEnv, type ClusterAddress, type ClusterAuth } from "./connect.js";
 export { parseResources, detectResources, format as formatResources, type Resources } from "./resources.js";
 export type { ClusterInfo } from "./head.js";
-export { currentRuntime } from "./runtime.js";
+export { broadcastOnCluster, currentRuntime, receiveOnCluster } from "./runtime.js";
 export { setTracingEnabled, initTracingFromEnv, shutdownTracing, startSpan, type AppSpan } from "./tracing.js";
 export { onTeardown, setInterruptNote, stopping } from "./lifecycle.js";
 export type { Strategy } from "./scheduler.js";

@@ -6,7 +6,8 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { ActorRef, setHandleFactory, unpack } from "./codec.js";
 import { Caller, type CallOptions, type PendingCall } from "./caller.js";
 import { connectCluster, type ClusterAddress } from "./connect.js";
-import { ActorDiedError, ActorUnavailableError } from "./errors.js";
+import { ActorDiedError, ActorUnavailableError, TroupeError } from "./errors.js";
+import { receiveBroadcast, sendBroadcast, type BroadcastOptions, type BroadcastReceiver, type BroadcastStats } from "./broadcast.js";
 import { makeHandle, type ActorHandle, type HandleBackend } from "./handle.js";
 import { ACTOR_EVENTS_ALL, actorSubject, BUCKET, HEAD, HEAD_ELECTED, type ActorEvent } from "./subjects.js";
 
@@ -211,6 +212,21 @@ let current: Runtime | undefined;
 /** The runtime of this process (inside an actor: the host's connection). */
 export function currentRuntime(): Runtime | undefined {
   return current;
+}
+
+function ownConnection(what: string): NatsConnection {
+  if (!current) throw new TroupeError(`${what} needs a cluster connection: call it inside an actor, or after init()`);
+  return current.nc;
+}
+
+/** sendBroadcast (broadcast.ts) over this process's cluster connection (inside an actor: its host's). */
+export function broadcastOnCluster(subject: string, receivers: number, blobs: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, opts?: BroadcastOptions): Promise<BroadcastStats> {
+  return sendBroadcast(ownConnection("a broadcast"), subject, receivers, blobs, opts);
+}
+
+/** receiveBroadcast (broadcast.ts) over this process's cluster connection. */
+export function receiveOnCluster(subject: string, onBlob: (parts: Uint8Array[], index: number) => void | Promise<void>, opts?: BroadcastOptions): BroadcastReceiver {
+  return receiveBroadcast(ownConnection("receiving a broadcast"), subject, onBlob, opts);
 }
 
 export { ActorRef };

@@ -5,7 +5,7 @@
 import { NativeWorker, workerBackend, type WorkerBackend, type Qwen3Config } from "../../gpu/index.js";
 import { receiveWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 import type { SamplingParams } from "../../llm/index.js";
-import { generateWith } from "./generation.js";
+import { generateWith, type Generated, type Generator } from "./generator.js";
 
 export interface EngineOptions extends WorkerBackend {
   /** A Hugging Face checkpoint folder. */
@@ -16,7 +16,7 @@ export interface EngineOptions extends WorkerBackend {
   threads?: number;
 }
 
-export class EngineActor {
+export class EngineActor implements Generator {
   private worker?: NativeWorker;
   private version = 0;
   private vocabSize = 0;
@@ -66,11 +66,11 @@ export class EngineActor {
     return weightsDigest(this.worker!);
   }
 
-  async generate(prompt: number[], p: SamplingParams) {
+  async generate(prompt: number[], p: SamplingParams): Promise<Generated> {
     return (await this.generateBatch([prompt], p))[0];
   }
 
-  async generateBatch(prompts: number[][], p: SamplingParams) {
+  async generateBatch(prompts: number[][], p: SamplingParams): Promise<Generated[]> {
     if (this.broken) throw new Error(`engine cannot generate: ${this.broken}`);
     return generateWith(this.worker!, prompts, p, this.version);
   }

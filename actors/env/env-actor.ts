@@ -20,11 +20,7 @@ export class EnvActor {
 
   async onStart(): Promise<void> {
     this.pool = new WarmPool(await openBackend(this.opts.backend ?? "auto"), { size: this.opts.warm ?? 1 });
-    this.env = this.newEnv();
-  }
-
-  private newEnv(): SWEEnv {
-    return new SWEEnv(this.pool!, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps, diskBudgetBytes: this.opts.diskBudgetBytes });
+    this.env = new SWEEnv(this.pool, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps, diskBudgetBytes: this.opts.diskBudgetBytes });
   }
 
   async onStop(): Promise<void> {
@@ -46,15 +42,5 @@ export class EnvActor {
 
   reward(): Promise<RewardResult> {
     return this.env!.reward();
-  }
-
-  diff(): Promise<string> {
-    return this.env!.diff();
-  }
-
-  /** Ends the current trajectory's sandbox now (the next reset would anyway). */
-  async release(): Promise<void> {
-    await this.env?.close();
-    this.env = this.newEnv();
   }
 }

@@ -6,7 +6,7 @@ import { networkInterfaces } from "node:os";
 import { NativeWorker, workerBackend, type WorkerBackend, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
 import { packMicroBatches } from "../../rl/index.js";
 import type { SamplingParams } from "../../llm/index.js";
-import { generateWith } from "../engine/generation.js";
+import { generateWith, type Generated, type Generator } from "../engine/generator.js";
 import { publishWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 
 export interface LearnerOptions extends WorkerBackend {
@@ -27,7 +27,7 @@ export interface TrainResult {
   microBatches: number;
 }
 
-export class LearnerActor {
+export class LearnerActor implements Generator {
   private worker?: NativeWorker;
   private version = 0;
 
@@ -69,12 +69,12 @@ export class LearnerActor {
     return { version: this.version };
   }
 
-  async generate(prompt: number[], p: SamplingParams) {
+  async generate(prompt: number[], p: SamplingParams): Promise<Generated> {
     return (await this.generateBatch([prompt], p))[0];
   }
 
   /** Many prompts in one batched call (the worker decodes them together). */
-  async generateBatch(prompts: number[][], p: SamplingParams) {
+  async generateBatch(prompts: number[][], p: SamplingParams): Promise<Generated[]> {
     return generateWith(this.worker!, prompts, p, this.version);
   }
 
@@ -91,8 +91,19 @@ export class LearnerActor {
     return (await this.worker!.logprobs(seqs)).map((a) => Array.from(a));
   }
 
-  /** One optimizer step over the whole batch (gradient accumulation over micro-batches). */
+  /**
+   * One optimizer step over the whole batch (gradient accumulation over micro-batches). In
+   * policy-gradient mode, sequences given without old log-probs get this learner's, under the
+   * weights before the step (DEEPSWE recomputes them rather than trust the sampler's): each
+   * rank of a data-parallel group computes its own share's, with no trip through rank 0.
+   */
   async train(batch: TrainSequence[], loss: LossOptions, step: StepOptions): Promise<TrainResult> {
+    const missing = loss.mode === "pg" ? batch.filter((s) => !s.oldLogprobs) : [];
+    if (missing.length) {
+      const computed = await this.worker!.logprobs(missing.map((s) => s.tokens));
+      const old = new Map(missing.map((s, i) => [s, computed[i]]));
+      batch = batch.map((s) => (s.oldLogprobs ? s : { ...s, oldLogprobs: old.get(s) }));
+    }
     const budget = this.opts.microBatchTokens ?? 4096;
     const groups = packMicroBatches(batch.map((s) => s.tokens.length), budget);
     const r = { loss: 0, tokens: 0, clipped: 0 };

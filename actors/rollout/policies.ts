@@ -5,12 +5,12 @@
 import { goldReplies, type Task } from "../../envs/index.js";
 import { OpenAIClient, ScriptedPolicy, type Completion, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
 import type { ActorHandle } from "../../runtime/index.js";
-import type { EngineActor } from "../engine/engine-actor.js";
+import type { Generator } from "../engine/generator.js";
 
-/** A policy served by an EngineActor somewhere in the cluster. */
+/** A policy served by a generator somewhere in the cluster (an engine, or a hybrid learner). */
 export class EnginePolicy implements Policy {
   version?: number;
-  constructor(private engine: ActorHandle<EngineActor>, readonly name: string) {}
+  constructor(private engine: ActorHandle<Generator>, readonly name: string) {}
 
   async generate(prompt: number[], p: SamplingParams): Promise<Completion> {
     const r = await this.engine.generate(prompt, p);
@@ -30,7 +30,7 @@ export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "na
 }
 
 /** The policy one trajectory uses; `session` keeps an OpenAI trajectory on one endpoint. */
-export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<EngineActor>, openai?: OpenAIClient, session = task.id): Policy {
+export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<Generator>, openai?: OpenAIClient, session = task.id): Policy {
   if (spec.kind === "replay") {
     return new ScriptedPolicy(tok, goldReplies(task), "replay:gold");
   }

@@ -2,10 +2,10 @@
 // back as it finishes. A failure of the sandbox or the engine ends that trajectory with
 // termination "error"; the next one goes on.
 import type { Task } from "../../envs/index.js";
-import { ByteTokenizer, OpenAIClient, Qwen3Tokenizer, type SamplingParams, type Tokenizer } from "../../llm/index.js";
+import { makeTokenizer, OpenAIClient, type SamplingParams, type Tokenizer, type TokenizerName } from "../../llm/index.js";
 import type { Trajectory } from "../../rl/index.js";
 import type { ActorHandle } from "../../runtime/index.js";
-import type { EngineActor } from "../engine/engine-actor.js";
+import type { Generator } from "../engine/generator.js";
 import type { EnvActor } from "../env/env-actor.js";
 import { policyFor, type PolicySpec } from "./policies.js";
 import { runTrajectory, type AgentEnv, type TrajectoryLimits } from "./trajectory.js";
@@ -27,9 +27,9 @@ export interface RolloutJob {
 export interface RolloutActorOptions {
   env: ActorHandle<EnvActor>;
   policy: PolicySpec;
-  engine?: ActorHandle<EngineActor>;
+  engine?: ActorHandle<Generator>;
   /** "qwen3" (default) or "bytes" (tiny models trained from scratch). */
-  tokenizer?: "qwen3" | "bytes";
+  tokenizer?: TokenizerName;
   sampling?: Omit<SamplingParams, "maxTokens" | "stop">;
   limits?: TrajectoryLimits;
 }
@@ -40,7 +40,7 @@ export class RolloutActor {
   private openai?: OpenAIClient;
 
   constructor(private opts: RolloutActorOptions) {
-    this.tok = opts.tokenizer === "bytes" ? new ByteTokenizer() : new Qwen3Tokenizer();
+    this.tok = makeTokenizer(opts.tokenizer);
     if (opts.policy.kind === "openai") this.openai = new OpenAIClient({ endpoints: opts.policy.urls, model: opts.policy.model });
   }
 

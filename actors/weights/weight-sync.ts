@@ -14,7 +14,7 @@ import { closeSync, existsSync, openSync, readSync, rmSync, writevSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NativeWorker, WeightFileEntry, WeightRange } from "../../gpu/index.js";
-import { currentRuntime, pack, receiveBroadcast, sendBroadcast, unpack, type BroadcastOptions } from "../../runtime/index.js";
+import { broadcastOnCluster, pack, receiveOnCluster, unpack, type BroadcastOptions } from "../../runtime/index.js";
 
 interface BucketHeader {
   version: number;
@@ -89,7 +89,7 @@ export async function publishWeights(worker: NativeWorker, subject: string, rece
     }
   }
   try {
-    const s = await sendBroadcast(currentRuntime()!.nc, subject, receivers, blobs(), opts);
+    const s = await broadcastOnCluster(subject, receivers, blobs(), opts);
     return { version, bytes: s.bytes, buckets: s.blobs, seconds: s.seconds };
   } finally {
     for (const f of files) rmSync(f, { force: true });
@@ -103,7 +103,7 @@ export async function publishWeights(worker: NativeWorker, subject: string, rece
 export async function receiveWeights(worker: NativeWorker, subject: string, version: number, opts: SyncOptions = {}): Promise<SyncStats> {
   let expected = -1, got = 0, bytes = 0;
   const file = scratchFile();
-  const r = receiveBroadcast(currentRuntime()!.nc, subject, async (parts, index) => {
+  const r = receiveOnCluster(subject, async (parts, index) => {
     // The header is small and comes whole in the first chunk; the tensors' bytes follow it.
     const first = parts[0];
     const hlen = first.byteLength >= 4 ? new DataView(first.buffer, first.byteOffset).getUint32(0, true) : 0;

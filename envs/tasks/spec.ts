@@ -8,6 +8,7 @@ import { isTaskFolder, loadTaskFolder } from "./folder.js";
 import { isHarborTask, loadHarborTask } from "./harbor.js";
 import type { RowOptions } from "./row-formats.js";
 import { loadJsonl, loadParquet, type LoadResult } from "./rows.js";
+import type { Task } from "./task.js";
 
 /**
  * The project's root: the bundled tasks and the test specifications live in the source tree,
@@ -36,6 +37,18 @@ export async function loadTasks(spec: string, opts: RowOptions = {}): Promise<Lo
   }
   if (statSync(path).isFile()) return path.endsWith(".parquet") ? loadParquet(path, opts) : loadJsonl(path, opts);
   return loadFolderTree(path);
+}
+
+/**
+ * The tasks of a spec that can run, decided once for every command: a malformed row or folder
+ * is skipped and told through `onSkip` (a dataset with one bad row still runs the rest); a spec
+ * with no task left fails.
+ */
+export async function loadUsableTasks(spec: string, onSkip: (e: TaskFormatError) => void, opts: RowOptions = {}): Promise<Task[]> {
+  const { tasks, errors } = await loadTasks(spec, opts);
+  for (const e of errors) onSkip(e);
+  if (tasks.length === 0) throw new TaskFormatError(spec, "", errors.length ? `no usable task (${errors.length} skipped)` : "no task");
+  return tasks;
 }
 
 /** A task folder, or every task folder below a folder. */

@@ -6,7 +6,8 @@
 // evaluation continues with `resume`, losing no finished task.
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { EngineActorClass, parsePolicySpec, type EngineActor, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
+import { tokenizerForVocab, type TokenizerName } from "../../llm/index.js";
+import { EngineActorClass, parsePolicySpec, type Generator, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import { gradeTask, type BackendKind, type Task } from "../../envs/index.js";
 import { bestOfK, failed, passAtK, type Trajectory } from "../../rl/index.js";
 import { init, stopping, type ActorHandle, type Cluster } from "../../runtime/index.js";
@@ -91,7 +92,7 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
     if (todo.length) {
       const engine = spec.kind === "native" ? await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
       const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
-      const tokenizer = engine && (await engine.info()).vocabSize < 151_669 ? "bytes" : "qwen3";
+      const tokenizer = engine ? tokenizerForVocab((await engine.info()).vocabSize) : "qwen3";
       const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
       const jobs: RolloutJob[] = todo.flatMap((task) => Array.from({ length: o.k }, (_, i) => ({ task, rolloutIndex: i })));
       const byTask = new Map<string, (Trajectory | null)[]>(todo.map((t) => [t.id, Array(o.k).fill(null)]));
@@ -131,7 +132,7 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   }
 }
 
-function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokenizer: "bytes" | "qwen3", engine?: ActorHandle<EngineActor>): Promise<ActorHandle<RolloutActor>[]> {
+function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokenizer: TokenizerName, engine?: ActorHandle<Generator>): Promise<ActorHandle<RolloutActor>[]> {
   return rolloutSlots(cluster, o.parallel, { backend: o.backend, maxSteps: o.maxSteps ?? 50 }, () => ({
     policy, engine, tokenizer, limits: { maxResponseTokens: o.maxResponseTokens ?? 32768 }, sampling: { temperature: o.temperature ?? 1, seed: 1 },
   }));

@@ -1,9 +1,8 @@
 // The RL actors on a local cluster: a RolloutActor streams trajectories back as they finish;
-// a RewardActor scores a patch in a fresh sandbox; a node that stops removes its actors'
-// sandboxes, whatever their actors did about it.
+// a node that stops removes its actors' sandboxes, whatever their actors did about it.
 import { expect } from "chai";
 import Docker from "dockerode";
-import { EnvActorClass, RewardActorClass, RolloutActorClass } from "../../actors/index.js";
+import { EnvActorClass, RolloutActorClass } from "../../actors/index.js";
 import { SANDBOX_LABEL } from "../../envs/index.js";
 import type { Trajectory } from "../../rl/index.js";
 import { init, type Cluster } from "../../runtime/index.js";
@@ -32,17 +31,6 @@ describe("RL actors", function () {
     ]);
     // That each record travels as soon as it is yielded is the runtime's stream, shown with a
     // gate in actors.test.ts ("streams each item as it is yielded").
-  });
-
-  it("RewardActor scores a patch in a fresh sandbox: the gold patch 1, nothing 0, a broken patch 0 with the reason", async () => {
-    const { tasks } = await dockerEnv();
-    const t = task(tasks, "cronlite-005");
-    const reward = await cluster.actor(RewardActorClass, [{}]);
-    expect((await reward.score(t, t.goldPatch!)).reward).to.equal(1);
-    expect((await reward.score(t, "")).reward).to.equal(0);
-    const broken = await reward.score(t, "--- a/nothing.py\n+++ b/nothing.py\n@@ -1 +1 @@\n-x\n+y\n");
-    expect(broken.reward).to.equal(0);
-    expect(broken.error).to.match(/does not apply/);
   });
 
   it("a node stopped with SIGTERM leaves none of its actors' sandboxes behind", async () => {

@@ -5,9 +5,9 @@ import { expect } from "chai";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EnvActorClass, RolloutActorClass, type EngineActor } from "../../actors/index.js";
+import { EnvActorClass, RolloutActorClass } from "../../actors/index.js";
 import { goldReplies } from "../../envs/index.js";
-import { actorClass, init, type ActorHandle } from "../../runtime/index.js";
+import { actorClass, init } from "../../runtime/index.js";
 import { dockerEnv, task } from "../envs/helpers.js";
 import { Echo } from "../helpers.js";
 import type { ScriptedEngine } from "../fixtures/scripted-engine.js";
@@ -54,7 +54,7 @@ describe("trajectory tracing", function () {
     try {
       const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
       const engine = await cluster.actor(Scripted, [goldReplies(t)], { process: "dedicated" });
-      const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine: engine as unknown as ActorHandle<EngineActor> }]);
+      const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine }]);
       rec = await rollout.run({ task: t, rolloutIndex: 3 });
     } finally {
       await cluster.shutdown();

@@ -1,0 +1,107 @@
+// The deepswe run's actors, made from its config — the one place the config becomes actor
+// options: the learners (rank 0 from the checkpoint resumed from, the others joined to it), the
+// engines of disaggregated mode, and the rollout slots; and the two things done to them between
+// steps: the weight sync and the check that every replica holds rank 0's bits.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { EngineActorClass, LearnerActorClass, type EngineActor, type Generator, type LearnerActor, type RolloutActor } from "../../actors/index.js";
+import type { ActorHandle, Cluster } from "../../runtime/index.js";
+import type { DeepSWEConfig } from "./config.js";
+import { rolloutSlots } from "../rollouts.js";
+
+export interface Crew {
+  /** Rank 0: it saves checkpoints and its weights are the run's. */
+  learner: ActorHandle<LearnerActor>;
+  /** Every rank of the data-parallel group, rank 0 first. */
+  learners: ActorHandle<LearnerActor>[];
+  /** Disaggregated mode's engines; none in hybrid mode. */
+  engines: ActorHandle<EngineActor>[];
+  /** Who generates: the learners themselves (hybrid), or the engines. */
+  generators: ActorHandle<Generator>[];
+  slots: ActorHandle<RolloutActor>[];
+  /** The replicas that must hold rank 0's bits after every step. */
+  replicas: ActorHandle<LearnerActor | EngineActor>[];
+  /** Steps the checkpoint resumed from had taken (0: a fresh start). */
+  done: number;
+}
+
+export async function startCrew(cluster: Cluster, c: DeepSWEConfig, ckDir: string, resume: boolean, log: (l: string) => void): Promise<Crew> {
+  const { learner, step: done, checkpoint } = await startLearner(cluster, c, ckDir, resume, log);
+  const learners = await dataParallel(cluster, c, learner, checkpoint);
+  const engines = c.mode === "hybrid" ? [] : await startEngines(cluster, c);
+  const generators: ActorHandle<Generator>[] = c.mode === "hybrid" ? learners : engines;
+  const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS, diskBudgetBytes: c.rollout.diskBudgetGiB * 1024 ** 3 }, (i) => ({
+    policy: { kind: "engine", name: "learner" }, engine: generators[i % generators.length], tokenizer: c.model.tokenizer,
+    sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
+    limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
+  }));
+  return { learner, learners, engines, generators, slots, replicas: [...learners.slice(1), ...engines], done };
+}
+
+/** The options every learner and engine worker starts with, besides where its weights come from. */
+function workerOptions(c: DeepSWEConfig) {
+  return { microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...c.learner };
+}
+
+/** A fresh learner, or on resume the newest checkpoint that loads (older ones as fallbacks). */
+async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, resume: boolean, log: (l: string) => void) {
+  const opts = workerOptions(c);
+  if (resume) {
+    const steps = readdirSync(ckDir).map((d) => /^step-(\d+)$/.exec(d)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => b - a);
+    for (const step of steps) {
+      try {
+        const checkpoint = join(ckDir, `step-${step}`);
+        return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, checkpoint }], { process: "dedicated" }), step, checkpoint };
+      } catch (e) {
+        log(`resume: checkpoint step-${step} is corrupt or partial (${(e as Error).message.split("\n")[0]}); trying the previous one`);
+      }
+    }
+    log("resume: no loadable checkpoint; starting from the beginning");
+  }
+  const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
+  return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, ...source }], { process: "dedicated" }), step: 0, checkpoint: c.model.init };
+}
+
+/**
+ * The other ranks of a data-parallel group, placed by a placement group, joined to rank 0
+ * (the learner given) through a TCP rendezvous whose address travels over the runtime.
+ */
+async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHandle<LearnerActor>, checkpoint?: string): Promise<ActorHandle<LearnerActor>[]> {
+  if (c.learners === 1) return [rank0];
+  const pg = await cluster.placementGroup({ bundles: Array.from({ length: c.learners - 1 }, () => ({ cpu: 0 })), strategy: "SPREAD" });
+  // The same checkpoint as rank 0 (its optimizer state included), or the same random init.
+  const source = checkpoint ? { checkpoint } : { config: c.model.config as never };
+  const others = await Promise.all(Array.from({ length: c.learners - 1 }, (_, i) =>
+    cluster.actor(LearnerActorClass, [{ ...workerOptions(c), ...source }], { process: "dedicated", placement: { group: pg.id, bundleIndex: i } })));
+  const all = [rank0, ...others];
+  const address = await rank0.rendezvous();
+  await Promise.all(all.map((l, r) => l.joinGroup(r, all.length, [address])));
+  return all;
+}
+
+/** Disaggregated mode's engines, each a worker of its own, started as the configured model. */
+async function startEngines(cluster: Cluster, c: DeepSWEConfig): Promise<ActorHandle<EngineActor>[]> {
+  // The first sync overwrites these weights; a checkpoint only gives the model's shape.
+  const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
+  return Promise.all(Array.from({ length: c.engines }, () => cluster.actor(EngineActorClass, [{ ...source, seed: c.model.seed, ...c.learner }], { process: "dedicated" })));
+}
+
+/** Rank 0's weights to every engine, versioned; nothing to move when there are none (hybrid). */
+export async function syncEngines(c: DeepSWEConfig, learner: ActorHandle<LearnerActor>, engines: ActorHandle<EngineActor>[]): Promise<{ version: number; seconds: number; bytes: number }> {
+  const t0 = performance.now();
+  const { version } = await learner.info();
+  if (!engines.length) return { version, seconds: 0, bytes: 0 };
+  const subject = `troupe.weights.${randomBytes(6).toString("hex")}.v${version}`;
+  const opts = { bucketBytes: c.sync.bucketMB * 2 ** 20, windowBytes: c.sync.windowMB * 2 ** 20 };
+  const [sent] = await Promise.all([learner.publishWeights(subject, engines.length, opts), ...engines.map((e) => e.receiveWeights(subject, version, opts))]);
+  return { version, seconds: (performance.now() - t0) / 1000, bytes: sent.bytes };
+}
+
+/** Rank 0's weight digest, after checking that every replica holds the same bits. */
+export async function sameWeights(crew: Crew, step: number): Promise<string> {
+  const [want, ...got] = await Promise.all([crew.learner.checksum(), ...crew.replicas.map((r) => r.checksum())]);
+  const bad = got.findIndex((d) => d !== want);
+  if (bad >= 0) throw new Error(`step ${step}: replica ${bad + 1} of ${crew.replicas.length} holds weights that differ from learner 0's (the data-parallel group or the weight sync diverged)`);
+  return want;
+}

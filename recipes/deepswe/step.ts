@@ -1,0 +1,128 @@
+// One step of the deepswe recipe (DEEPSWE.md, hybrid engine): the step's tasks → K rollouts per
+// task over the rollout slots → compact filtering and leave-one-out advantages → one optimizer
+// step on every learner (each recomputes its share's old log-probs) → the weight sync → the
+// step's row of metrics, with validation every N steps.
+import type { Task } from "../../envs/index.js";
+import type { TrainSequence } from "../../gpu/index.js";
+import { advantages, compactFilter, solveCounts, trajectoryStats, type TrajectoryStats, type Trajectory } from "../../rl/index.js";
+import { stopping } from "../../runtime/index.js";
+import type { DeepSWEConfig } from "./config.js";
+import { sameWeights, syncEngines, type Crew } from "./crew.js";
+import type { PlotRow } from "./plot.js";
+import { progressBar } from "../progress.js";
+import { runJobs } from "../rollouts.js";
+
+export interface StepRow extends PlotRow, TrajectoryStats {
+  filtered: number;
+  /** Groups left with fewer than two usable trajectories: no baseline, not trained on. */
+  groups_dropped: number;
+  loss: number;
+  grad_norm: number;
+  clipped: number;
+  rollout_s: number;
+  train_s: number;
+  sync_s: number;
+  sync_bytes: number;
+  /**
+   * With `schedule.checkWeights`: rank 0's weight digests before and after the step (16 hex
+   * digits of a SHA-256), and how many replicas were found holding the same bits after it.
+   */
+  weights?: { before: string; after: string; replicas: number };
+}
+
+export interface StepContext {
+  crew: Crew;
+  config: DeepSWEConfig;
+  train: Task[];
+  validation: Task[];
+  progress: (line: string, final: boolean) => void;
+  log: (line: string) => void;
+  /** Rank 0's weight digest before the step (schedule.checkWeights); the step moves it on. */
+  digest?: string;
+}
+
+/** The step's tasks: the train set in order, wrapping around. */
+export function tasksOfStep(c: DeepSWEConfig, train: Task[], step: number): Task[] {
+  return Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
+}
+
+/** Runs step `step`; undefined when a signal cut it short (nothing of it may be recorded). */
+export async function runStep(x: StepContext, step: number): Promise<{ row: StepRow; trajectories: Trajectory[] } | undefined> {
+  const { crew, config: c } = x;
+  const t0 = Date.now();
+  const tasks = tasksOfStep(c, x.train, step);
+  const jobs = tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i, gold: i < c.rollout.goldPerGroup })));
+  const trajs = await runJobs(crew.slots, jobs, "learner", (_t, _j, d) => x.progress(progressBar(`rollouts of step ${step}`, d, jobs.length, t0), d === jobs.length));
+  const t1 = Date.now();
+  const { batch, groups, filtered, dropped } = prepare(tasks, trajs, c);
+  const stats = trajectoryStats(trajs);
+  // Nothing measured the policy: what serves the run is broken (the learner gone, every
+  // sandbox failing). Going on would record empty steps; the run ends, resumable.
+  if (stats.errors === trajs.length && !stopping()) {
+    throw new Error(`step ${step}: every trajectory failed through infrastructure (the first: ${trajs[0]?.error ?? "no error recorded"}); the run stops here, --resume continues it`);
+  }
+  const tr = batch.length ? await trainStep(crew, c, batch) : { loss: 0, gradNorm: 0, clipped: 0 };
+  const t2 = Date.now();
+  const synced = batch.length ? await sync(x) : { seconds: 0, bytes: 0 };
+  const row: StepRow = {
+    step, ...stats, ...solveCounts(groups), filtered, groups_dropped: dropped,
+    loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: synced.seconds, sync_bytes: synced.bytes,
+  };
+  if (x.digest) {
+    const after = await sameWeights(crew, step);
+    row.weights = { before: x.digest.slice(0, 16), after: after.slice(0, 16), replicas: crew.replicas.length };
+    x.digest = after;
+  }
+  if (step % c.schedule.validateEvery === 0 || step === c.schedule.steps) {
+    const val = await runJobs(crew.slots, x.validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), "learner");
+    row.val_reward = val.reduce((a, t) => a + t.reward, 0) / Math.max(1, val.length);
+  }
+  return stopping() ? undefined : { row, trajectories: trajs };
+}
+
+/**
+ * One optimizer step on every learner: each trains on its share, recomputing its share's old
+ * log-probs under the weights before the step (as DEEPSWE does) — every rank holds the same
+ * bits, so they are what rank 0 would compute; the all-reduce inside the step sums the shares'
+ * gradients, and batchSequences makes each share's loss a part of the whole batch's mean.
+ */
+async function trainStep(crew: Crew, c: DeepSWEConfig, batch: TrainSequence[]) {
+  const shares = crew.learners.map((_, r) => batch.filter((_, i) => i % crew.learners.length === r));
+  const results = await Promise.all(crew.learners.map((l, r) => l.train(shares[r], {
+    mode: "pg", epsLow: c.algorithm.epsLow, epsHigh: c.algorithm.epsHigh, lossScale: c.algorithm.lossScale, batchSequences: batch.length,
+  }, { lr: c.optim.lr, weightDecay: c.optim.weightDecay, maxGradNorm: c.optim.maxGradNorm })));
+  return { loss: results.reduce((a, x) => a + x.loss, 0), gradNorm: results[0].gradNorm, clipped: results.reduce((a, x) => a + x.clipped, 0) };
+}
+
+/** Rank 0's new weights to the engines (none to move in hybrid mode), logged when moved. */
+export async function sync(x: Pick<StepContext, "crew" | "config" | "log">) {
+  const s = await syncEngines(x.config, x.crew.learner, x.crew.engines);
+  if (s.bytes) x.log(`weight sync: version ${s.version} to ${x.crew.engines.length} engine(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(2)} s`);
+  return s;
+}
+
+/**
+ * Groups by task, compact filtering, advantages; the sequences to train on. Infrastructure
+ * failures leave their group; a group left with fewer than two trajectories has no baseline
+ * and is dropped (counted).
+ */
+function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
+  const batch: TrainSequence[] = [];
+  const groups: number[][] = [];
+  let filtered = 0, dropped = 0;
+  for (const task of new Set(tasks)) {
+    const group = trajs.filter((t) => t.taskId === task.id);
+    const prepared = compactFilter(group, c.algorithm.compactFilter);
+    if (prepared.length < 2) {
+      dropped++;
+      continue;
+    }
+    filtered += prepared.filter((p) => p.filtered).length;
+    const adv = advantages(prepared.map((p) => p.reward), c.algorithm.advantage);
+    groups.push(prepared.map((p) => p.reward));
+    prepared.forEach((p, i) => {
+      if (p.mask.some((m) => m === 1) && adv[i] !== 0) batch.push({ tokens: p.trajectory.tokens, mask: p.mask, advantage: adv[i] });
+    });
+  }
+  return { batch, groups, filtered, dropped };
+}
