@@ -5,3 +5,4 @@ export { compactFilter, FILTERED, type Prepared } from "./filtering.js";
 export { aggregateLoss, packMicroBatches } from "./batch.js";
 export { solveCounts, trajectoryStats, type SolveCounts, type TrajectoryStats } from "./stats.js";
 export { bestOfK, passAtK, type Candidate } from "./selection.js";
+export { behaviourWeighted, mayStartGroup, oldestVersion, spansVersions, staleness } from "./off-policy.js";

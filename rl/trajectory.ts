@@ -34,7 +34,14 @@ export interface Trajectory {
   taskId: string;
   rolloutIndex: number;
   policy: string;
+  /** The weights' version of the last reply (the newest the trajectory saw). */
   policyVersion?: number;
+  /**
+   * Per token, the weights' version that sampled it (−1 on prompt and observation tokens);
+   * absent when the policy reports no versions. Several versions: the weights changed while
+   * the trajectory ran (asynchronous training), each turn sampled with the newest.
+   */
+  tokenVersions?: number[];
   /** Prompt, then every generated and observation token, in order. */
   tokens: number[];
   /** 1 on tokens the model generated, 0 on prompt and observations. */

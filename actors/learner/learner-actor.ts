@@ -4,7 +4,7 @@
 // by a token budget, accumulates gradients and takes one optimizer step.
 import { networkInterfaces } from "node:os";
 import { NativeWorker, workerBackend, type WorkerBackend, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
-import { packMicroBatches } from "../../rl/index.js";
+import { behaviourWeighted, packMicroBatches } from "../../rl/index.js";
 import type { SamplingParams } from "../../llm/index.js";
 import { generateWith, type Generated, type Generator } from "../engine/generator.js";
 import { publishWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
@@ -16,6 +16,20 @@ export interface LearnerOptions extends WorkerBackend {
   threads?: number;
   /** Tokens per micro-batch (gradient accumulation beyond it). */
   microBatchTokens?: number;
+}
+
+/** A policy-gradient sequence that may have been sampled by older weights. */
+export interface PolicySequence extends TrainSequence {
+  /** The sampler's log-prob of every token (the behaviour policy's): see `importanceCap`. */
+  behaviourLogprobs?: number[];
+}
+
+export interface PolicyLoss extends LossOptions {
+  /**
+   * Decoupled PPO (rl/off-policy.ts): each token of a sequence with behaviour log-probs is
+   * weighted by min(π_prox / π_behav, importanceCap), π_prox being these weights before the step.
+   */
+  importanceCap?: number;
 }
 
 export interface TrainResult {
@@ -97,13 +111,17 @@ export class LearnerActor implements Generator {
    * weights before the step (DEEPSWE recomputes them rather than trust the sampler's): each
    * rank of a data-parallel group computes its own share's, with no trip through rank 0.
    */
-  async train(batch: TrainSequence[], loss: LossOptions, step: StepOptions): Promise<TrainResult> {
-    const missing = loss.mode === "pg" ? batch.filter((s) => !s.oldLogprobs) : [];
-    if (missing.length) {
-      const computed = await this.worker!.logprobs(missing.map((s) => s.tokens));
-      const old = new Map(missing.map((s, i) => [s, computed[i]]));
-      batch = batch.map((s) => (s.oldLogprobs ? s : { ...s, oldLogprobs: old.get(s) }));
-    }
+  async train(sequences: PolicySequence[], policyLoss: PolicyLoss, step: StepOptions): Promise<TrainResult> {
+    const { importanceCap, ...loss } = policyLoss;
+    const missing = loss.mode === "pg" ? sequences.filter((s) => !s.oldLogprobs) : [];
+    const computed = missing.length ? await this.worker!.logprobs(missing.map((s) => s.tokens)) : [];
+    const old = new Map(missing.map((s, i) => [s, computed[i]]));
+    const batch: TrainSequence[] = sequences.map((seq) => {
+      const { behaviourLogprobs, ...s } = seq;
+      const oldLogprobs = s.oldLogprobs ?? old.get(seq);
+      const mask = importanceCap !== undefined && behaviourLogprobs && oldLogprobs ? behaviourWeighted(s.mask, oldLogprobs, behaviourLogprobs, importanceCap) : s.mask;
+      return { ...s, oldLogprobs, mask };
+    });
     const budget = this.opts.microBatchTokens ?? 4096;
     const groups = packMicroBatches(batch.map((s) => s.tokens.length), budget);
     const r = { loss: 0, tokens: 0, clipped: 0 };

@@ -92,14 +92,16 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
   const stop = tok.specialId(IM_END);
   const rec: Trajectory = {
     taskId: o.task.id, rolloutIndex: o.rolloutIndex ?? 0, policy: o.policy.name, policyVersion: o.policy.version,
-    tokens: [], mask: [], logprobs: [], promptLength: 0, reward: 0, termination: "error", steps: 0,
+    tokens: [], mask: [], logprobs: [], tokenVersions: [], promptLength: 0, reward: 0, termination: "error", steps: 0,
     timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 },
   };
   const push = (ids: number[], generated: boolean, lps?: number[]) => {
     rec.tokens.push(...ids);
+    const version = generated ? (o.policy.version ?? -1) : -1;
     for (let i = 0; i < ids.length; i++) {
       rec.mask.push(generated ? 1 : 0);
       rec.logprobs.push(lps?.[i] ?? 0);
+      rec.tokenVersions!.push(version);
     }
   };
   try {
@@ -184,6 +186,7 @@ function errorCode(e: unknown): string | undefined {
 
 function finishRecord(rec: Trajectory, why: Termination, t0: number): Trajectory {
   rec.termination = why;
+  if (!rec.tokenVersions?.some((v) => v >= 0)) delete rec.tokenVersions;  // a policy without versions
   rec.timings.totalMs = Date.now() - t0;
   const fault = faultOf(rec);
   if (fault) rec.fault = fault;

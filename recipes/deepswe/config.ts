@@ -78,6 +78,19 @@ export const DeepSWEConfigSchema = z.strictObject({
     microBatchTokens: z.number().int().positive(),
   }),
   warmup: z.strictObject({ sftSteps: z.number().int().min(0), lr: z.number().positive() }),
+  /**
+   * Asynchronous training (off by default, as DeepSWE trained): rollouts run on while the
+   * learner trains on complete groups (recipes/deepswe/async.ts), in either mode — hybrid
+   * time-slices the learners' workers between generating and training (the overlap is then the
+   * sandboxes' time: tools and tests), disaggregated overlaps generation itself.
+   */
+  async: z.strictObject({
+    enabled: z.boolean(),
+    /** No token trained on was sampled more than this many versions before the weights it updates. */
+    maxStaleness: z.number().int().min(0),
+    /** Decoupled PPO's truncation of the behaviour importance weight (rl/off-policy.ts). */
+    importanceCap: z.number().positive(),
+  }).default({ enabled: false, maxStaleness: 1, importanceCap: 5 }),
   schedule: z.strictObject({
     steps: z.number().int().positive(),
     checkpointEvery: z.number().int().positive(),
@@ -119,6 +132,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 1024, compactFilter: true },
     optim: { lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 8192 },
     warmup: { sftSteps: 2, lr: 1e-3 },
+    async: { enabled: false, maxStaleness: 1, importanceCap: 5 },
     schedule: { steps: 3, checkpointEvery: 1, validateEvery: 3, validationTasks: 2, checkWeights: true },
   },
   // The release (DEEPSWE.md): Qwen3-32B, 8 tasks × 8 rollouts per step, 32K responses, 50 steps,
@@ -140,6 +154,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 32768, compactFilter: true },
     optim: { lr: 1e-6, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 32768 },
     warmup: { sftSteps: 0, lr: 1e-5 },
+    async: { enabled: false, maxStaleness: 1, importanceCap: 5 },
     schedule: { steps: 200, checkpointEvery: 10, validateEvery: 10, validationTasks: 500, checkWeights: false },
   },
 };

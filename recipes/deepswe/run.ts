@@ -1,6 +1,6 @@
 // The deepswe recipe's run: its actors started from the config (crew.ts), a fresh laptop run's
-// warm-up (warmup.ts), then step after step (step.ts), each recorded whole, checkpointed every
-// N steps (record.ts). --resume continues from the newest checkpoint that loads, saying which
+// warm-up (warmup.ts), then step after step (step.ts; async.ts when rollouts run on during
+// training), each recorded whole, checkpointed every N steps (record.ts). --resume continues from the newest checkpoint that loads, saying which
 // ones it skipped, and drops from the records what it redoes.
 import { join } from "node:path";
 import { loadUsableTasks, openBackend, type Task } from "../../envs/index.js";
@@ -10,6 +10,7 @@ import { startCrew } from "./crew.js";
 import { RunRecord } from "./record.js";
 import { runStep, sync, type StepRow } from "./step.js";
 import { warmup } from "./warmup.js";
+import { AsyncLoop } from "./async.js";
 import { stderrProgress } from "../progress.js";
 
 export interface RunOptions {
@@ -43,12 +44,18 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
     const x = { crew, config: c, train, validation, progress: o.progress ?? stderrProgress(), log, digest: undefined as string | undefined };
     await sync(x);
     if (c.schedule.checkWeights) x.digest = await crew.learner.checksum();
-    for (let step = crew.done + 1; step <= c.schedule.steps; step++) {
-      const done = await runStep(x, step);
-      if (!done) break;  // a signal cut the step short: nothing of it is recorded (--resume redoes it)
-      record.addStep(done.row, done.trajectories);
-      log(summary(done.row, c));
-      if (step % c.schedule.checkpointEvery === 0 || step === c.schedule.steps) await record.checkpoint(crew.learner, step);
+    // Synchronous: each step runs its rollouts, then trains. Asynchronous: rollouts run on.
+    const loop = c.async.enabled ? new AsyncLoop(x, crew.done + 1) : undefined;
+    try {
+      for (let step = crew.done + 1; step <= c.schedule.steps; step++) {
+        const done = await (loop ? loop.step(step) : runStep(x, step));
+        if (!done) break;  // a signal cut the step short: nothing of it is recorded (--resume redoes it)
+        record.addStep(done.row, done.trajectories);
+        log(summary(done.row, c));
+        if (step % c.schedule.checkpointEvery === 0 || step === c.schedule.steps) await record.checkpoint(crew.learner, step);
+      }
+    } finally {
+      await loop?.close();
     }
     return [...record.steps];
   } finally {
@@ -62,7 +69,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
 /** The step's line in the log. */
 function summary(row: StepRow, c: DeepSWEConfig): string {
   return `step ${row.step}/${c.schedule.steps}: reward ${row.reward_mean.toFixed(3)}, solve all/partial/none ${row.solve_all}/${row.solve_partial}/${row.solve_none}, ` +
-    `${JSON.stringify(row.terminations)}, rollout ${row.rollout_s.toFixed(1)} s, train ${row.train_s.toFixed(1)} s` +
+    `${JSON.stringify(row.terminations)}, ${row.staleness ? `staleness ${JSON.stringify(row.staleness)}, waited` : "rollout"} ${row.rollout_s.toFixed(1)} s, train ${row.train_s.toFixed(1)} s` +
     `${row.sync_bytes ? `, sync ${row.sync_s.toFixed(2)} s (${(row.sync_bytes / 1e6).toFixed(1)} MB)` : ""}${row.val_reward !== undefined ? `, validation ${row.val_reward.toFixed(3)}` : ""}`;
 }
 

@@ -3,7 +3,7 @@
 // step on every learner (each recomputes its share's old log-probs) → the weight sync → the
 // step's row of metrics, with validation every N steps.
 import type { Task } from "../../envs/index.js";
-import type { TrainSequence } from "../../gpu/index.js";
+import type { PolicySequence } from "../../actors/index.js";
 import { advantages, compactFilter, solveCounts, trajectoryStats, type TrajectoryStats, type Trajectory } from "../../rl/index.js";
 import { stopping } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
@@ -28,6 +28,16 @@ export interface StepRow extends PlotRow, TrajectoryStats {
    * digits of a SHA-256), and how many replicas were found holding the same bits after it.
    */
   weights?: { before: string; after: string; replicas: number };
+  /** Asynchronous training (async.ts): trained trajectories by staleness (versions behind the weights updated). */
+  staleness?: Record<string, number>;
+  /** Trained trajectories whose tokens were sampled by more than one version (weights changed mid-trajectory). */
+  partial_rollouts?: number;
+  /** Groups dropped since the last step for outgrowing the staleness bound (their tasks run again). */
+  groups_stale?: number;
+  /** Rollout slots' time waiting for the staleness bound to admit work, since the last step (slot-seconds). */
+  generator_idle_s?: number;
+  /** The trainer's time waiting for complete groups, this step. */
+  trainer_idle_s?: number;
 }
 
 export interface StepContext {
@@ -46,13 +56,31 @@ export function tasksOfStep(c: DeepSWEConfig, train: Task[], step: number): Task
   return Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
 }
 
-/** Runs step `step`; undefined when a signal cut it short (nothing of it may be recorded). */
-export async function runStep(x: StepContext, step: number): Promise<{ row: StepRow; trajectories: Trajectory[] } | undefined> {
-  const { crew, config: c } = x;
+/** A step's outcome: its row and the trajectories it trained on; undefined when a signal cut it short. */
+export type StepOutcome = { row: StepRow; trajectories: Trajectory[] } | undefined;
+
+/** The rollout jobs of a group: k rollouts of one task, the first goldPerGroup of them replays. */
+export function groupJobs(c: DeepSWEConfig, task: Task) {
+  return Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i, gold: i < c.rollout.goldPerGroup }));
+}
+
+/** Runs step `step` of the synchronous loop: its rollouts, then training on them. */
+export async function runStep(x: StepContext, step: number): Promise<StepOutcome> {
   const t0 = Date.now();
-  const tasks = tasksOfStep(c, x.train, step);
-  const jobs = tasks.flatMap((task) => Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i, gold: i < c.rollout.goldPerGroup })));
-  const trajs = await runJobs(crew.slots, jobs, "learner", (_t, _j, d) => x.progress(progressBar(`rollouts of step ${step}`, d, jobs.length, t0), d === jobs.length));
+  const tasks = tasksOfStep(x.config, x.train, step);
+  const jobs = tasks.flatMap((task) => groupJobs(x.config, task));
+  const trajs = await runJobs(x.crew.slots, jobs, "learner", (_t, _j, d) => x.progress(progressBar(`rollouts of step ${step}`, d, jobs.length, t0), d === jobs.length));
+  return trainOn(x, step, tasks, trajs, (Date.now() - t0) / 1000);
+}
+
+/**
+ * Trains on a step's groups (`trajs` holds k trajectories of each of `tasks`) and makes the
+ * step's row: compact filtering, advantages, one optimizer step, the weight sync, the replicas'
+ * check, validation every N steps. `rolloutS` is the time the step waited for its rollouts;
+ * `extra` adds the caller's own figures to the row.
+ */
+export async function trainOn(x: StepContext, step: number, tasks: Task[], trajs: Trajectory[], rolloutS: number, extra: Partial<StepRow> = {}): Promise<StepOutcome> {
+  const { crew, config: c } = x;
   const t1 = Date.now();
   const { batch, groups, filtered, dropped } = prepare(tasks, trajs, c);
   const stats = trajectoryStats(trajs);
@@ -66,7 +94,7 @@ export async function runStep(x: StepContext, step: number): Promise<{ row: Step
   const synced = batch.length ? await sync(x) : { seconds: 0, bytes: 0 };
   const row: StepRow = {
     step, ...stats, ...solveCounts(groups), filtered, groups_dropped: dropped,
-    loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: (t1 - t0) / 1000, train_s: (t2 - t1) / 1000, sync_s: synced.seconds, sync_bytes: synced.bytes,
+    loss: tr.loss, grad_norm: tr.gradNorm, clipped: tr.clipped, rollout_s: rolloutS, train_s: (t2 - t1) / 1000, sync_s: synced.seconds, sync_bytes: synced.bytes, ...extra,
   };
   if (x.digest) {
     const after = await sameWeights(crew, step);
@@ -86,10 +114,12 @@ export async function runStep(x: StepContext, step: number): Promise<{ row: Step
  * bits, so they are what rank 0 would compute; the all-reduce inside the step sums the shares'
  * gradients, and batchSequences makes each share's loss a part of the whole batch's mean.
  */
-async function trainStep(crew: Crew, c: DeepSWEConfig, batch: TrainSequence[]) {
+async function trainStep(crew: Crew, c: DeepSWEConfig, batch: PolicySequence[]) {
   const shares = crew.learners.map((_, r) => batch.filter((_, i) => i % crew.learners.length === r));
+  // Asynchronously, samples may come from older weights: decoupled PPO corrects for them.
+  const offPolicy = c.async.enabled ? { importanceCap: c.async.importanceCap } : {};
   const results = await Promise.all(crew.learners.map((l, r) => l.train(shares[r], {
-    mode: "pg", epsLow: c.algorithm.epsLow, epsHigh: c.algorithm.epsHigh, lossScale: c.algorithm.lossScale, batchSequences: batch.length,
+    mode: "pg", epsLow: c.algorithm.epsLow, epsHigh: c.algorithm.epsHigh, lossScale: c.algorithm.lossScale, batchSequences: batch.length, ...offPolicy,
   }, { lr: c.optim.lr, weightDecay: c.optim.weightDecay, maxGradNorm: c.optim.maxGradNorm })));
   return { loss: results.reduce((a, x) => a + x.loss, 0), gradNorm: results[0].gradNorm, clipped: results.reduce((a, x) => a + x.clipped, 0) };
 }
@@ -107,7 +137,7 @@ export async function sync(x: Pick<StepContext, "crew" | "config" | "log">) {
  * and is dropped (counted).
  */
 function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
-  const batch: TrainSequence[] = [];
+  const batch: PolicySequence[] = [];
   const groups: number[][] = [];
   let filtered = 0, dropped = 0;
   for (const task of new Set(tasks)) {
@@ -121,7 +151,9 @@ function prepare(tasks: Task[], trajs: Trajectory[], c: DeepSWEConfig) {
     const adv = advantages(prepared.map((p) => p.reward), c.algorithm.advantage);
     groups.push(prepared.map((p) => p.reward));
     prepared.forEach((p, i) => {
-      if (p.mask.some((m) => m === 1) && adv[i] !== 0) batch.push({ tokens: p.trajectory.tokens, mask: p.mask, advantage: adv[i] });
+      if (!p.mask.some((m) => m === 1) || adv[i] === 0) return;
+      const behaviour = c.async.enabled ? { behaviourLogprobs: p.trajectory.logprobs } : {};
+      batch.push({ tokens: p.trajectory.tokens, mask: p.mask, advantage: adv[i], ...behaviour });
     });
   }
   return { batch, groups, filtered, dropped };

@@ -145,6 +145,30 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(trajectories(out).filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([0, 0]);
   });
 
+  it("async, disaggregated: rollouts run on during training, no trained token older than maxStaleness, every token's version recorded", async () => {
+    const out = join(dir, "async");
+    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=3", "--set", "mode=disaggregated",
+      "--set", "async.enabled=true", "--set", "async.maxStaleness=1", "--out", out]);
+    expect(r.code, r.stderr).to.equal(0);
+    const all = rows(out);
+    expect(all.map((x) => x.step)).to.deep.equal([1, 2, 3]);
+    for (const row of all) {
+      expectTrained(row);
+      expect(Object.keys(row.staleness).map(Number).every((s) => s <= 1), JSON.stringify(row.staleness)).to.equal(true);
+      expect(Object.values(row.staleness as Record<string, number>).reduce((a, b) => a + b, 0)).to.equal(4);
+      for (const k of ["partial_rollouts", "groups_stale", "generator_idle_s", "trainer_idle_s"]) expect(row[k], k).to.be.a("number");
+    }
+    // The engine generated the next step's groups while the learner trained: after the first
+    // step, the model's trajectories were sampled one version before the weights they updated.
+    expect(all.slice(1).some((row) => (row.staleness["1"] ?? 0) > 0)).to.equal(true);
+    const model = trajectories(out).filter((t) => t.policy === "learner");
+    for (const t of model) {
+      expect(t.tokenVersions).to.have.length(t.tokens.length);
+      t.tokenVersions.forEach((v: number, i: number) => expect(v >= 0).to.equal(t.mask[i] === 1));
+      expect(t.step - 1 - Math.min(...t.tokenVersions.filter((v: number) => v >= 0))).to.be.at.most(1);
+    }
+  });
+
   it("kill -9 mid-run, then --resume with two learners: both continue from the newest loadable checkpoint's weights, nothing before it lost", async () => {
     const out = join(dir, "resume");
     const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--set", "learners=2", "--out", out], { cwd: ROOT, stdio: "ignore" });
