@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   "learner-torch": async () => (await import("./learner-torch.js")).run(),
   rollout: async () => (await import("./rollout.js")).run(),
   step: async () => (await import("./step.js")).run(),
+  async: async () => (await import("./async.js")).run(),
 };
 
 const name = process.argv[2];

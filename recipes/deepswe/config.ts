@@ -23,6 +23,8 @@ const Learner = z.strictObject({
   device: z.enum(["cpu", "cuda", "auto"]),
   precision: z.enum(["auto", "fp32", "bf16"]).default("auto"),
   activationCheckpointing: z.boolean().default(true),
+  /** CPU threads of each worker (default: every core); 1 gives each worker a core of its own. */
+  threads: z.number().int().positive().optional(),
 });
 
 export const DeepSWEConfigSchema = z.strictObject({
