@@ -14,6 +14,12 @@ export interface EngineOptions extends WorkerBackend {
   config?: Qwen3Config;
   seed?: number;
   threads?: number;
+  /**
+   * Serve only weights the learner sent: refuse to generate until the first receiveWeights. A
+   * training run's engines set it, so one restarted after a crash cannot answer with its start
+   * weights as if they were current (its calls fail until the next sync: infrastructure failures).
+   */
+  awaitWeights?: boolean;
 }
 
 export class EngineActor implements Generator {
@@ -33,6 +39,7 @@ export class EngineActor implements Generator {
     } else if (this.opts.config) await this.worker.init(this.opts.config, { seed: this.opts.seed ?? 0 });
     else throw new TypeError("EngineActor needs a checkpoint or a config");
     this.vocabSize = (await this.worker.info()).config!.vocab_size;
+    if (this.opts.awaitWeights) this.broken = "no weights received from the learner since the engine started";
   }
 
   async onStop(): Promise<void> {

@@ -10,10 +10,13 @@
 // between calls (its mailbox runs one call at a time), so a turn is the safe point at which a
 // rollout in flight continues with new weights; its tokens keep their own versions.
 import type { Task } from "../../envs/index.js";
-import { mayStartGroup, spansVersions, staleness, type Trajectory } from "../../rl/index.js";
+import { failed, mayStartGroup, spansVersions, staleness, type Trajectory } from "../../rl/index.js";
 import { stopping } from "../../runtime/index.js";
 import { errorTrajectory, type RolloutJob } from "../../actors/index.js";
 import { groupJobs, trainOn, type StepContext, type StepOutcome } from "./step.js";
+
+/** Steps' worth of groups failing in a row after which the run stops (the infrastructure is down). */
+const FAILED_GROUPS_MAX = 3;
 
 interface Group {
   task: Task;
@@ -33,6 +36,8 @@ export class AsyncLoop {
   private wake: (() => void)[] = [];
   private idleMs = 0;
   private stale = 0;
+  private failed = 0;
+  private failedInARow = 0;
   private workers: Promise<void>[];
 
   /** `first`: the step the loop starts at (its tasks are the train set's from there, as in the synchronous loop). */
@@ -56,11 +61,20 @@ export class AsyncLoop {
         continue;
       }
       const trajs = g.trajectories as Trajectory[];
+      // A group whose every trajectory failed through the infrastructure (an engine restarting)
+      // says nothing: its task runs again, unless nothing has worked for a while.
+      if (trajs.every(failed)) {
+        this.failed++;
+        if (++this.failedInARow > FAILED_GROUPS_MAX * c.rollout.tasksPerStep) {
+          throw new Error(`step ${step}: the last ${this.failedInARow - 1} groups failed through infrastructure (the first error: ${trajs[0]?.error ?? "none recorded"}); the run stops here, --resume continues it`);
+        }
+        this.requeue(g);
+        continue;
+      }
+      this.failedInARow = 0;
       if (trajs.some((t) => staleness(t, version) > c.async.maxStaleness)) {
         this.stale++;
-        this.started--;
-        this.again.push(g.task);
-        this.admit();
+        this.requeue(g);
         continue;
       }
       groups.push(g);
@@ -70,10 +84,11 @@ export class AsyncLoop {
     const hist: Record<string, number> = {};
     for (const t of trajs) hist[staleness(t, version)] = (hist[staleness(t, version)] ?? 0) + 1;
     const extra = {
-      staleness: hist, partial_rollouts: trajs.filter(spansVersions).length, groups_stale: this.stale,
+      staleness: hist, partial_rollouts: trajs.filter(spansVersions).length, groups_stale: this.stale, groups_failed: this.failed,
       generator_idle_s: this.idleMs / 1000, trainer_idle_s: waited,
     };
     this.stale = 0;
+    this.failed = 0;
     this.idleMs = 0;
     const out = await trainOn(this.x, step, groups.map((g) => g.task), trajs, waited, extra);
     this.trained++;
@@ -87,6 +102,13 @@ export class AsyncLoop {
     this.queue = [];
     this.notify();
     await Promise.all(this.workers);
+  }
+
+  /** A dropped group: its task is admitted again, before new ones. */
+  private requeue(g: Group): void {
+    this.started--;
+    this.again.push(g.task);
+    this.admit();
   }
 
   /** Admits groups while the staleness bound allows. */

@@ -84,7 +84,10 @@ async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHand
 async function startEngines(cluster: Cluster, c: DeepSWEConfig): Promise<ActorHandle<EngineActor>[]> {
   // The first sync overwrites these weights; a checkpoint only gives the model's shape.
   const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
-  return Promise.all(Array.from({ length: c.engines }, () => cluster.actor(EngineActorClass, [{ ...source, seed: c.model.seed, ...c.learner }], { process: "dedicated" })));
+  // An engine holds no state the next sync does not restore: it restarts whenever it dies and
+  // serves nothing until then.
+  return Promise.all(Array.from({ length: c.engines }, () =>
+    cluster.actor(EngineActorClass, [{ ...source, seed: c.model.seed, ...c.learner, awaitWeights: true }], { process: "dedicated", maxRestarts: -1 })));
 }
 
 /** Rank 0's weights to every engine, versioned; nothing to move when there are none (hybrid). */

@@ -34,6 +34,8 @@ export interface StepRow extends PlotRow, TrajectoryStats {
   partial_rollouts?: number;
   /** Groups dropped since the last step for outgrowing the staleness bound (their tasks run again). */
   groups_stale?: number;
+  /** Groups dropped since the last step because every trajectory failed through infrastructure (run again). */
+  groups_failed?: number;
   /** Rollout slots' time waiting for the staleness bound to admit work, since the last step (slot-seconds). */
   generator_idle_s?: number;
   /** The trainer's time waiting for complete groups, this step. */

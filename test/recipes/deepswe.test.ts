@@ -3,7 +3,7 @@
 // success and a failure to learn from), resume after kill -9 from the checkpoint it names (a
 // corrupt one skipped with a message), and configs refused before anything starts.
 import { expect } from "chai";
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,18 @@ const TINY = ["--set", "warmup.sftSteps=1", "--set", "rollout.maxResponseTokens=
 // One gold replay per group of two: a reward of 1 beside the tiny model's 0, so the step has
 // non-zero advantages, a loss and a gradient.
 const GUIDED = ["--set", "rollout.goldPerGroup=1"];
+/** Pids of the actor hosts under `root` that run a native worker, oldest first. */
+function workerHosts(root: number): number[] {
+  const ps = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).trim().split("\n").map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)!).filter(Boolean);
+  const parent = new Map(ps.map((m) => [Number(m[1]), Number(m[2])]));
+  const under = (pid: number) => {
+    for (let p: number | undefined = pid; p; p = parent.get(p)) if (p === root) return true;
+    return false;
+  };
+  const hosts = new Set(ps.filter((m) => /troupe-worker/.test(m[3]) && under(Number(m[1]))).map((m) => Number(m[2])));
+  return [...hosts].sort((a, b) => a - b);
+}
+
 const rows = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 const trajectories = (dir: string) => readFileSync(join(dir, "trajectories.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 
@@ -167,6 +179,27 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
       t.tokenVersions.forEach((v: number, i: number) => expect(v >= 0).to.equal(t.mask[i] === 1));
       expect(t.step - 1 - Math.min(...t.tokenVersions.filter((v: number) => v >= 0))).to.be.at.most(1);
     }
+  });
+
+  it("async: kill -9 of the engine mid-run costs trajectories (infrastructure failures), the engine restarts and the run goes on", async () => {
+    const out = join(dir, "async-engine-killed");
+    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--set", "mode=disaggregated",
+      "--set", "async.enabled=true", "--out", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    await until("the first step", () => existsSync(join(out, "metrics.jsonl")) && readFileSync(join(out, "metrics.jsonl"), "utf8").length > 0, 300_000);
+    // The learner's and the engine's hosts are the dedicated ones (each with a worker), the
+    // learner's started first.
+    const hosts = workerHosts(child.pid!);
+    expect(hosts).to.have.length(2);
+    process.kill(hosts[1], "SIGKILL");
+    expect(await exited, stderr).to.equal(0);
+    const all = rows(out);
+    expect(all.map((x) => x.step)).to.deep.equal([1, 2, 3, 4]);
+    // What the engine was serving when it died, and what it refused until the next sync, failed.
+    expect(all.reduce((a, x) => a + x.errors + x.groups_failed, 0)).to.be.above(0);
+    for (const row of all) expect(Object.keys(row.staleness).map(Number).every((s) => s <= 1)).to.equal(true);
   });
 
   it("kill -9 mid-run, then --resume with two learners: both continue from the newest loadable checkpoint's weights, nothing before it lost", async () => {
