@@ -30,7 +30,7 @@ usage:
   node driver.js --recipe deepswe --resume RUN_DIR
       the main job: DeepSWE's rollout-then-train RL (laptop profile: embedded cluster, bundled
       tasks, a tiny model warmed up on gold demonstrations)
-  node driver.js --recipe arith [--out DIR] [--steps N] [--seed N] [--backend reference|torch] [--device cpu|cuda|auto]
+  node driver.js --recipe arith [--out DIR] [--steps N] [--seed N] [--backend reference|torch] [--device cpu|cuda|auto] [--async]
       prove the trainer on a CPU: a tiny model learns addition by RL alone (about 20 s)
   node driver.js --help           (and --help after any command)
 
@@ -309,7 +309,7 @@ async function recipeCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "deepswe") return deepsweCommand(rest);
   if (name !== "arith") throw new UsageError(`--recipe: unknown recipe '${name ?? ""}' (available: deepswe, arith)`);
-  const { values } = parse(rest, { out: { type: "string" }, steps: { type: "string" }, seed: { type: "string" }, cluster: { type: "string" }, backend: { type: "string" }, device: { type: "string" } });
+  const { values } = parse(rest, { out: { type: "string" }, steps: { type: "string" }, seed: { type: "string" }, cluster: { type: "string" }, backend: { type: "string" }, device: { type: "string" }, async: { type: "boolean" } });
   if (values.help) return help();
   const backend = (values.backend ?? "reference") as string, device = (values.device ?? "auto") as string;
   if (backend !== "reference" && backend !== "torch") throw new UsageError(`--recipe arith: --backend must be reference or torch, got ${backend}`);
@@ -319,7 +319,7 @@ async function recipeCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(seed)) throw new UsageError(`--recipe arith: --seed must be an integer, got ${values.seed}`);
   const out = (values.out as string | undefined) ?? `runs/arith-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   setInterruptNote(`the steps in ${out}/metrics.jsonl are whole; arith has no resume: run it again`);
-  const rows = await runArith({ out, steps, seed, cluster: values.cluster as string | undefined, worker: { backend, device } as WorkerBackend });
+  const rows = await runArith({ out, steps, seed, cluster: values.cluster as string | undefined, worker: { backend, device } as WorkerBackend, async: values.async ? {} : undefined });
   const mean = (a: typeof rows) => a.reduce((x, r) => x + r.reward_mean, 0) / Math.max(1, a.length);
   const w = Math.min(10, rows.length);
   console.log(`reward: ${mean(rows.slice(0, w)).toFixed(3)} over the first ${w} steps, ${mean(rows.slice(-w)).toFixed(3)} over the last ${w}`);

@@ -24,9 +24,22 @@ describe("recipe arith", function () {
     expect(last).to.be.above(3 * first);
     const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(metrics).to.have.length(120);
-    expect(metrics[0]).to.have.keys("step", "reward_mean", "solve_all", "solve_none", "solve_partial", "loss", "grad_norm", "rollout_s", "train_s");
+    expect(metrics[0]).to.have.keys("step", "reward_mean", "solve_all", "solve_none", "solve_partial", "loss", "grad_norm", "rollout_s", "train_s", "staleness");
+    expect(metrics.every((m) => m.staleness === 0)).to.equal(true);
     expect(existsSync(join(dir, "checkpoints", "step-120", "model.safetensors"))).to.equal(true);
     expect(JSON.parse(readFileSync(join(dir, "config.json"), "utf8"))).to.include({ recipe: "arith", steps: 120, seed: 1 });
+  });
+
+  it("learns the same way asynchronously: each step sampled one version stale, decoupled PPO correcting", async () => {
+    const out = join(dir, "async");
+    const rows = await runArith({ out, steps: 120, seed: 1, async: {}, progress: () => undefined });
+    const mean = (a: typeof rows) => a.reduce((x, r) => x + r.reward_mean, 0) / a.length;
+    const first = mean(rows.slice(0, 10)), last = mean(rows.slice(-10));
+    expect(first).to.be.below(0.25);
+    expect(last).to.be.above(0.6);
+    expect(last).to.be.above(3 * first);
+    // The first step's samples came before any update; every later one's, one version before.
+    expect(rows.map((r) => r.staleness)).to.deep.equal([0, ...new Array(119).fill(1)]);
   });
 
   it("learns the same way with the learner on the torch backend (libtorch, CPU)", async function () {
