@@ -39,9 +39,36 @@ export class OpenAIClient {
     this.eps = o.endpoints.map((u) => ({ url: u.replace(/\/+$/, ""), inFlight: 0, sessions: 0 }));
   }
 
-  /** A policy whose calls all go to one endpoint while it is not overloaded. */
+  /**
+   * A policy whose calls all go to one endpoint while it is not overloaded. Its `version` is
+   * the weights' version of its last reply, where the server reports one (SGLang and Troupe's
+   * server do, as `weight_version`; vLLM does not).
+   */
   session(key: string): Policy {
-    return { name: `openai:${this.o.model}`, generate: (prompt, params) => this.complete(key, prompt, params) };
+    const policy: { -readonly [K in keyof Policy]: Policy[K] } = {
+      name: `openai:${this.o.model}`,
+      generate: async (prompt, params) => {
+        const { completion, version } = await this.complete(key, prompt, params);
+        policy.version = version;
+        return completion;
+      },
+    };
+    return policy;
+  }
+
+  /**
+   * Every endpoint loads the weights in `modelPath` (a checkpoint folder it can read) and
+   * reports `version` with its completions from then on: SGLang's /update_weights_from_disk.
+   */
+  async updateWeightsFromDisk(modelPath: string, version: number): Promise<void> {
+    await Promise.all(this.eps.map(async (ep) => {
+      // A refusal comes as HTTP 400 with {success: false, message}: both say why.
+      const fail = (why: string, status?: number) => new OpenAIError(`${ep.url}: /update_weights_from_disk failed: ${why}`, status);
+      const r = (await this.post(ep.url, "/update_weights_from_disk", { model_path: modelPath, weight_version: String(version) }).catch((e: OpenAIError) => {
+        throw fail(e.message, e.status);
+      })) as { success?: boolean; message?: string };
+      if (r.success !== true) throw fail(r.message ?? JSON.stringify(r).slice(0, 200));
+    }));
   }
 
   /** Ends a session (its trajectory is over): forget its endpoint. */
@@ -67,7 +94,7 @@ export class OpenAIClient {
     return idlest;
   }
 
-  async complete(key: string, prompt: number[], p: SamplingParams): Promise<Completion> {
+  async complete(key: string, prompt: number[], p: SamplingParams): Promise<{ completion: Completion; version?: number }> {
     const ep = this.pick(key);
     const body = {
       model: this.o.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature ?? 1, top_p: p.topP ?? 1,
@@ -80,7 +107,7 @@ export class OpenAIClient {
     for (let attempt = 0; ; attempt++) {
       ep.inFlight++;
       try {
-        return parseCompletion(await this.post(ep.url, body));
+        return parseCompletion(await this.post(ep.url, "/v1/completions", body));
       } catch (e) {
         const retryable = !(e instanceof OpenAIError) || e.status === 429 || (e.status ?? 0) >= 500;
         if (!retryable || attempt >= retries) throw e;
@@ -92,8 +119,8 @@ export class OpenAIClient {
     }
   }
 
-  private async post(url: string, body: unknown): Promise<unknown> {
-    const res = await fetch(`${url}/v1/completions`, {
+  private async post(url: string, path: string, body: unknown): Promise<unknown> {
+    const res = await fetch(`${url}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json", ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) },
       body: JSON.stringify(body),
@@ -109,8 +136,11 @@ export class OpenAIClient {
   }
 }
 
-/** Token ids come as "token_id:N" strings (vLLM's return_tokens_as_token_ids). */
-function parseCompletion(r: unknown): Completion {
+/**
+ * Token ids come as "token_id:N" strings (vLLM's return_tokens_as_token_ids); the weights'
+ * version, where the server reports one, as `weight_version` (top level or in `meta_info`).
+ */
+function parseCompletion(r: unknown): { completion: Completion; version?: number } {
   const c = (r as { choices?: { finish_reason?: string; logprobs?: { tokens?: string[]; token_logprobs?: (number | null)[] } }[] }).choices?.[0];
   const toks = c?.logprobs?.tokens;
   if (!c || !toks) throw new OpenAIError("the completion has no logprobs.tokens: the server must support logprobs and return_tokens_as_token_ids");
@@ -120,5 +150,7 @@ function parseCompletion(r: unknown): Completion {
     return Number(m[1]);
   });
   const logprobs = (c.logprobs!.token_logprobs ?? []).map((x) => x ?? 0);
-  return { tokens, logprobs, finish: c.finish_reason === "length" ? "length" : "stop" };
+  const meta = r as { weight_version?: unknown; meta_info?: { weight_version?: unknown } };
+  const v = Number(meta.weight_version ?? meta.meta_info?.weight_version);
+  return { completion: { tokens, logprobs, finish: c.finish_reason === "length" ? "length" : "stop" }, version: Number.isInteger(v) ? v : undefined };
 }

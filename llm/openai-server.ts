@@ -1,7 +1,10 @@
 // An OpenAI-compatible completions server over a native worker: POST /v1/completions with
 // token ids (or text, given a tokenizer), log-probs, and vLLM's return_tokens_as_token_ids and
 // stop_token_ids. Serves a local checkpoint to any OpenAI-style client, and the HTTP client's
-// tests. GET /v1/models lists the one model.
+// tests. GET /v1/models lists the one model. POST /update_weights_from_disk takes new weights
+// from a checkpoint folder as SGLang's endpoint of that name does ({model_path, weight_version}
+// → {success, message}), so a training run can use this server as its engine; every completion
+// then says which weights made it (`weight_version`, as SGLang reports it).
 import { createServer, type Server } from "node:http";
 import type { NativeWorker } from "../gpu/index.js";
 import type { Tokenizer } from "./tokenizer/index.js";
@@ -14,13 +17,15 @@ export interface ServeOptions {
 }
 
 export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+  let weightVersion = "0";
   const server = createServer((req, res) => {
     const reply = (status: number, v: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(v));
     };
     if (req.method === "GET" && req.url === "/v1/models") return reply(200, { object: "list", data: [{ id: o.model, object: "model" }] });
-    if (req.method !== "POST" || req.url !== "/v1/completions") return reply(404, { error: { message: `no route ${req.method} ${req.url}` } });
+    const routes = ["/v1/completions", "/update_weights_from_disk"];
+    if (req.method !== "POST" || !routes.includes(req.url ?? "")) return reply(404, { error: { message: `no route ${req.method} ${req.url}` } });
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
@@ -30,16 +35,29 @@ export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promis
       } catch {
         return reply(400, { error: { message: "the body is not JSON" } });
       }
+      if (req.url === "/update_weights_from_disk") {
+        if (typeof b.model_path !== "string" || !b.model_path) return reply(400, { success: false, message: "model_path (a checkpoint folder) is required" });
+        try {
+          // The worker runs one request at a time: completions before this one finish on the
+          // old weights, those after it start on the new.
+          await worker.load(b.model_path, { optimizer: false });
+          weightVersion = b.weight_version === undefined ? weightVersion : String(b.weight_version);
+          return reply(200, { success: true, message: `loaded ${b.model_path}`, weight_version: weightVersion });
+        } catch (e) {
+          return reply(400, { success: false, message: (e as Error).message });
+        }
+      }
       const prompt: number[] | undefined = Array.isArray(b.prompt) && b.prompt.every((x: unknown) => Number.isInteger(x)) ? b.prompt
         : typeof b.prompt === "string" && o.tokenizer ? o.tokenizer.encode(b.prompt) : undefined;
       if (!prompt?.length) return reply(400, { error: { message: "prompt must be a non-empty list of token ids (or text, when the server has a tokenizer)" } });
       try {
+        const version = weightVersion;
         const [g] = await worker.generate([prompt], {
           maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? 1, topP: b.top_p ?? 1, topK: b.top_k ?? 0, stop: b.stop_token_ids ?? [], seed: b.seed,
         });
         const ids = Array.from(g.tokens);
         reply(200, {
-          id: `cmpl-${Date.now()}`, object: "text_completion", model: o.model,
+          id: `cmpl-${Date.now()}`, object: "text_completion", model: o.model, weight_version: version,
           choices: [{
             index: 0, text: o.tokenizer ? o.tokenizer.decode(ids) : "", finish_reason: g.finish,
             logprobs: { tokens: b.return_tokens_as_token_ids ? ids.map((t) => `token_id:${t}`) : ids.map((t) => (o.tokenizer ? o.tokenizer.decode([t]) : String(t))), token_logprobs: Array.from(g.logprobs) },

@@ -143,6 +143,12 @@ export class LearnerActor implements Generator {
   async save(path: string): Promise<void> {
     await this.worker!.save(path, { optimizer: true });
   }
+
+  /** The weights alone, as a Hugging Face checkpoint folder (for a server to load); their version. */
+  async saveWeights(path: string): Promise<number> {
+    await this.worker!.save(path, { optimizer: false });
+    return this.version;
+  }
 }
 
 /** This machine's first non-internal IPv4 address (loopback on a machine with none). */

@@ -38,10 +38,19 @@ export const DeepSWEConfigSchema = z.strictObject({
   /**
    * hybrid (DeepSWE's): the learners' workers also generate, so no weights move between
    * phases. disaggregated: `engines` EngineActors generate and get each new version of the
-   * weights by a bucketed broadcast after every train phase.
+   * weights by a bucketed broadcast after every train phase. external: OpenAI-compatible
+   * servers (`external`: SGLang, Troupe's own) generate, and load each new version from a
+   * checkpoint folder the learner writes where they can read it.
    */
-  mode: z.enum(["hybrid", "disaggregated"]).default("hybrid"),
+  mode: z.enum(["hybrid", "disaggregated", "external"]).default("hybrid"),
   engines: z.number().int().positive().default(1),
+  external: z.strictObject({
+    /** Base URLs of the servers (each must serve /v1/completions and /update_weights_from_disk). */
+    urls: z.array(z.string().url()).min(1),
+    model: z.string().min(1),
+    /** Where the learner writes each version for the servers to load (default: RUN_DIR/weights). */
+    weightsDir: z.string().optional(),
+  }).optional(),
   sync: z.strictObject({ bucketMB: z.number().positive(), windowMB: z.number().positive() }).default({ bucketMB: 8, windowMB: 64 }),
   rollout: z.strictObject({
     tasksPerStep: z.number().int().positive(),
@@ -189,6 +198,7 @@ export function resolveConfig(profile: string, file: Record<string, unknown> | u
     throw new ConfigError(`deepswe config: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
   if (!r.data.model.init && !r.data.model.config) throw new ConfigError("deepswe config: model: give init (a checkpoint folder) or config");
+  if (r.data.mode === "external" && !r.data.external) throw new ConfigError("deepswe config: external: mode external needs external.urls and external.model");
   if (r.data.rollout.goldPerGroup >= r.data.rollout.k) {
     throw new ConfigError(`deepswe config: rollout.goldPerGroup: ${r.data.rollout.goldPerGroup} of ${r.data.rollout.k} rollouts per group leaves the model none`);
   }

@@ -2,10 +2,11 @@
 // options: the learners (rank 0 from the checkpoint resumed from, the others joined to it), the
 // engines of disaggregated mode, and the rollout slots; and the two things done to them between
 // steps: the weight sync and the check that every replica holds rank 0's bits.
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { EngineActorClass, LearnerActorClass, type EngineActor, type Generator, type LearnerActor, type RolloutActor } from "../../actors/index.js";
+import { EngineActorClass, LearnerActorClass, type EngineActor, type Generator, type LearnerActor, type PolicySpec, type RolloutActor } from "../../actors/index.js";
+import { OpenAIClient } from "../../llm/index.js";
 import type { ActorHandle, Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { rolloutSlots } from "../rollouts.js";
@@ -24,19 +25,25 @@ export interface Crew {
   replicas: ActorHandle<LearnerActor | EngineActor>[];
   /** Steps the checkpoint resumed from had taken (0: a fresh start). */
   done: number;
+  /** External mode: the servers, and where the learner writes each version for them. */
+  external?: { client: OpenAIClient; dir: string };
 }
 
-export async function startCrew(cluster: Cluster, c: DeepSWEConfig, ckDir: string, resume: boolean, log: (l: string) => void): Promise<Crew> {
-  const { learner, step: done, checkpoint } = await startLearner(cluster, c, ckDir, resume, log);
+export async function startCrew(cluster: Cluster, c: DeepSWEConfig, out: string, resume: boolean, log: (l: string) => void): Promise<Crew> {
+  const { learner, step: done, checkpoint } = await startLearner(cluster, c, join(out, "checkpoints"), resume, log);
   const learners = await dataParallel(cluster, c, learner, checkpoint);
-  const engines = c.mode === "hybrid" ? [] : await startEngines(cluster, c);
+  const engines = c.mode === "disaggregated" ? await startEngines(cluster, c) : [];
   const generators: ActorHandle<Generator>[] = c.mode === "hybrid" ? learners : engines;
+  const external = c.mode === "external" && c.external
+    ? { client: new OpenAIClient({ endpoints: c.external.urls, model: c.external.model }), dir: c.external.weightsDir ?? join(out, "weights") }
+    : undefined;
+  const policy: PolicySpec = c.external && external ? { kind: "openai", urls: c.external.urls, model: c.external.model } : { kind: "engine", name: "learner" };
   const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutS, diskBudgetBytes: c.rollout.diskBudgetGiB * 1024 ** 3 }, (i) => ({
-    policy: { kind: "engine", name: "learner" }, engine: generators[i % generators.length], tokenizer: c.model.tokenizer,
+    policy, engine: generators.length ? generators[i % generators.length] : undefined, tokenizer: c.model.tokenizer,
     sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
     limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutMs: c.rollout.timeoutS * 1000 },
   }));
-  return { learner, learners, engines, generators, slots, replicas: [...learners.slice(1), ...engines], done };
+  return { learner, learners, engines, generators, slots, replicas: [...learners.slice(1), ...engines], done, external };
 }
 
 /** The options every learner and engine worker starts with, besides where its weights come from. */
@@ -88,6 +95,22 @@ async function startEngines(cluster: Cluster, c: DeepSWEConfig): Promise<ActorHa
   // serves nothing until then.
   return Promise.all(Array.from({ length: c.engines }, () =>
     cluster.actor(EngineActorClass, [{ ...source, seed: c.model.seed, ...c.learner, awaitWeights: true }], { process: "dedicated", maxRestarts: -1 })));
+}
+
+/**
+ * External mode: rank 0's weights written as a checkpoint folder of their version, which every
+ * server loads (/update_weights_from_disk); the previous version's folder goes once they have.
+ */
+export async function syncExternal(learner: ActorHandle<LearnerActor>, external: NonNullable<Crew["external"]>): Promise<{ version: number; seconds: number; bytes: number }> {
+  const t0 = performance.now();
+  const { version } = await learner.info();
+  const dir = join(external.dir, `v${version}`);
+  await learner.saveWeights(dir);
+  await external.client.updateWeightsFromDisk(dir, version);
+  let bytes = 0;
+  for (const f of readdirSync(dir)) bytes += statSync(join(dir, f)).size;
+  for (const old of readdirSync(external.dir)) if (old !== `v${version}`) rmSync(join(external.dir, old), { recursive: true, force: true });
+  return { version, seconds: (performance.now() - t0) / 1000, bytes };
 }
 
 /** Rank 0's weights to every engine, versioned; nothing to move when there are none (hybrid). */

@@ -37,7 +37,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   const tracesFile = join(o.out, "traces.jsonl");
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile } : { tracesFile });
   try {
-    const crew = await startCrew(cluster, c, record.checkpoints, !!o.resume, log);
+    const crew = await startCrew(cluster, c, o.out, !!o.resume, log);
     if (o.resume) await record.resumeAfter(crew.done);
     // A resume that found no checkpoint starts from the beginning: warm-up included.
     if (crew.done === 0 && c.warmup.sftSteps > 0) await warmup(cluster, c, train, crew.learners, log);

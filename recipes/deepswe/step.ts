@@ -7,7 +7,7 @@ import type { PolicySequence } from "../../actors/index.js";
 import { advantages, compactFilter, solveCounts, trajectoryStats, type TrajectoryStats, type Trajectory } from "../../rl/index.js";
 import { stopping } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
-import { sameWeights, syncEngines, type Crew } from "./crew.js";
+import { sameWeights, syncEngines, syncExternal, type Crew } from "./crew.js";
 import type { PlotRow } from "./plot.js";
 import { progressBar } from "../progress.js";
 import { runJobs } from "../rollouts.js";
@@ -128,8 +128,10 @@ async function trainStep(crew: Crew, c: DeepSWEConfig, batch: PolicySequence[]) 
 
 /** Rank 0's new weights to the engines (none to move in hybrid mode), logged when moved. */
 export async function sync(x: Pick<StepContext, "crew" | "config" | "log">) {
-  const s = await syncEngines(x.config, x.crew.learner, x.crew.engines);
-  if (s.bytes) x.log(`weight sync: version ${s.version} to ${x.crew.engines.length} engine(s), ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(2)} s`);
+  const ext = x.crew.external;
+  const s = ext ? await syncExternal(x.crew.learner, ext) : await syncEngines(x.config, x.crew.learner, x.crew.engines);
+  const to = ext ? `${x.config.external!.urls.length} server(s) from ${ext.dir}` : `${x.crew.engines.length} engine(s)`;
+  if (s.bytes) x.log(`weight sync: version ${s.version} to ${to}, ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(2)} s`);
   return s;
 }
 

@@ -2,6 +2,9 @@
 // native tiny model, and plain HTTP servers that misbehave on purpose.
 import { expect } from "chai";
 import { createServer, type Server } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NativeWorker } from "../../gpu/index.js";
 import { OpenAIClient, OpenAIError, serveOpenAI } from "../../llm/index.js";
 import { TINY } from "../gpu/worker-helpers.js";
@@ -38,6 +41,33 @@ describe("OpenAI-compatible client", function () {
     expect(got.tokens).to.deep.equal(Array.from(want.tokens));
     expect(got.logprobs).to.deep.equal(Array.from(want.logprobs));
     expect(got.finish).to.equal("length");
+  });
+
+  it("/update_weights_from_disk: both servers load a checkpoint, their replies then carry its version and match its weights; a bad path fails with the reason", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-weights-"));
+    const other = await NativeWorker.start();
+    try {
+      await other.init(TINY, { seed: 31, initStd: 0.5 });
+      await other.save(join(dir, "v7"), { optimizer: false });
+      const client = new OpenAIClient({ endpoints: urls, model: "tiny" });
+      const session = client.session("w#0");
+      await session.generate([1, 2, 3], { maxTokens: 2, seed: 1, stop: [] });
+      expect(session.version).to.equal(0);
+      await client.updateWeightsFromDisk(join(dir, "v7"), 7);
+      const prompt = [1, 2, 3, 4, 5];
+      const got = await session.generate(prompt, { maxTokens: 12, temperature: 1, seed: 4, stop: [] });
+      expect(session.version).to.equal(7);
+      const [want] = await other.generate([prompt], { maxTokens: 12, seed: 4 });
+      expect(got.tokens).to.deep.equal(Array.from(want.tokens));
+      const err = await client.updateWeightsFromDisk(join(dir, "nowhere"), 8).catch((e) => e);
+      expect(err).to.be.instanceOf(OpenAIError);
+      expect(err.message).to.match(/update_weights_from_disk failed: .*nowhere/);
+    } finally {
+      // Back to the weights the other tests expect.
+      for (const w of workers) await w.init(TINY, { seed: 9, initStd: 0.5 });
+      await other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("sessions stick to an endpoint and new ones spread over the least loaded", async () => {

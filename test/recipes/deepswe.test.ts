@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { weightsDigest } from "../../actors/index.js";
 import { NativeWorker } from "../../gpu/index.js";
 import { PROFILES } from "../../recipes/index.js";
+import { serveOpenAI } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
 import { driver as runDriver, interruptDriver, ROOT, until } from "../helpers.js";
 
@@ -178,6 +179,41 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
       expect(t.tokenVersions).to.have.length(t.tokens.length);
       t.tokenVersions.forEach((v: number, i: number) => expect(v >= 0).to.equal(t.mask[i] === 1));
       expect(t.step - 1 - Math.min(...t.tokenVersions.filter((v: number) => v >= 0))).to.be.at.most(1);
+    }
+  });
+
+  it("async with an external engine: Troupe's OpenAI-compatible server generates and loads each version from disk", async () => {
+    const out = join(dir, "external");
+    // The server starts with weights of its own (another seed): the first sync replaces them.
+    const w = await NativeWorker.start({ threads: 1 });
+    await w.init(PROFILES.laptop.model.config as never, { seed: 99 });
+    const server = await serveOpenAI(w, { model: "tiny" });
+    try {
+      const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=2", "--set", "mode=external",
+        "--set", `external.urls=${JSON.stringify([server.url])}`, "--set", "external.model=tiny", "--set", "async.enabled=true", "--out", out]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(new RegExp(`weight sync: version 0 to 1 server\\(s\\) from ${join(out, "weights")}`));
+      expect(r.stderr).to.match(/weight sync: version 1 to 1 server\(s\)/);
+      const all = rows(out);
+      expect(all.map((x) => x.step)).to.deep.equal([1, 2]);
+      for (const row of all) expectTrained(row);
+      // The server's replies carried the version it had loaded: every generated token has one.
+      const model = trajectories(out).filter((t) => t.policy === "openai:tiny");
+      expect(model.length).to.be.above(0);
+      for (const t of model) t.tokenVersions.forEach((v: number, i: number) => expect(v >= 0).to.equal(t.mask[i] === 1));
+      // It holds the learner's last version now: what the last sync wrote is what it serves.
+      expect(await weightsDigest(w)).to.equal(await (async () => {
+        const q = await NativeWorker.start({ threads: 1 });
+        try {
+          await q.load(join(out, "weights", "v2"), { optimizer: false });
+          return weightsDigest(q);
+        } finally {
+          await q.close();
+        }
+      })());
+    } finally {
+      await server.close();
+      await w.close();
     }
   });
 
