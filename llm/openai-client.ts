@@ -3,7 +3,7 @@
 // endpoints: each trajectory (session) sticks to one, for the server's prefix cache, and new
 // sessions go to the least loaded; a session moves only when its endpoint is far busier than
 // the idlest. Timeouts, and retries with exponential backoff on 429, 5xx and network errors.
-import type { Completion, Policy, SamplingParams } from "./policy.js";
+import { SAMPLING_DEFAULTS, type Completion, type Policy, type SamplingParams } from "./policy.js";
 
 export interface OpenAIClientOptions {
   /** Base URLs, e.g. http://host:8000 (the /v1/completions path is appended). */
@@ -97,7 +97,7 @@ export class OpenAIClient {
   async complete(key: string, prompt: number[], p: SamplingParams): Promise<{ completion: Completion; version?: number }> {
     const ep = this.pick(key);
     const body = {
-      model: this.o.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature ?? 1, top_p: p.topP ?? 1,
+      model: this.o.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature ?? SAMPLING_DEFAULTS.temperature, top_p: p.topP ?? SAMPLING_DEFAULTS.topP,
       ...(p.topK ? { top_k: p.topK } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
       ...(p.stop?.length ? { stop_token_ids: p.stop } : {}),
       logprobs: 1, return_tokens_as_token_ids: true, skip_special_tokens: false,

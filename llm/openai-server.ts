@@ -8,6 +8,7 @@
 import { createServer, type Server } from "node:http";
 import type { NativeWorker } from "../gpu/index.js";
 import type { Tokenizer } from "./tokenizer/index.js";
+import { SAMPLING_DEFAULTS } from "./policy.js";
 
 export interface ServeOptions {
   model: string;
@@ -53,7 +54,7 @@ export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promis
       try {
         const version = weightVersion;
         const [g] = await worker.generate([prompt], {
-          maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? 1, topP: b.top_p ?? 1, topK: b.top_k ?? 0, stop: b.stop_token_ids ?? [], seed: b.seed,
+          maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? SAMPLING_DEFAULTS.temperature, topP: b.top_p ?? SAMPLING_DEFAULTS.topP, topK: b.top_k ?? SAMPLING_DEFAULTS.topK, stop: b.stop_token_ids ?? [], seed: b.seed,
         });
         const ids = Array.from(g.tokens);
         reply(200, {

@@ -12,6 +12,9 @@ export interface SamplingParams {
   seed?: number;
 }
 
+/** What an unset sampling parameter means, on every path (the native worker's own defaults too). */
+export const SAMPLING_DEFAULTS = { temperature: 1, topP: 1, topK: 0 } as const;
+
 export interface Completion {
   tokens: number[];
   /** One per token: its log-prob under the sampling distribution (0 when unknown). */

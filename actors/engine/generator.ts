@@ -19,6 +19,6 @@ export interface Generator {
 }
 
 export async function generateWith(worker: NativeWorker, prompts: number[][], p: SamplingParams, version: number): Promise<Generated[]> {
-  const gs = await worker.generate(prompts, { ...p, temperature: p.temperature ?? 1, topP: p.topP ?? 1, topK: p.topK ?? 0, stop: p.stop ?? [] });
+  const gs = await worker.generate(prompts, { ...p, stop: p.stop ?? [] });  // unset parameters: the worker's defaults
   return gs.map((g) => ({ tokens: Array.from(g.tokens), logprobs: Array.from(g.logprobs), finish: g.finish, version }));
 }

@@ -15,10 +15,10 @@ export interface TrajectoryLimits {
   maxResponseTokens?: number;
   /** Tokens one reply may take. */
   maxTurnTokens?: number;
-  /** Wall-clock limit of the whole trajectory (DEEPSWE: 5,400 s). */
-  timeoutMs?: number;
-  /** A tool call that has not come back this long after its own limit means a hung sandbox. */
-  toolGraceMs?: number;
+  /** Wall-clock limit of the whole trajectory, seconds (DEEPSWE: 5,400). */
+  timeoutSec?: number;
+  /** A tool call that has not come back this many seconds after its own limit means a hung sandbox. */
+  toolGraceSec?: number;
 }
 
 /** What the loop needs of an environment: an SWEEnv, or an EnvActor's handle behind an adapter. */
@@ -87,7 +87,7 @@ async function traced<T>(name: string, attrs: Record<string, string | number | u
 
 async function loop(o: TrajectoryOptions, provider: string, model: string): Promise<Trajectory> {
   const t0 = Date.now();
-  const lim = { maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 8192, timeoutMs: 5_400_000, toolGraceMs: 30_000, ...o.limits };
+  const lim = { maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 8192, timeoutSec: 5400, toolGraceSec: 30, ...o.limits };
   const tok = o.tokenizer;
   const stop = tok.specialId(IM_END);
   const rec: Trajectory = {
@@ -112,7 +112,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
     if (prompt.length > lim.maxPromptTokens) return finishRecord(rec, "context", t0);
     const responseLeft = () => lim.maxResponseTokens - (rec.tokens.length - rec.promptLength);
     for (;;) {
-      if (Date.now() - t0 > lim.timeoutMs) return finishRecord(rec, "timeout", t0);
+      if (Date.now() - t0 > lim.timeoutSec * 1000) return finishRecord(rec, "timeout", t0);
       const budget = Math.min(lim.maxTurnTokens, responseLeft());
       if (budget <= 0) return finishRecord(rec, "context", t0);
       const tm = Date.now();
@@ -139,7 +139,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
         const call = parsed.call;
         const step = await traced(`execute_tool ${call.name}`, {
           "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.name, "gen_ai.tool.call.id": `call_${rec.steps + 1}`,
-        }, () => withDeadline(o.env.step(call), o.env.stepTimeoutSec * 1000 + lim.toolGraceMs), (r, s) => s.set({
+        }, () => withDeadline(o.env.step(call), (o.env.stepTimeoutSec + lim.toolGraceSec) * 1000), (r, s) => s.set({
           "rl.tool.exit_code": r ? exitCodeOf(r.observation) : undefined, "rl.tool.error": r?.error, "rl.tool.timed_out": r === undefined,
         }));
         rec.timings.toolMs += Date.now() - tt;

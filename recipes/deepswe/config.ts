@@ -60,8 +60,8 @@ export const DeepSWEConfigSchema = z.strictObject({
     maxPromptTokens: z.number().int().positive(),
     maxResponseTokens: z.number().int().positive(),
     maxTurnTokens: z.number().int().positive(),
-    timeoutS: z.number().positive(),
-    stepTimeoutS: z.number().positive(),
+    timeoutSec: z.number().positive(),
+    stepTimeoutSec: z.number().positive(),
     temperature: z.number().min(0),
     topP: z.number().gt(0).max(1),
     /**
@@ -138,7 +138,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     sync: { bucketMB: 8, windowMB: 64 },
     rollout: {
       tasksPerStep: 2, k: 2, envActors: 2, maxSteps: 4, maxPromptTokens: 8192, maxResponseTokens: 1024, maxTurnTokens: 128,
-      timeoutS: 600, stepTimeoutS: 60, temperature: 1, topP: 1, goldPerGroup: 0, diskBudgetGiB: 2,
+      timeoutSec: 600, stepTimeoutSec: 60, temperature: 1, topP: 1, goldPerGroup: 0, diskBudgetGiB: 2,
     },
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 1024, compactFilter: true },
     optim: { lr: 1e-4, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 8192 },
@@ -160,7 +160,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
     sync: { bucketMB: 256, windowMB: 1024 },
     rollout: {
       tasksPerStep: 8, k: 8, envActors: 64, maxSteps: 50, maxPromptTokens: 4096, maxResponseTokens: 32768, maxTurnTokens: 32768,
-      timeoutS: 5400, stepTimeoutS: 90, temperature: 1, topP: 1, goldPerGroup: 0, diskBudgetGiB: 2,
+      timeoutSec: 5400, stepTimeoutSec: 90, temperature: 1, topP: 1, goldPerGroup: 0, diskBudgetGiB: 2,
     },
     algorithm: { advantage: "rloo", epsLow: 0.2, epsHigh: 0.28, lossScale: 32768, compactFilter: true },
     optim: { lr: 1e-6, weightDecay: 0.01, maxGradNorm: 1, microBatchTokens: 32768 },
@@ -174,7 +174,7 @@ export const PROFILES: Record<"laptop" | "cluster", DeepSWEConfig> = {
 export function resolveConfig(profile: string, file: Record<string, unknown> | undefined, sets: string[]): DeepSWEConfig {
   if (profile !== "laptop" && profile !== "cluster") throw new ConfigError(`--profile must be laptop or cluster, not '${profile}'`);
   const merged = structuredClone(PROFILES[profile]) as Record<string, unknown>;
-  if (file) deepMerge(merged, file);
+  if (file) deepMerge(merged, renamedKeys(file));
   for (const s of sets) {
     const eq = s.indexOf("=");
     if (eq < 1) throw new ConfigError(`--set '${s}': expected key.path=value`);
@@ -203,6 +203,18 @@ export function resolveConfig(profile: string, file: Record<string, unknown> | u
     throw new ConfigError(`deepswe config: rollout.goldPerGroup: ${r.data.rollout.goldPerGroup} of ${r.data.rollout.k} rollouts per group leaves the model none`);
   }
   return r.data;
+}
+
+/**
+ * Durations are seconds spelled `…Sec` in configs and env options (`…Ms` only in the runtime's
+ * call options): a config saved before that spelling (a run to resume) is read under the new one.
+ */
+function renamedKeys(file: Record<string, unknown>): Record<string, unknown> {
+  const rollout = file.rollout as Record<string, unknown> | undefined;
+  if (!rollout || typeof rollout !== "object") return file;
+  const renamed: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rollout)) renamed[k === "timeoutS" ? "timeoutSec" : k === "stepTimeoutS" ? "stepTimeoutSec" : k] = v;
+  return { ...file, rollout: renamed };
 }
 
 function deepMerge(into: Record<string, unknown>, from: Record<string, unknown>): void {

@@ -80,7 +80,7 @@ describe("agent trajectories (replay and scripted policies, docker)", function (
     try {
       // Each step takes a second; 50 of them would take far longer than the 1.5 s allowed.
       const slow = ["<function=execute_bash><parameter=cmd>sleep 1</parameter></function>"];
-      const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, slow), limits: { timeoutMs: 1500 } });
+      const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, slow), limits: { timeoutSec: 1.5 } });
       expect(rec.termination).to.equal("timeout");
       expect(rec.steps).to.be.within(1, 3);
       expect(rec.reward).to.equal(0);
@@ -96,7 +96,7 @@ describe("agent trajectories (replay and scripted policies, docker)", function (
       // The shell ignores the time limit's SIGTERM, so the command lives until the SIGKILL
       // two seconds later: past the step's deadline (1 s, no grace).
       const stuck = ["<function=execute_bash><parameter=cmd>trap '' TERM; sleep 30</parameter></function>"];
-      const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, stuck), limits: { toolGraceMs: 0 } });
+      const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy: new ScriptedPolicy(tok, stuck), limits: { toolGraceSec: 0 } });
       expect(rec.termination).to.equal("tool_timeout");
       expect(rec.steps).to.equal(0);
       expect(rec.reward).to.equal(0);
