@@ -1,41 +1,48 @@
-// Data-parallel LearnerActors: a TCP rendezvous passed through the runtime, weights broadcast
-// from rank 0 on joining, gradients all-reduced at every step — the group ends bit-identical
-// and equal (to rounding) to one learner on the whole batch.
+// The LearnerActor's policy-gradient step on samples from older weights: with behaviour
+// log-probs and an importance cap it trains exactly as on the same sequences with their masks
+// weighted by min(π_prox / π_behav, cap) by hand (rl/off-policy.ts), the proximal log-probs
+// being its own before the step; and that weighting changes what it learns.
 import { expect } from "chai";
-import { LearnerActorClass } from "../../actors/index.js";
-import { init, type Cluster } from "../../runtime/index.js";
-import { sequences, TINY } from "../gpu/worker-helpers.js";
+import { LearnerActor } from "../../actors/index.js";
+import { behaviourWeighted } from "../../rl/index.js";
+import { TINY } from "../gpu/worker-helpers.js";
 
-
-describe("data-parallel learners", function () {
+describe("LearnerActor: decoupled PPO", function () {
   this.timeout(120_000);
-  let cluster: Cluster;
-  before(async () => {
-    cluster = await init();
-  });
-  after(() => cluster?.shutdown());
+  const learners: LearnerActor[] = [];
+  const fresh = async () => {
+    const l = new LearnerActor({ config: TINY, seed: 5, threads: 1 });
+    await l.onStart();
+    learners.push(l);
+    return l;
+  };
+  after(() => Promise.all(learners.map((l) => l.onStop())));
 
-  it("two learners equal one learner on the combined batch; ranks stay bit-identical", async () => {
-    const opts = (seed: number) => [{ config: TINY, seed, threads: 1 }] as [{ config: typeof TINY; seed: number; threads: number }];
-    const [a, b, one] = await Promise.all([1, 2, 1].map((seed) => cluster.actor(LearnerActorClass, opts(seed), { process: "dedicated" })));
-    expect(await a.checksum()).to.not.equal(await b.checksum());  // different seeds
-    const address = await a.rendezvous();
-    await Promise.all([a.joinGroup(0, 2, [address]), b.joinGroup(1, 2, [address])]);
-    expect(await b.checksum()).to.equal(await a.checksum());     // rank 0's weights broadcast
-    expect(await one.checksum()).to.equal(await a.checksum());   // same seed as rank 0
-    const seqs = sequences(4, 10, 64, 5);
-    const batch = seqs.map((t, i) => ({ tokens: t, mask: t.map((_, j) => (j >= 3 ? 1 : 0)), oldLogprobs: new Array(10).fill(-4), advantage: [1, -1, 0.5, -0.5][i] }));
-    const loss = { mode: "pg" as const, lossScale: 8, batchSequences: 4 };
-    const step = { lr: 1e-3 };
-    await Promise.all([a.train(batch.filter((_, i) => i % 2 === 0), loss, step), b.train(batch.filter((_, i) => i % 2 === 1), loss, step)]);
-    await one.train(batch, loss, step);
-    expect(await b.checksum()).to.equal(await a.checksum());
-    const probe = [sequences(1, 12, 64, 9)[0]];
-    const [lpA] = await a.logprobs(probe);
-    const [lpOne] = await one.logprobs(probe);
-    expect(lpA).to.have.length(12);
-    expect(lpOne).to.have.length(12);
-    lpA.forEach((x, i) => expect(x).to.be.closeTo(lpOne[i], 1e-4));
-    expect((await a.info()).version).to.equal(1);
+  it("behaviour log-probs and a cap train as the hand-weighted mask does; without them the step differs", async () => {
+    const tokens = [[1, 2, 3, 4, 5, 6, 7, 8], [9, 10, 11, 12, 13, 14]];
+    const masks = [[0, 0, 0, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]];
+    // A behaviour policy off the learner's (whose log-probs are about −4.2 here): ratios of
+    // about 6 (past the cap), 1.3 and 0.3.
+    const behaviour = tokens.map((t) => t.map((_, i) => [-6, -4.5, -3][i % 3]));
+    const loss = { mode: "pg" as const, epsLow: 0.2, epsHigh: 0.28, lossScale: 16, batchSequences: 2 };
+    const step = { lr: 1e-2, weightDecay: 0, maxGradNorm: 1 };
+    const advantage = [1, -1];
+
+    const a = await fresh();
+    await a.train(tokens.map((t, i) => ({ tokens: t, mask: masks[i], advantage: advantage[i], behaviourLogprobs: behaviour[i] })), { ...loss, importanceCap: 2 }, step);
+
+    const b = await fresh();
+    const proximal = await b.logprobs(tokens);
+    const weighted = masks.map((m, i) => behaviourWeighted(m, proximal[i], behaviour[i], 2));
+    expect(weighted.flat().some((w) => w === 2)).to.equal(true);  // the cap bit
+    expect(weighted.flat().some((w) => w > 0 && w < 1)).to.equal(true);
+    await b.train(tokens.map((t, i) => ({ tokens: t, mask: weighted[i], advantage: advantage[i], oldLogprobs: proximal[i] })), loss, step);
+
+    const c = await fresh();
+    await c.train(tokens.map((t, i) => ({ tokens: t, mask: masks[i], advantage: advantage[i] })), loss, step);
+
+    const [da, db, dc] = await Promise.all([a, b, c].map((l) => l.checksum()));
+    expect(da).to.equal(db);
+    expect(da).to.not.equal(dc);
   });
 });

@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { runTrajectory } from "../../actors/index.js";
 import { goldReplies, SWEEnv, WarmPool, type Task } from "../../envs/index.js";
 import { Qwen3Tokenizer, ScriptedPolicy } from "../../llm/index.js";
+import { spansVersions, staleness } from "../../rl/index.js";
 import { dockerEnv, task } from "../envs/helpers.js";
 
 describe("agent trajectories (replay and scripted policies, docker)", function () {
@@ -40,6 +41,29 @@ describe("agent trajectories (replay and scripted policies, docker)", function (
       } finally {
         await env.close();
       }
+    }
+  });
+
+  it("weights that change between turns (asynchronous training): each turn's tokens keep the version that sampled them", async () => {
+    const t = task(tasks, "textkit-005");
+    const env = new SWEEnv(pool, { maxSteps: 5 });
+    // The scripted replies, with the weights' version moving on at every turn (3, 4, 5…).
+    const scripted = new ScriptedPolicy(tok, ["<function=execute_bash><parameter=cmd>echo one</parameter></function>", "<function=finish></function>"]);
+    const policy = { name: "versioned", version: 2, generate(prompt: number[], p: Parameters<ScriptedPolicy["generate"]>[1]) {
+      this.version++;
+      return scripted.generate(prompt, p);
+    } };
+    try {
+      const rec = await runTrajectory({ env, task: t, tokenizer: tok, policy });
+      expect(rec.tokenVersions).to.have.length(rec.tokens.length);
+      const generated = [...new Set(rec.tokenVersions!.filter((_, i) => rec.mask[i] === 1))];
+      expect(generated).to.deep.equal([3, 4]);
+      expect(rec.tokenVersions!.filter((_, i) => rec.mask[i] === 0).every((v) => v === -1)).to.equal(true);
+      expect(rec.policyVersion).to.equal(4);
+      expect(spansVersions(rec)).to.equal(true);
+      expect(staleness(rec, 5)).to.equal(2);  // counted from its oldest token
+    } finally {
+      await env.close();
     }
   });
 
