@@ -110,6 +110,9 @@ export interface TrainSequence {
   advantage?: number;
 }
 
+/** DEEPSWE's clip range [1 − 0.2, 1 + 0.28] and constant C: what an unset loss option means (the worker's protocol defaults too). */
+export const LOSS_DEFAULTS = { epsLow: 0.2, epsHigh: 0.28, lossScale: 32768 } as const;
+
 export interface LossOptions {
   mode?: "pg" | "ce";
   epsLow?: number;
@@ -305,7 +308,7 @@ export class NativeWorker {
       t.advantages = { data: Float32Array.from(batch.map((s, i) => s.advantage ?? missing(i, "advantage"))), shape: [batch.length] };
     }
     const f = await this.request("accumulate", {
-      mode, eps_low: opts.epsLow ?? 0.2, eps_high: opts.epsHigh ?? 0.28, loss_scale: opts.lossScale ?? 32768,
+      mode, eps_low: opts.epsLow ?? LOSS_DEFAULTS.epsLow, eps_high: opts.epsHigh ?? LOSS_DEFAULTS.epsHigh, loss_scale: opts.lossScale ?? LOSS_DEFAULTS.lossScale,
       batch_sequences: opts.batchSequences ?? batch.length, batch_tokens: opts.batchTokens ?? 0,
     }, t);
     return f.header.result as LossResult;

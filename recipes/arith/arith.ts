@@ -84,7 +84,7 @@ export async function runArith(o: ArithOptions): Promise<ArithStep[]> {
       const offPolicy = o.async ? { importanceCap: o.async.importanceCap ?? 5 } : {};
       const tr = await learner.train(
         seqs.map((s, i) => ({ tokens: s, mask: s.map((_, j) => (j >= 4 ? 1 : 0)), advantage: adv[i], behaviourLogprobs: [0, 0, 0, 0, ...outs[i].logprobs] })),
-        { mode: "pg", lossScale: 1, epsLow: 0.2, epsHigh: 0.28, ...offPolicy },
+        { mode: "pg", lossScale: 1, ...offPolicy },  // DEEPSWE's clip range (the worker's defaults); C = 1 for one-token answers
         { lr: config.lr, weightDecay: 0.01, maxGradNorm: 1 },
       );
       if (!o.async && step < steps) next = sample(step + 1);
