@@ -38,13 +38,12 @@ export class AsyncLoop {
   private stale = 0;
   private failed = 0;
   private failedInARow = 0;
-  private workers: Promise<void>[];
 
   /** `first`: the step the loop starts at (its tasks are the train set's from there, as in the synchronous loop). */
   constructor(private x: StepContext, first: number) {
     this.next = (first - 1) * x.config.rollout.tasksPerStep;
     this.admit();
-    this.workers = x.crew.slots.map((slot) => this.work(slot));
+    for (const slot of x.crew.slots) void this.work(slot);
   }
 
   /** Trains step `step` on the oldest complete groups within the staleness bound. */
@@ -96,12 +95,14 @@ export class AsyncLoop {
     return out;
   }
 
-  /** Stops admitting work and waits for the rollouts in flight. */
-  async close(): Promise<void> {
+  /**
+   * Stops admitting work. Rollouts still in flight (for steps that will not come) are not
+   * waited for — one may take its whole time limit — the cluster's shutdown ends them.
+   */
+  close(): void {
     this.closed = true;
     this.queue = [];
     this.notify();
-    await Promise.all(this.workers);
   }
 
   /** A dropped group: its task is admitted again, before new ones. */

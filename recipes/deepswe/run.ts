@@ -55,7 +55,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
         if (step % c.schedule.checkpointEvery === 0 || step === c.schedule.steps) await record.checkpoint(crew.learner, step);
       }
     } finally {
-      await loop?.close();
+      loop?.close();
     }
     return [...record.steps];
   } finally {
