@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig, runDeepSWE, type StepRow } from "../recipes/index.js";
-import { log, size } from "./util.js";
+import { log, round, size } from "./util.js";
 
 const STEPS = size(6, 2);
 
@@ -64,8 +64,4 @@ async function loop(asyncOn: boolean) {
 
 function sum(rows: StepRow[], f: (r: StepRow) => number): number {
   return rows.reduce((a, r) => a + f(r), 0);
-}
-
-function round(x: number, d = 2): number {
-  return Math.round(x * 10 ** d) / 10 ** d;
 }

@@ -12,7 +12,7 @@ import { connect } from "@nats-io/transport-node";
 import { EngineActorClass, LearnerActorClass } from "../actors/index.js";
 import { resolveConfig, runDeepSWE, syncEngines } from "../recipes/index.js";
 import { init } from "../runtime/index.js";
-import { log, median, size, SMOKE } from "./util.js";
+import { log, median, round, size, SMOKE } from "./util.js";
 
 const ROUNDS = size(5, 1);
 
@@ -106,8 +106,4 @@ async function rawTransfer(a: Awaited<ReturnType<typeof connect>>, b: Awaited<Re
   await done;
   sub!.unsubscribe();
   return bytes / 1e6 / ((performance.now() - t0) / 1000);
-}
-
-function round(x: number, digits = 2): number {
-  return Number(x.toFixed(digits));
 }

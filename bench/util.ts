@@ -46,3 +46,8 @@ export function median(xs: number[]): number {
 export function log(msg: string): void {
   console.error(msg);
 }
+
+/** `x` with `digits` decimals, for the JSON line. */
+export function round(x: number, digits = 2): number {
+  return Number(x.toFixed(digits));
+}

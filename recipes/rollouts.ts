@@ -19,6 +19,15 @@ export function rolloutSlots(cluster: Cluster, n: number, env: EnvActorOptions, 
   }));
 }
 
+/** One job on a slot; a failed call (the actor died, the cluster went away) is an error trajectory. */
+export async function runJob(slot: ActorHandle<RolloutActor>, job: RolloutJob, policy: string): Promise<Trajectory> {
+  try {
+    return await slot.run(job);
+  } catch (e) {
+    return errorTrajectory(job, policy, e as Error);
+  }
+}
+
 /**
  * Runs every job on the first free slot. A failed call (the actor died, the cluster went away)
  * is recorded as an error trajectory and the queue goes on. Results come back in job order;
@@ -30,11 +39,7 @@ export async function runJobs(slots: ActorHandle<RolloutActor>[], jobs: RolloutJ
   await Promise.all(slots.map(async (slot) => {
     while (next < jobs.length) {
       const i = next++;
-      try {
-        out[i] = await slot.run(jobs[i]);
-      } catch (e) {
-        out[i] = errorTrajectory(jobs[i], policy, e as Error);
-      }
+      out[i] = await runJob(slot, jobs[i], policy);
       onDone?.(out[i], jobs[i], ++done);
     }
   }));

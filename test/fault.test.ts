@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { ActorDiedError, ActorUnavailableError, init, startNatsServer, NodeAgent, Cluster, type NatsServer } from "../runtime/index.js";
 import { Echo, pidAlive, ROOT, startNodeProcess, stopProcess, until } from "./helpers.js";
+import { descendants } from "./leftovers.js";
 
 describe("fault tolerance", function () {
   let cluster: Cluster;
@@ -332,28 +333,8 @@ describe("actors belong to the program that created them", function () {
   });
 });
 
-/** Pids of the descendants of `pid` whose command name is `name` (through /proc). */
+/** Pids of the descendants of `pid` running the program `name`. */
 async function childrenNamed(pid: number, name: string): Promise<number[]> {
-  const { readdirSync, readFileSync } = await import("node:fs");
-  const out: number[] = [];
-  const parents = new Map<number, number>();
-  const names = new Map<number, string>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (!m) continue;
-      parents.set(Number(d), Number(m[2]));
-      names.set(Number(d), m[1]);
-    } catch {
-      /* gone */
-    }
-  }
-  for (const [p] of parents) {
-    let q: number | undefined = p;
-    while (q && q !== pid) q = parents.get(q);
-    if (q === pid && names.get(p) === name) out.push(p);
-  }
-  return out;
+  const program = new RegExp(`(^|/)${name}( |$)`);
+  return [...descendants(pid)].filter(([, p]) => program.test(p.args)).map(([child]) => child);
 }

@@ -18,6 +18,25 @@ export function projectProcesses(): Map<number, string> {
   return found;
 }
 
+/** The processes under `root` (its descendants, however deep): pid → parent pid and command line. */
+export function descendants(root: number): Map<number, { ppid: number; args: string }> {
+  const all = new Map<number, { ppid: number; args: string }>();
+  for (const line of execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (m) all.set(Number(m[1]), { ppid: Number(m[2]), args: m[3] });
+  }
+  const under = new Map<number, { ppid: number; args: string }>();
+  for (const [pid, p] of all) {
+    for (let q: number | undefined = p.ppid; q; q = all.get(q)?.ppid) {
+      if (q === root) {
+        under.set(pid, p);
+        break;
+      }
+    }
+  }
+  return under;
+}
+
 /** Sandbox containers (running or not), by short id; none where no Docker engine answers. */
 export async function sandboxContainers(opts: { running?: boolean } = {}): Promise<string[]> {
   const docker = new Docker();

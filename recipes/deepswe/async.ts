@@ -12,8 +12,9 @@
 import type { Task } from "../../envs/index.js";
 import { failed, mayStartGroup, spansVersions, staleness, type Trajectory } from "../../rl/index.js";
 import { stopping } from "../../runtime/index.js";
-import { errorTrajectory, type RolloutJob } from "../../actors/index.js";
-import { groupJobs, trainOn, type StepContext, type StepOutcome } from "./step.js";
+import type { RolloutJob } from "../../actors/index.js";
+import { runJob } from "../rollouts.js";
+import { groupJobs, trainOn, trainTask, type StepContext, type StepOutcome } from "./step.js";
 
 /** Steps' worth of groups failing in a row after which the run stops (the infrastructure is down). */
 const FAILED_GROUPS_MAX = 3;
@@ -81,7 +82,10 @@ export class AsyncLoop {
     const waited = (Date.now() - t0) / 1000;
     const trajs = groups.flatMap((g) => g.trajectories as Trajectory[]);
     const hist: Record<string, number> = {};
-    for (const t of trajs) hist[staleness(t, version)] = (hist[staleness(t, version)] ?? 0) + 1;
+    for (const t of trajs) {
+      const s = staleness(t, version);
+      hist[s] = (hist[s] ?? 0) + 1;
+    }
     const extra = {
       staleness: hist, partial_rollouts: trajs.filter(spansVersions).length, groups_stale: this.stale, groups_failed: this.failed,
       generator_idle_s: this.idleMs / 1000, trainer_idle_s: waited,
@@ -116,7 +120,7 @@ export class AsyncLoop {
   private admit(): void {
     const c = this.x.config;
     while (!this.closed && mayStartGroup(this.started, this.trained, c.rollout.tasksPerStep, c.async.maxStaleness)) {
-      const task = this.again.shift() ?? this.x.train[this.next++ % this.x.train.length];
+      const task = this.again.shift() ?? trainTask(this.x.train, this.next++);
       const group: Group = { task, trajectories: new Array(c.rollout.k), left: c.rollout.k };
       for (const job of groupJobs(c, task)) this.queue.push({ job, group });
       this.started++;
@@ -134,13 +138,7 @@ export class AsyncLoop {
         continue;
       }
       const { job, group } = item;
-      let t: Trajectory;
-      try {
-        t = await slot.run(job);
-      } catch (e) {
-        t = errorTrajectory(job, "learner", e as Error);
-      }
-      group.trajectories[job.rolloutIndex] = t;
+      group.trajectories[job.rolloutIndex] = await runJob(slot, job, "learner");
       if (--group.left === 0) {
         this.complete.push(group);
         this.notify();

@@ -37,7 +37,7 @@ export async function startCrew(cluster: Cluster, c: DeepSWEConfig, out: string,
   const external = c.mode === "external" && c.external
     ? { client: new OpenAIClient({ endpoints: c.external.urls, model: c.external.model }), dir: c.external.weightsDir ?? join(out, "weights") }
     : undefined;
-  const policy: PolicySpec = c.external && external ? { kind: "openai", urls: c.external.urls, model: c.external.model } : { kind: "engine", name: "learner" };
+  const policy: PolicySpec = external ? { kind: "openai", urls: c.external!.urls, model: c.external!.model } : { kind: "engine", name: "learner" };
   const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutSec, diskBudgetBytes: c.rollout.diskBudgetGiB * 1024 ** 3 }, (i) => ({
     policy, engine: generators.length ? generators[i % generators.length] : undefined, tokenizer: c.model.tokenizer,
     sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },

@@ -53,9 +53,14 @@ export interface StepContext {
   digest?: string;
 }
 
-/** The step's tasks: the train set in order, wrapping around. */
+/** The run's i-th group's task: the train set in order, wrapping around (both loops). */
+export function trainTask(train: Task[], i: number): Task {
+  return train[i % train.length];
+}
+
+/** The step's tasks. */
 export function tasksOfStep(c: DeepSWEConfig, train: Task[], step: number): Task[] {
-  return Array.from({ length: c.rollout.tasksPerStep }, (_, i) => train[((step - 1) * c.rollout.tasksPerStep + i) % train.length]);
+  return Array.from({ length: c.rollout.tasksPerStep }, (_, i) => trainTask(train, (step - 1) * c.rollout.tasksPerStep + i));
 }
 
 /** A step's outcome: its row and the trajectories it trained on; undefined when a signal cut it short. */

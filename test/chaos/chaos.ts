@@ -8,7 +8,7 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, until } from "../helpers.js";
-import { projectProcesses, sandboxContainers } from "../leftovers.js";
+import { descendants, projectProcesses, sandboxContainers } from "../leftovers.js";
 
 export const FAULTS = ["host", "node", "nats", "worker", "container"] as const;
 export type FaultKind = (typeof FAULTS)[number];
@@ -60,29 +60,9 @@ function random(seed: number): () => number {
   };
 }
 
-/** The process tree under `root`: pid → [parent, command line]. */
-function tree(root: number): Map<number, string> {
-  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).split("\n");
-  const parent = new Map<number, [number, string]>();
-  for (const r of rows) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(r);
-    if (m) parent.set(Number(m[1]), [Number(m[2]), m[3]]);
-  }
-  const under = new Map<number, string>();
-  for (const [pid, [, args]] of parent) {
-    for (let p: number | undefined = pid; p; p = parent.get(p)?.[0]) {
-      if (p === root) {
-        under.set(pid, args);
-        break;
-      }
-    }
-  }
-  return under;
-}
-
 /** Picks a victim of `kind` in the run whose driver is `driver`, and kills it. */
 async function inject(kind: FaultKind, driver: ChildProcess, pick: () => number): Promise<string | undefined> {
-  const procs = [...tree(driver.pid!)];
+  const procs = [...descendants(driver.pid!)].map(([pid, p]) => [pid, p.args] as const);
   const choose = <T>(xs: T[]): T | undefined => xs[Math.floor(pick() * xs.length)];
   const kill = (pattern: RegExp, name: string) => {
     const victim = choose(procs.filter(([, args]) => pattern.test(args)));

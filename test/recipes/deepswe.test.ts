@@ -3,7 +3,7 @@
 // success and a failure to learn from), resume after kill -9 from the checkpoint it names (a
 // corrupt one skipped with a message), and configs refused before anything starts.
 import { expect } from "chai";
-import { execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { PROFILES } from "../../recipes/index.js";
 import { serveOpenAI } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
 import { driver as runDriver, interruptDriver, ROOT, until } from "../helpers.js";
+import { descendants } from "../leftovers.js";
 
 const run = promisify(execFile);
 const driver = (args: string[]) => runDriver(args, { timeoutMs: 400_000 });
@@ -23,14 +24,8 @@ const TINY = ["--set", "warmup.sftSteps=1", "--set", "rollout.maxResponseTokens=
 const GUIDED = ["--set", "rollout.goldPerGroup=1"];
 /** Pids of the actor hosts under `root` that run a native worker, oldest first. */
 function workerHosts(root: number): number[] {
-  const ps = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).trim().split("\n").map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)!).filter(Boolean);
-  const parent = new Map(ps.map((m) => [Number(m[1]), Number(m[2])]));
-  const under = (pid: number) => {
-    for (let p: number | undefined = pid; p; p = parent.get(p)) if (p === root) return true;
-    return false;
-  };
-  const hosts = new Set(ps.filter((m) => /troupe-worker/.test(m[3]) && under(Number(m[1]))).map((m) => Number(m[2])));
-  return [...hosts].sort((a, b) => a - b);
+  const workers = [...descendants(root).values()].filter((p) => /troupe-worker/.test(p.args));
+  return [...new Set(workers.map((p) => p.ppid))].sort((a, b) => a - b);
 }
 
 const rows = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
