@@ -26,7 +26,7 @@ usage:
       run a policy on tasks: pass@1, pass@k, best-of-k; rows, trajectories and traces in DIR
   node driver.js score --tasks SPEC --predictions FILE [--parallel N] [--out DIR]
       score any agent's SWE-bench predictions file in Troupe's sandboxes, as the harness does
-  node driver.js --recipe deepswe [--profile laptop|cluster] [--config FILE] [--init CHECKPOINT_DIR] [--set key=value]… [--out DIR]
+  node driver.js --recipe deepswe [--profile laptop|cluster|smoke] [--config FILE] [--init CHECKPOINT_DIR] [--set key=value]… [--out DIR]
   node driver.js --recipe deepswe --resume RUN_DIR
       the main job: DeepSWE's rollout-then-train RL (laptop profile: embedded cluster, bundled
       tasks, a tiny model warmed up on gold demonstrations)
@@ -340,7 +340,7 @@ function initSets(dir: string | undefined): string[] {
   } catch (e) {
     throw new UsageError(`--init ${dir}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
   }
-  return [`model.init=${JSON.stringify(dir)}`, "warmup.sftSteps=0", `model.tokenizer=${typeof vocab === "number" ? tokenizerForVocab(vocab) : "bytes"}`];
+  return [`model.init=${JSON.stringify(dir)}`, "warmup.epochs=0", `model.tokenizer=${typeof vocab === "number" ? tokenizerForVocab(vocab) : "bytes"}`];
 }
 
 async function deepsweCommand(argv: string[]): Promise<number> {

@@ -29,10 +29,10 @@ async function loop(asyncOn: boolean) {
   const out = mkdtempSync(join(tmpdir(), "troupe-bench-async-"));
   try {
     // One gold replay per group: every group has a success, so every step trains and syncs.
-    const config = resolveConfig("laptop", undefined, [
+    const config = resolveConfig("smoke", undefined, [
       // Each worker its own core, as each would own its GPU: the learner and the engine then
       // compete for nothing but what they share on a real cluster (the sandboxes' host).
-      "learner.threads=1", "mode=disaggregated", `schedule.steps=${STEPS}`, "warmup.sftSteps=0", "schedule.validateEvery=1000", "schedule.checkWeights=false",
+      "learner.threads=1", "mode=disaggregated", `schedule.steps=${STEPS}`, "warmup.epochs=0", "schedule.validateEvery=1000", "schedule.checkWeights=false",
       "rollout.maxResponseTokens=2048", "rollout.maxTurnTokens=512", "rollout.goldPerGroup=1", `async.enabled=${asyncOn}`, "async.maxStaleness=1",
     ]);
     const rows = await runDeepSWE({ config, out, log: (l) => log(l), progress: () => undefined });

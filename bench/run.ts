@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   rollout: async () => (await import("./rollout.js")).run(),
   step: async () => (await import("./step.js")).run(),
   async: async () => (await import("./async.js")).run(),
+  "deepswe-learning": async () => (await import("./learning.js")).run(),
 };
 
 const name = process.argv[2];

@@ -22,17 +22,14 @@ export async function run(): Promise<Record<string, number>> {
   return { ...step, ...sync };
 }
 
-/** One step (after a one-step warm-up, so the learner has a version to broadcast). */
+/** One step of the smoke profile (from its one-epoch starter). */
 async function laptopStep() {
   const out = mkdtempSync(join(tmpdir(), "troupe-bench-step-"));
   try {
     // One gold replay per group gives every group a success beside the model's failures, so the
     // step has advantages and really trains (a model this small finds no reward alone), and
     // its new version is synced to the engine after it.
-    const config = resolveConfig("laptop", undefined, [
-      "mode=disaggregated", "schedule.steps=1", "warmup.sftSteps=1", "schedule.validateEvery=100", "rollout.maxResponseTokens=256", "rollout.maxTurnTokens=64",
-      "rollout.goldPerGroup=1",
-    ]);
+    const config = resolveConfig("smoke", undefined, ["mode=disaggregated", "schedule.steps=1", "schedule.validateEvery=100", "rollout.goldPerGroup=1"]);
     const lines: string[] = [];
     const t0 = performance.now();
     const [row] = await runDeepSWE({ config, out, log: (l) => (lines.push(l), log(l)), progress: () => undefined });

@@ -1,6 +1,7 @@
 // The SWE environment: one trajectory at a time in a fresh sandbox of the task's image.
 // reset(task) → the problem statement; step(tool call) → an observation; reward() → the tests'
 // verdict. Works in a plain script: nothing here knows about actors or NATS.
+import { createHash } from "node:crypto";
 import { computeReward, type RewardOptions, type RewardResult } from "./reward/index.js";
 import { scorePatch } from "./score.js";
 import type { Sandbox, SandboxBackend } from "./sandbox/index.js";
@@ -17,6 +18,14 @@ export interface SWEEnvOptions {
   reward?: RewardOptions;
   /** Bytes a sandbox may write (default 2 GiB); past it the trajectory ends as `disk_budget`. */
   diskBudgetBytes?: number;
+  /**
+   * Keep the reward of every (task, patch) scored and answer the same patch again from it. The
+   * reward is a function of the two alone (the patch is scored in a fresh sandbox), so this
+   * changes no reward as long as the tests are deterministic: the laptop's bundled tasks are, and
+   * a policy that has learned writes the same patch again and again. Off by default (a real
+   * repository's flaky test would be frozen at its first verdict).
+   */
+  memoizeRewards?: boolean;
 }
 
 export const DEFAULT_DISK_BUDGET = 2 * 1024 ** 3;
@@ -35,6 +44,7 @@ export class SWEEnv {
   private task?: Task;
   private state?: TaskState;
   private history = new Map<string, string[]>();
+  private rewards = new Map<string, RewardResult>();
   private steps = 0;
   private finished = false;
   readonly stepTimeoutSec: number;
@@ -133,8 +143,14 @@ export class SWEEnv {
     this.finished = true;
     const patch = await sandbox.diff().catch(() => undefined);
     if (patch === undefined) return computeReward(sandbox, task, { ...this.opts.reward, state: this.state });
+    const key = `${task.id}\0${createHash("sha256").update(patch).digest("hex")}`;
+    const known = this.rewards.get(key);
+    if (known) return { ...known, durationMs: 0, memoized: true };
     const r = await scorePatch({ create: (spec) => this.pool.acquire(spec) }, task, patch, { timeoutSec: this.opts.reward?.timeoutSec });
-    if (typeof r !== "string") return r;
+    if (typeof r !== "string") {
+      if (this.opts.memoizeRewards && !r.scoringError && !r.timedOut) this.rewards.set(key, r);
+      return r;
+    }
     // The diff came from this very repository: one that does not apply back is Troupe's fault.
     return { reward: 0, statuses: {}, failing: {}, timedOut: false, exitCode: -1, error: r, scoringError: r, patch, outputTail: "", durationMs: 0 };
   }

@@ -1,7 +1,7 @@
 // What eval and the deepswe recipe share: rollout slots (an EnvActor and the RolloutActor that
 // drives it) and a queue of rollout jobs drained by those slots.
 import {
-  EnvActorClass, errorTrajectory, RolloutActorClass, type EnvActorOptions, type RolloutActor, type RolloutActorOptions, type RolloutJob,
+  EnvActorClass, errorTrajectory, RolloutActorClass, type EnvActor, type EnvActorOptions, type RolloutActor, type RolloutActorOptions, type RolloutJob,
 } from "../actors/index.js";
 import type { Trajectory } from "../rl/index.js";
 import type { ActorHandle, Cluster } from "../runtime/index.js";
@@ -15,7 +15,21 @@ import type { ActorHandle, Cluster } from "../runtime/index.js";
 export function rolloutSlots(cluster: Cluster, n: number, env: EnvActorOptions, rollout: (i: number) => Omit<RolloutActorOptions, "env">): Promise<ActorHandle<RolloutActor>[]> {
   return Promise.all(Array.from({ length: n }, async (_, i) => {
     const e = await cluster.actor(EnvActorClass, [env], { maxRestarts: -1 });
-    return cluster.actor(RolloutActorClass, [{ ...rollout(i), env: e }], { maxRestarts: -1 });
+    const slot = await cluster.actor(RolloutActorClass, [{ ...rollout(i), env: e }], { maxRestarts: -1 });
+    envOf.set(slot, e);
+    return slot;
+  }));
+}
+
+/** Each slot's env actor, for closeSlots. */
+const envOf = new WeakMap<ActorHandle<RolloutActor>, ActorHandle<EnvActor>>();
+
+/** Kills slots made by rolloutSlots before the cluster ends: their env actors (and sandboxes) too. */
+export async function closeSlots(cluster: Cluster, slots: ActorHandle<RolloutActor>[]): Promise<void> {
+  await Promise.all(slots.map(async (s) => {
+    await cluster.kill(s);
+    const e = envOf.get(s);
+    if (e) await cluster.kill(e);
   }));
 }
 

@@ -6,3 +6,4 @@ export { aggregateLoss, packMicroBatches } from "./batch.js";
 export { solveCounts, trajectoryStats, type SolveCounts, type TrajectoryStats } from "./stats.js";
 export { bestOfK, passAtK, type Candidate } from "./selection.js";
 export { behaviourWeighted, mayStartGroup, oldestVersion, spansVersions, staleness } from "./off-policy.js";
+export { seededRandom, shuffled } from "./random.js";

@@ -24,9 +24,9 @@ describe("benchmarks (smoke sizes)", function () {
     names = /NAME: ([^)]*)\)/.exec(usage.stderr)![1].split(", ");
   });
 
-  const ALL = ["calls", "actors", "env-step", "env-reset", "env-scale", "reward", "learner", "learner-torch", "rollout", "step", "async"];
+  const ALL = ["calls", "actors", "env-step", "env-reset", "env-scale", "reward", "learner", "learner-torch", "rollout", "step", "async", "deepswe-learning"];
 
-  it("lists eleven benchmarks", () => {
+  it("lists twelve benchmarks", () => {
     expect(names).to.have.members(ALL);
   });
 

@@ -5,6 +5,7 @@ import { expect } from "chai";
 import { readdirSync, readFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openBackend } from "../envs/index.js";
 import { init, redact, type Cluster } from "../runtime/index.js";
 import { dockerEnv } from "./envs/helpers.js";
 import { driver } from "./helpers.js";
@@ -32,6 +33,10 @@ describe("secrets", function () {
   });
   after(async () => {
     await cluster?.shutdown();
+    // Known race (see the session 11 note): the deepswe driver's owned env actors on this
+    // cluster are killed when it leaves, and its own sweep of orphaned sandboxes can run before
+    // their host is gone; the next command's sweep (openBackend) removes them, as here.
+    await openBackend("auto");
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -64,8 +69,8 @@ describe("secrets", function () {
 
   it("a traced deepswe step on the cluster: the token is nowhere in its run folder or its output", async () => {
     const out = join(dir, "deepswe");
-    const r = await driver(["--recipe", "deepswe", "--cluster", url, "--set", "warmup.sftSteps=1", "--set", "rollout.maxResponseTokens=256", "--set", "rollout.maxTurnTokens=64",
-      "--set", "schedule.validationTasks=1", "--set", "rollout.goldPerGroup=1", "--set", "schedule.steps=1", "--out", out], { timeoutMs: 280_000 });
+    const r = await driver(["--recipe", "deepswe", "--cluster", url, "--profile", "smoke",
+      "--set", "rollout.goldPerGroup=1", "--set", "schedule.steps=1", "--out", out], { timeoutMs: 280_000 });
     expect(r.code, r.stderr).to.equal(0);
     expect(files(out).some((f) => f.endsWith("traces.jsonl"))).to.equal(true);
     expect(leaks(out, r.stdout + r.stderr)).to.deep.equal([]);

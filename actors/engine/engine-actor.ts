@@ -73,6 +73,14 @@ export class EngineActor implements Generator {
     return weightsDigest(this.worker!);
   }
 
+  /**
+   * The digest of the weights it serves; undefined while it serves none (restarted and waiting
+   * for the next sync, or a sync broke): those weights are nobody's, and the next sync replaces them.
+   */
+  async servedChecksum(): Promise<string | undefined> {
+    return this.broken ? undefined : weightsDigest(this.worker!);
+  }
+
   async generate(prompt: number[], p: SamplingParams): Promise<Generated> {
     return (await this.generateBatch([prompt], p))[0];
   }

@@ -10,6 +10,10 @@ export interface EnvActorOptions {
   warm?: number;
   /** Bytes a sandbox may write (default 2 GiB). */
   diskBudgetBytes?: number;
+  /** Answer a patch scored before from its verdict (SWEEnvOptions.memoizeRewards). */
+  memoizeRewards?: boolean;
+  /** Time limit of the hidden tests, for tasks that set none (default 300 s, DeepSWE's). */
+  testTimeoutSec?: number;
 }
 
 export class EnvActor {
@@ -20,7 +24,9 @@ export class EnvActor {
 
   async onStart(): Promise<void> {
     this.pool = new WarmPool(await openBackend(this.opts.backend ?? "auto"), { size: this.opts.warm ?? 1 });
-    this.env = new SWEEnv(this.pool, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps, diskBudgetBytes: this.opts.diskBudgetBytes });
+    this.env = new SWEEnv(this.pool, { stepTimeoutSec: this.opts.stepTimeoutSec, maxSteps: this.opts.maxSteps, diskBudgetBytes: this.opts.diskBudgetBytes, memoizeRewards: this.opts.memoizeRewards,
+      reward: this.opts.testTimeoutSec === undefined ? undefined : { timeoutSec: this.opts.testTimeoutSec },
+    });
   }
 
   async onStop(): Promise<void> {

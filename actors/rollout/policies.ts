@@ -2,7 +2,7 @@
 //   replay:gold            the task's gold patch as tool calls (no model)
 //   native:DIR             a checkpoint served by an EngineActor
 //   openai:URL[,URL…]:NAME OpenAI-compatible servers (vLLM, SGLang, llm/openai-server.ts)
-import { goldReplies, type Task } from "../../envs/index.js";
+import { goldReplies, type Scaffold, type Task } from "../../envs/index.js";
 import { OpenAIClient, ScriptedPolicy, type Completion, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
 import type { ActorHandle } from "../../runtime/index.js";
 import type { Generator } from "../engine/generator.js";
@@ -30,9 +30,9 @@ export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "na
 }
 
 /** The policy one trajectory uses; `session` keeps an OpenAI trajectory on one endpoint. */
-export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<Generator>, openai?: OpenAIClient, session = task.id): Policy {
+export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?: ActorHandle<Generator>, openai?: OpenAIClient, session = task.id, scaffold: Scaffold = "full"): Policy {
   if (spec.kind === "replay") {
-    return new ScriptedPolicy(tok, goldReplies(task), "replay:gold");
+    return new ScriptedPolicy(tok, goldReplies(task, scaffold), "replay:gold");
   }
   if (spec.kind === "openai") {
     if (!openai) throw new TypeError("an openai policy needs its client");

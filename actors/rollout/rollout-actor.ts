@@ -1,7 +1,7 @@
 // RolloutActor: runs trajectories against an EnvActor with a policy, and streams each record
 // back as it finishes. A failure of the sandbox or the engine ends that trajectory with
 // termination "error"; the next one goes on.
-import type { Task } from "../../envs/index.js";
+import type { Scaffold, Task } from "../../envs/index.js";
 import { makeTokenizer, OpenAIClient, type SamplingParams, type Tokenizer, type TokenizerName } from "../../llm/index.js";
 import type { Trajectory } from "../../rl/index.js";
 import type { ActorHandle } from "../../runtime/index.js";
@@ -32,6 +32,8 @@ export interface RolloutActorOptions {
   tokenizer?: TokenizerName;
   sampling?: Omit<SamplingParams, "maxTokens" | "stop">;
   limits?: TrajectoryLimits;
+  /** What the agent is told, its gold replays included (default "full"). */
+  scaffold?: Scaffold;
 }
 
 export class RolloutActor {
@@ -57,7 +59,8 @@ export class RolloutActor {
     try {
       return await runTrajectory({
         env: this.env, task: job.task, rolloutIndex: job.rolloutIndex, tokenizer: this.tok,
-        policy: policyFor(job.gold ? { kind: "replay" } : this.opts.policy, job.task, this.tok, this.opts.engine, this.openai, session),
+        policy: policyFor(job.gold ? { kind: "replay" } : this.opts.policy, job.task, this.tok, this.opts.engine, this.openai, session, this.opts.scaffold),
+        scaffold: this.opts.scaffold,
         // Rollouts of one task must differ: the index moves the seed.
         sampling: { ...sampling, seed: seed === undefined ? undefined : seed + job.rolloutIndex },
         limits: job.gold ? { ...this.opts.limits, maxResponseTokens: Infinity, maxTurnTokens: Infinity } : this.opts.limits,

@@ -1,8 +1,8 @@
 // One agent trajectory: the model → parse → tool → observation loop over an SWE env, recorded
 // token for token. RolloutActor runs it; it also runs in a plain script.
 import {
-  budgetNotice, exitCodeOf, parseAction, reminder, SandboxBrokenError, stepsNotice, systemPrompt, userPrompt, type RewardResult, type StepResult, type Task,
-  type ToolCall,
+  budgetNotice, exitCodeOf, observationText, parseAction, reminder, SandboxBrokenError, scaffoldMessages, type RewardResult, type Scaffold, type StepResult,
+  type Task, type ToolCall,
 } from "../../envs/index.js";
 import { encodeChat, IM_END, IM_START, type Policy, type SamplingParams, type Tokenizer } from "../../llm/index.js";
 import { faultOf, type Termination, type Trajectory } from "../../rl/index.js";
@@ -37,6 +37,8 @@ export interface TrajectoryOptions {
   rolloutIndex?: number;
   sampling?: Omit<SamplingParams, "maxTokens" | "stop">;
   limits?: TrajectoryLimits;
+  /** What the agent is told (default "full", DeepSWE's prompts). */
+  scaffold?: Scaffold;
 }
 
 /**
@@ -106,7 +108,8 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
   };
   try {
     const problem = await o.env.reset(o.task);
-    const prompt = encodeChat(tok, [{ role: "system", content: systemPrompt() }, { role: "user", content: userPrompt(problem, o.task.workdir) }], { addGenerationPrompt: true }).ids;
+    const scaffold = o.scaffold ?? "full";
+    const prompt = encodeChat(tok, scaffoldMessages(scaffold, problem, o.task.workdir), { addGenerationPrompt: true }).ids;
     push(prompt, false);
     rec.promptLength = prompt.length;
     if (prompt.length > lim.maxPromptTokens) return finishRecord(rec, "context", t0);
@@ -133,7 +136,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
       const parsed = parseAction(text);
       let observation: string;
       if ("error" in parsed) {
-        observation = reminder(parsed.error);  // not a step: the env is not touched
+        observation = observationText(scaffold, reminder(parsed.error));  // not a step: the env is not touched
       } else {
         const tt = Date.now();
         const call = parsed.call;
@@ -148,10 +151,11 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
         if (step.end) return finishRecord(rec, step.end, t0);  // the agent's doing: reward 0, no tests
         if (step.done && parsed.call.name === "finish") break;
         if (step.stepsLeft === 0) return finishRecord(rec, "max_steps", t0);
-        observation = step.observation + stepsNotice(step.stepsLeft);
+        observation = observationText(scaffold, step.observation, step.stepsLeft);
       }
       const left = responseLeft();
-      if (left < Math.max(1024, lim.maxResponseTokens / 10)) observation += budgetNotice(left);
+      // The compact scaffold's budgets are small throughout: no notice (it would double every observation).
+      if (scaffold === "full" && left < Math.max(1024, lim.maxResponseTokens / 10)) observation += budgetNotice(left);
       // Exactly the chat template's pieces: "\n" after the reply's <|im_end|>, the user turn, the next prompt.
       const obsIds = tok.encode(`${closed ? "" : IM_END}\n${IM_START}user\n${observation}${IM_END}\n${IM_START}assistant\n`);
       if (obsIds.length >= left) return finishRecord(rec, "context", t0);

@@ -43,6 +43,8 @@ export interface RewardResult {
   dropped?: string[];
   outputTail: string;
   durationMs: number;
+  /** The verdict given before to the same patch of the same task (SWEEnvOptions.memoizeRewards). */
+  memoized?: boolean;
 }
 
 const TEST_OUTPUT_BYTES = 16 * 1024 * 1024;

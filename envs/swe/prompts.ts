@@ -1,5 +1,14 @@
 // The SWE agent's prompts and notices: a system prompt that describes the four tools (R2E-Gym
-// semantics), a user prompt around the problem statement, and what ends each observation.
+// semantics), a user prompt around the problem statement, and what ends each observation; and
+// the compact scaffold's shorter versions of them.
+
+/**
+ * How much the agent is told. "full": R2E-Gym's prompts, as DeepSWE trained. "compact": the same
+ * tools, action format and reward with a few hundred bytes of prompt (the tools in one line each,
+ * the issue's title) and observations cut short, so that a model small enough to train on two
+ * CPU cores fits a whole trajectory in its context (the laptop profile's scaffold).
+ */
+export type Scaffold = "full" | "compact";
 
 export function systemPrompt(): string {
   return `You are a software engineer working in a repository inside a sandbox. You solve the issue you are given by exploring the code, reproducing the problem, editing files and checking your change.
@@ -49,4 +58,33 @@ export function stepsNotice(stepsLeft: number): string {
 /** Appended once the trajectory's token budget runs low. */
 export function budgetNotice(tokensLeft: number): string {
   return `\n[About ${tokensLeft} tokens of context remain: finish your change and call finish soon.]`;
+}
+
+export function compactSystemPrompt(): string {
+  return `Fix the issue in the repository. Each reply calls one function: <function=NAME><parameter=KEY>VALUE</parameter></function>
+execute_bash: cmd
+search: search_term, path
+file_editor: command (view, create, str_replace, insert, undo_edit), path, view_range, file_text, old_str, new_str, insert_line
+finish: command=submit`;
+}
+
+/** The issue's title line only: what tells the tasks apart. */
+export function compactUserPrompt(problemStatement: string, workdir: string): string {
+  return `${workdir}: ${problemStatement.trim().split("\n")[0]}`;
+}
+
+/** Characters of a tool's output the compact scaffold shows. */
+export const COMPACT_OBSERVATION_CHARS = 160;
+
+/** The prompt's two messages for a scaffold. */
+export function scaffoldMessages(scaffold: Scaffold, problemStatement: string, workdir: string): { role: "system" | "user"; content: string }[] {
+  return scaffold === "compact"
+    ? [{ role: "system", content: compactSystemPrompt() }, { role: "user", content: compactUserPrompt(problemStatement, workdir) }]
+    : [{ role: "system", content: systemPrompt() }, { role: "user", content: userPrompt(problemStatement, workdir) }];
+}
+
+/** What the agent sees after its reply: a tool's output or a reminder (cut short when compact), and the steps left after a step. */
+export function observationText(scaffold: Scaffold, output: string, stepsLeft?: number): string {
+  const shown = scaffold === "compact" && output.length > COMPACT_OBSERVATION_CHARS ? `${output.slice(0, COMPACT_OBSERVATION_CHARS)}…` : output;
+  return stepsLeft === undefined ? shown : shown + stepsNotice(stepsLeft);
 }

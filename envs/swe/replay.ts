@@ -3,6 +3,7 @@
 // through the whole rollout path checks everything but the model.
 import type { Task } from "../tasks/index.js";
 import type { ToolCall } from "../tools/index.js";
+import type { Scaffold } from "./prompts.js";
 
 interface Hunk {
   oldStart: number;
@@ -66,10 +67,33 @@ export function parseUnifiedDiff(patch: string): FileDiff[] {
   return files;
 }
 
-/** The tool calls that apply `patch` in `workdir`, ending with finish. */
-export function patchToolCalls(patch: string, workdir: string): ToolCall[] {
+/**
+ * A hunk cut down to what changes: the context lines both sides share at its ends dropped, one
+ * kept above a pure insertion to anchor it, and context put back while the old text occurs twice
+ * in the hunk itself. What is left may still occur elsewhere in its file; the replay then fails
+ * (a demonstration is kept only when its reward is 1).
+ */
+function minimalHunk(h: Hunk): Hunk {
+  const shared = (i: number, j: number) => h.oldLines[i] === h.newLines[j];
+  let head = 0;
+  while (head < h.oldLines.length && head < h.newLines.length && shared(head, head)) head++;
+  let tail = 0;
+  while (tail < h.oldLines.length - head && tail < h.newLines.length - head && shared(h.oldLines.length - 1 - tail, h.newLines.length - 1 - tail)) tail++;
+  const whole = h.oldLines.join("\n");
+  const oldText = () => h.oldLines.slice(head, h.oldLines.length - tail).join("\n");
+  const ambiguous = () => head + tail === h.oldLines.length || whole.indexOf(oldText()) !== whole.lastIndexOf(oldText());
+  while (ambiguous() && head + tail > 0) {
+    if (head > 0) head--;
+    else tail--;
+  }
+  return { oldStart: h.oldStart + head, oldLines: h.oldLines.slice(head, h.oldLines.length - tail), newLines: h.newLines.slice(head, h.newLines.length - tail) };
+}
+
+/** The tool calls that apply `patch` in `workdir`, ending with finish; `minimal` cuts each hunk to what changes. */
+export function patchToolCalls(patch: string, workdir: string, minimal = false): ToolCall[] {
   const calls: ToolCall[] = [];
   for (const f of parseUnifiedDiff(patch)) {
+    if (minimal) f.hunks = f.hunks.map(minimalHunk);
     const path = `${workdir.replace(/\/+$/, "")}/${f.path}`;
     if (f.deleted) {
       calls.push({ name: "execute_bash", params: { cmd: `rm -f ${path}` } });
@@ -98,6 +122,19 @@ export function renderToolCall(call: ToolCall, thought = ""): string {
 }
 
 /**
+ * The same call on as few bytes as the parser reads back exactly: no thought, no layout, a value
+ * kept off its tags only where it starts or ends with a newline (which the parser would take for
+ * layout).
+ */
+export function renderCompactToolCall(call: ToolCall): string {
+  const params = Object.entries(call.params).map(([k, v]) => {
+    const value = v.startsWith("\n") || v.endsWith("\n") ? `\n${v}\n` : v;
+    return `<parameter=${k}>${value}</parameter>`;
+  }).join("");
+  return `<function=${call.name}>${params}</function>`;
+}
+
+/**
  * The tool calls that run a solution script (Harbor's solution/): each file written through the
  * shell (base64, so any byte survives), then the script, then finish.
  */
@@ -109,10 +146,14 @@ export function solutionToolCalls(solution: NonNullable<Task["solution"]>): Tool
   return calls;
 }
 
-/** The replies of replay:gold for a task: its gold patch applied, or its solution run. */
-export function goldReplies(task: Pick<Task, "id" | "goldPatch" | "solution" | "workdir">): string[] {
-  const calls = task.goldPatch !== undefined ? patchToolCalls(task.goldPatch, task.workdir)
+/**
+ * The replies of replay:gold for a task: its gold patch applied, or its solution run. The compact
+ * scaffold's are the shortest that do it: each hunk cut to what changes, rendered compactly.
+ */
+export function goldReplies(task: Pick<Task, "id" | "goldPatch" | "solution" | "workdir">, scaffold: Scaffold = "full"): string[] {
+  const compact = scaffold === "compact";
+  const calls = task.goldPatch !== undefined ? patchToolCalls(task.goldPatch, task.workdir, compact)
     : task.solution ? solutionToolCalls(task.solution) : undefined;
   if (!calls) throw new TypeError(`replay:gold: task ${task.id} has no gold patch or solution`);
-  return calls.map((c, i) => renderToolCall(c, `Step ${i + 1}: applying the reference change.`));
+  return calls.map((c, i) => compact ? renderCompactToolCall(c) : renderToolCall(c, `Step ${i + 1}: applying the reference change.`));
 }

@@ -122,7 +122,7 @@ export class AsyncLoop {
     while (!this.closed && mayStartGroup(this.started, this.trained, c.rollout.tasksPerStep, c.async.maxStaleness)) {
       const task = this.again.shift() ?? trainTask(this.x.train, this.next++);
       const group: Group = { task, trajectories: new Array(c.rollout.k), left: c.rollout.k };
-      for (const job of groupJobs(c, task)) this.queue.push({ job, group });
+      for (const job of groupJobs(c, task, this.started)) this.queue.push({ job, group });
       this.started++;
     }
     this.notify();

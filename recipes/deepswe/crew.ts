@@ -2,12 +2,12 @@
 // options: the learners (rank 0 from the checkpoint resumed from, the others joined to it), the
 // engines of disaggregated mode, and the rollout slots; and the two things done to them between
 // steps: the weight sync and the check that every replica holds rank 0's bits.
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EngineActorClass, LearnerActorClass, type EngineActor, type Generator, type LearnerActor, type PolicySpec, type RolloutActor } from "../../actors/index.js";
 import { OpenAIClient } from "../../llm/index.js";
-import type { ActorHandle, Cluster } from "../../runtime/index.js";
+import { ActorDiedError, ActorUnavailableError, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { rolloutSlots } from "../rollouts.js";
 
@@ -21,8 +21,8 @@ export interface Crew {
   /** Who generates: the learners themselves (hybrid), or the engines. */
   generators: ActorHandle<Generator>[];
   slots: ActorHandle<RolloutActor>[];
-  /** The replicas that must hold rank 0's bits after every step. */
-  replicas: ActorHandle<LearnerActor | EngineActor>[];
+  /** The other learners, which must hold rank 0's bits after every step. */
+  replicas: ActorHandle<LearnerActor>[];
   /** Steps the checkpoint resumed from had taken (0: a fresh start). */
   done: number;
   /** External mode: the servers, and where the learner writes each version for them. */
@@ -38,12 +38,12 @@ export async function startCrew(cluster: Cluster, c: DeepSWEConfig, out: string,
     ? { client: new OpenAIClient({ endpoints: c.external.urls, model: c.external.model }), dir: c.external.weightsDir ?? join(out, "weights") }
     : undefined;
   const policy: PolicySpec = external ? { kind: "openai", urls: c.external!.urls, model: c.external!.model } : { kind: "engine", name: "learner" };
-  const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutSec, diskBudgetBytes: c.rollout.diskBudgetGiB * 1024 ** 3 }, (i) => ({
-    policy, engine: generators.length ? generators[i % generators.length] : undefined, tokenizer: c.model.tokenizer,
+  const slots = await rolloutSlots(cluster, c.rollout.envActors, { backend: c.backend, maxSteps: c.rollout.maxSteps, stepTimeoutSec: c.rollout.stepTimeoutSec, diskBudgetBytes: c.rollout.diskBudgetGiB * 1024 ** 3, memoizeRewards: c.rollout.memoizeRewards, testTimeoutSec: c.rollout.testTimeoutSec }, (i) => ({
+    policy, engine: generators.length ? generators[i % generators.length] : undefined, tokenizer: c.model.tokenizer, scaffold: c.rollout.scaffold,
     sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
     limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutSec: c.rollout.timeoutSec },
   }));
-  return { learner, learners, engines, generators, slots, replicas: [...learners.slice(1), ...engines], done, external };
+  return { learner, learners, engines, generators, slots, replicas: learners.slice(1), done, external };
 }
 
 /** The options every learner and engine worker starts with, besides where its weights come from. */
@@ -61,7 +61,12 @@ async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, r
         const checkpoint = join(ckDir, `step-${step}`);
         return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, checkpoint }], { process: "dedicated" }), step, checkpoint };
       } catch (e) {
-        log(`resume: checkpoint step-${step} is corrupt or partial (${(e as Error).message.split("\n")[0]}); trying the previous one`);
+        // Set aside: this resume drops the records of the steps after the one it starts from,
+        // so a later resume must not pick this checkpoint up again (it would skip those steps).
+        const aside = join(ckDir, `.step-${step}.unloadable`);
+        rmSync(aside, { recursive: true, force: true });
+        renameSync(join(ckDir, `step-${step}`), aside);
+        log(`resume: checkpoint step-${step} is corrupt or partial (${(e as Error).message.split("\n")[0]}); set aside as ${aside}, trying the previous one`);
       }
     }
     log("resume: no loadable checkpoint; starting from the beginning");
@@ -124,10 +129,19 @@ export async function syncEngines(c: DeepSWEConfig, learner: ActorHandle<Learner
   return { version, seconds: (performance.now() - t0) / 1000, bytes: sent.bytes };
 }
 
-/** Rank 0's weight digest, after checking that every replica holds the same bits. */
-export async function sameWeights(crew: Crew, step: number): Promise<string> {
-  const [want, ...got] = await Promise.all([crew.learner.checksum(), ...crew.replicas.map((r) => r.checksum())]);
-  const bad = got.findIndex((d) => d !== want);
-  if (bad >= 0) throw new Error(`step ${step}: replica ${bad + 1} of ${crew.replicas.length} holds weights that differ from learner 0's (the data-parallel group or the weight sync diverged)`);
-  return want;
+/**
+ * Rank 0's weight digest, after checking that every other learner and every engine serving
+ * holds the same bits; and how many were checked. An engine that died since the sync (and
+ * restarted, or is restarting) serves nothing until the next one: it is not counted.
+ */
+export async function sameWeights(crew: Crew, step: number): Promise<{ digest: string; checked: number }> {
+  const served = (e: ActorHandle<EngineActor>) => e.servedChecksum().catch((err: Error) => {
+    if (err instanceof ActorDiedError || err instanceof ActorUnavailableError) return undefined;
+    throw err;
+  });
+  const [want, ...got] = await Promise.all([crew.learner.checksum(), ...crew.replicas.map((r) => r.checksum()), ...crew.engines.map(served)]);
+  const bad = got.findIndex((d) => d !== undefined && d !== want);
+  const what = bad < crew.replicas.length ? `learner ${bad + 1}` : `engine ${bad - crew.replicas.length}`;
+  if (bad >= 0) throw new Error(`step ${step}: ${what} holds weights that differ from learner 0's (the data-parallel group or the weight sync diverged)`);
+  return { digest: want, checked: got.filter((d) => d !== undefined).length };
 }

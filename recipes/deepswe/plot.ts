@@ -1,4 +1,5 @@
-// plot.html: reward and solve rates per step as a self-contained page (inline SVG, no scripts).
+// plot.html: reward and solve rates per step as a self-contained page (inline SVG, no scripts),
+// with the fixed evaluation's pass@1 before and after RL as dashed levels.
 
 export interface PlotRow {
   step: number;
@@ -9,7 +10,13 @@ export interface PlotRow {
   val_reward?: number;
 }
 
-export function plotHtml(rows: PlotRow[], title: string): string {
+/** A horizontal level across the plot (the evaluation's pass@1). */
+export interface PlotMark {
+  label: string;
+  value: number;
+}
+
+export function plotHtml(rows: PlotRow[], title: string, marks: PlotMark[] = []): string {
   const W = 640, H = 320, pad = 40;
   const maxStep = Math.max(1, ...rows.map((r) => r.step));
   const x = (s: number) => pad + ((W - 2 * pad) * (s - 1)) / Math.max(1, maxStep - 1);
@@ -26,11 +33,13 @@ export function plotHtml(rows: PlotRow[], title: string): string {
     return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(" ")}"/>` +
       `<text x="${W - pad - 130}" y="${pad + 14 * i}" fill="${color}" font-size="12">${name}</text>`;
   });
+  const levels = marks.map((m, i) => `<line x1="${pad}" y1="${y(m.value).toFixed(1)}" x2="${W - pad}" y2="${y(m.value).toFixed(1)}" stroke="#7f7f7f" stroke-dasharray="5,4"/>` +
+    `<text x="${pad + 6 + 200 * i}" y="${(y(m.value) - 4).toFixed(1)}" fill="#7f7f7f" font-size="11">${escape(m.label)}</text>`);
   const axes = `<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#000"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#000"/>` +
     `<text x="${pad - 28}" y="${y(1) + 4}" font-size="11">1.0</text><text x="${pad - 28}" y="${y(0) + 4}" font-size="11">0.0</text>` +
     `<text x="${W / 2}" y="${H - 8}" font-size="12">step (1 … ${maxStep})</text>`;
   return `<!doctype html><meta charset="utf-8"><title>${escape(title)}</title><h3 style="font-family:sans-serif">${escape(title)}</h3>` +
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" style="font-family:sans-serif">${axes}${lines.join("")}</svg>`;
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" style="font-family:sans-serif">${axes}${levels.join("")}${lines.join("")}</svg>`;
 }
 
 function escape(s: string): string {

@@ -3,7 +3,7 @@
 // their step), plot.html, and checkpoints/step-N (a temporary folder renamed into place). A
 // step's row and its trajectories are written together once it is whole; a resume drops what
 // it redoes (the steps after the checkpoint it starts from), so each step is there once.
-import { appendFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LearnerActor } from "../../actors/index.js";
 import type { Trajectory } from "../../rl/index.js";
@@ -12,28 +12,59 @@ import type { DeepSWEConfig } from "./config.js";
 import { keepStepsUpTo, readJsonl } from "../jsonl.js";
 import { plotHtml } from "./plot.js";
 import type { StepRow } from "./step.js";
+import type { PassAt1 } from "./evaluate.js";
+import type { StarterInfo } from "./starter.js";
 
-const FILES = { config: "config.json", metrics: "metrics.jsonl", trajectories: "trajectories.jsonl", plot: "plot.html", checkpoints: "checkpoints" } as const;
+const FILES = { config: "config.json", metrics: "metrics.jsonl", trajectories: "trajectories.jsonl", plot: "plot.html", checkpoints: "checkpoints", eval: "eval.json" } as const;
+
+/** eval.json: where RL started from, and the fixed evaluation before and after it. */
+export interface EvalRecord {
+  starter?: StarterInfo;
+  before?: PassAt1;
+  after?: PassAt1;
+}
 
 export class RunRecord {
   readonly checkpoints: string;
   private rows: StepRow[] = [];
+  private evals: EvalRecord = {};
 
   constructor(readonly out: string, private config: DeepSWEConfig) {
     this.checkpoints = join(out, FILES.checkpoints);
     mkdirSync(this.checkpoints, { recursive: true });
+    const e = join(out, FILES.eval);
+    if (existsSync(e)) this.evals = JSON.parse(readFileSync(e, "utf8")) as EvalRecord;
   }
 
   /** A fresh run: its config; records of an earlier run in the same folder go. */
   start(): void {
     writeFileSync(join(this.out, FILES.config), JSON.stringify(this.config, null, 2));
-    for (const f of [FILES.metrics, FILES.trajectories]) rmSync(join(this.out, f), { force: true });
+    for (const f of [FILES.metrics, FILES.trajectories, FILES.eval]) rmSync(join(this.out, f), { force: true });
+    this.evals = {};
   }
 
   /** A resume from the checkpoint of step `done`: the steps after it are dropped (they are redone). */
   async resumeAfter(done: number): Promise<void> {
     for (const f of [FILES.metrics, FILES.trajectories]) await keepStepsUpTo(join(this.out, f), done);
     this.rows = readJsonl<StepRow>(join(this.out, FILES.metrics));
+    delete this.evals.after;  // the run goes on: what it ends at is measured again
+  }
+
+  get evaluation(): Readonly<EvalRecord> {
+    return this.evals;
+  }
+
+  /** Adds to eval.json (written whole each time) and the plot. */
+  addEval(e: EvalRecord): void {
+    Object.assign(this.evals, e);
+    writeFileSync(join(this.out, FILES.eval), JSON.stringify(this.evals, null, 2));
+    this.plot();
+  }
+
+  private plot(): void {
+    const { before, after } = this.evals;
+    const marks = [before && { label: `train pass@1 before RL: ${before.pass1.toFixed(3)}`, value: before.pass1 }, after && { label: `after: ${after.pass1.toFixed(3)}`, value: after.pass1 }];
+    writeFileSync(join(this.out, FILES.plot), plotHtml(this.rows, `deepswe (${this.config.profile})`, marks.filter((m) => !!m)));
   }
 
   /** The steps recorded so far. */
@@ -46,7 +77,7 @@ export class RunRecord {
     appendFileSync(join(this.out, FILES.trajectories), trajectories.map((t) => JSON.stringify({ step: row.step, ...t }) + "\n").join(""));
     this.rows.push(row);
     appendFileSync(join(this.out, FILES.metrics), JSON.stringify(row) + "\n");
-    writeFileSync(join(this.out, FILES.plot), plotHtml(this.rows, `deepswe (${this.config.profile})`));
+    this.plot();
   }
 
   /** Rank 0's state after step `step`, saved into a temporary folder and renamed into place. */

@@ -9,7 +9,8 @@ import type { DeepSWEConfig } from "./config.js";
 import { startCrew } from "./crew.js";
 import { RunRecord } from "./record.js";
 import { runStep, sync, type StepRow } from "./step.js";
-import { warmup } from "./warmup.js";
+import { starterFor } from "./starter.js";
+import { passAt1 } from "./evaluate.js";
 import { AsyncLoop } from "./async.js";
 import { stderrProgress } from "../progress.js";
 
@@ -27,8 +28,9 @@ export interface RunOptions {
 }
 
 export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
-  const c = o.config;
+  let c = o.config;
   const log = o.log ?? ((l: string) => console.error(l));
+  const progress = o.progress ?? stderrProgress();
   const record = new RunRecord(o.out, c);
   if (!o.resume) record.start();
   const sets = await taskSets(o, log);
@@ -37,13 +39,23 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
   const tracesFile = join(o.out, "traces.jsonl");
   const cluster = await init(o.cluster ? { cluster: o.cluster, tracesFile } : { tracesFile });
   try {
+    // RL starts from the starter (found in the cache or built now); a resume from its checkpoint.
+    if (c.warmup.epochs > 0) {
+      const starter = await starterFor(cluster, c, train, log, progress);
+      record.addEval({ starter });
+      c = { ...c, model: { ...c.model, init: starter.dir } };
+    }
     const crew = await startCrew(cluster, c, o.out, !!o.resume, log);
     if (o.resume) await record.resumeAfter(crew.done);
-    // A resume that found no checkpoint starts from the beginning: warm-up included.
-    if (crew.done === 0 && c.warmup.sftSteps > 0) await warmup(cluster, c, train, crew.learners, log);
-    const x = { crew, config: c, train, validation, progress: o.progress ?? stderrProgress(), log, digest: undefined as string | undefined };
+    const x = { crew, config: c, train, validation, progress, log, digest: undefined as string | undefined };
     await sync(x);
     if (c.schedule.checkWeights) x.digest = await crew.learner.checksum();
+    const evaluate = c.schedule.evalSamples > 0 ? async (label: "before" | "after") => {
+      const e = await passAt1(x, train, `evaluation ${label} RL (${train.length} train tasks × ${c.schedule.evalSamples})`);
+      record.addEval({ [label]: e });
+      log(`train pass@1 ${label} RL: ${e.pass1.toFixed(3)} (${train.length} tasks × ${e.samples} samples at temperature 1, ${e.seconds.toFixed(0)} s)`);
+    } : undefined;
+    if (crew.done === 0) await evaluate?.("before");
     // Synchronous: each step runs its rollouts, then trains. Asynchronous: rollouts run on.
     const loop = c.async.enabled ? new AsyncLoop(x, crew.done + 1) : undefined;
     try {
@@ -56,6 +68,11 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
       }
     } finally {
       loop?.close();
+    }
+    if (record.steps.at(-1)?.step === c.schedule.steps && evaluate) {
+      await evaluate("after");
+      const { before, after } = record.evaluation;
+      if (before && after) log(`train pass@1: ${before.pass1.toFixed(3)} before RL → ${after.pass1.toFixed(3)} after ${c.schedule.steps} steps (${join(o.out, "eval.json")})`);
     }
     return [...record.steps];
   } finally {

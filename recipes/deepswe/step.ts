@@ -25,7 +25,8 @@ export interface StepRow extends PlotRow, TrajectoryStats {
   sync_bytes: number;
   /**
    * With `schedule.checkWeights`: rank 0's weight digests before and after the step (16 hex
-   * digits of a SHA-256), and how many replicas were found holding the same bits after it.
+   * digits of a SHA-256), and how many replicas (the other learners, the engines serving) were
+   * found holding the same bits after it.
    */
   weights?: { before: string; after: string; replicas: number };
   /** Asynchronous training (async.ts): trained trajectories by staleness (versions behind the weights updated). */
@@ -66,16 +67,21 @@ export function tasksOfStep(c: DeepSWEConfig, train: Task[], step: number): Task
 /** A step's outcome: its row and the trajectories it trained on; undefined when a signal cut it short. */
 export type StepOutcome = { row: StepRow; trajectories: Trajectory[] } | undefined;
 
-/** The rollout jobs of a group: k rollouts of one task, the first goldPerGroup of them replays. */
-export function groupJobs(c: DeepSWEConfig, task: Task) {
-  return Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i, gold: i < c.rollout.goldPerGroup }));
+/**
+ * The rollout jobs of the run's `group`-th group: k rollouts of one task, the first goldPerGroup
+ * of them replays. Each group samples from seeds of its own (a task comes back every few steps,
+ * and the same seeds would replay the same choices wherever the weights barely moved).
+ */
+export function groupJobs(c: DeepSWEConfig, task: Task, group: number) {
+  const sampling = { seed: c.model.seed + 1000 * group };  // the rollout index is added to it
+  return Array.from({ length: c.rollout.k }, (_, i) => ({ task, rolloutIndex: i, gold: i < c.rollout.goldPerGroup, sampling }));
 }
 
 /** Runs step `step` of the synchronous loop: its rollouts, then training on them. */
 export async function runStep(x: StepContext, step: number): Promise<StepOutcome> {
   const t0 = Date.now();
   const tasks = tasksOfStep(x.config, x.train, step);
-  const jobs = tasks.flatMap((task) => groupJobs(x.config, task));
+  const jobs = tasks.flatMap((task, i) => groupJobs(x.config, task, (step - 1) * x.config.rollout.tasksPerStep + i));
   const trajs = await runJobs(x.crew.slots, jobs, "learner", (_t, _j, d) => x.progress(progressBar(`rollouts of step ${step}`, d, jobs.length, t0), d === jobs.length));
   return trainOn(x, step, tasks, trajs, (Date.now() - t0) / 1000);
 }
@@ -105,8 +111,8 @@ export async function trainOn(x: StepContext, step: number, tasks: Task[], trajs
   };
   if (x.digest) {
     const after = await sameWeights(crew, step);
-    row.weights = { before: x.digest.slice(0, 16), after: after.slice(0, 16), replicas: crew.replicas.length };
-    x.digest = after;
+    row.weights = { before: x.digest.slice(0, 16), after: after.digest.slice(0, 16), replicas: after.checked };
+    x.digest = after.digest;
   }
   if (step % c.schedule.validateEvery === 0 || step === c.schedule.steps) {
     const val = await runJobs(crew.slots, x.validation.map((task) => ({ task, rolloutIndex: 0, sampling: { temperature: 0 } })), "learner");

@@ -29,7 +29,7 @@ describe("the multi-turn gradient path", function () {
   it("a multi-turn trajectory's recorded log-probs are the learner's recomputed ones, token for token, on generated tokens only", async () => {
     const { backend, tasks } = await dockerEnv();
     const pool = new WarmPool(backend, { size: 1 });
-    const model = await learner(PROFILES.laptop.model.config);
+    const model = await learner(PROFILES.smoke.model.config);
     const env = new SWEEnv(pool, { maxSteps: 4 });
     // The learner generating, as in hybrid mode (a Generator behind the Policy interface). An
     // untrained model seldom closes its reply; stopping it at any ASCII byte as well keeps its

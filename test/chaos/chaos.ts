@@ -1,4 +1,4 @@
-// The chaos harness: runs the laptop deepswe recipe while killing, at random moments drawn from
+// The chaos harness: runs the smoke deepswe recipe while killing, at random moments drawn from
 // a printed seed, one of the things a run is made of — an actor host, the node (in the laptop
 // profile the driver's own process holds the node and the head), the nats-server, the native
 // worker, a sandbox's container — then resumes the run until it is done, and checks what a
@@ -9,13 +9,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, until } from "../helpers.js";
 import { descendants, projectProcesses, sandboxContainers } from "../leftovers.js";
+import { seededRandom } from "../../rl/index.js";
 
 export const FAULTS = ["host", "node", "nats", "worker", "container"] as const;
 export type FaultKind = (typeof FAULTS)[number];
 
 export interface ChaosOptions {
   seed: number;
-  /** Steps of the run (the laptop profile's tasks per step and k are kept). */
+  /** Steps of the run (the smoke profile: two tasks of two rollouts per step). */
   steps: number;
   /** How many faults to inject: every kind in turn, in an order drawn from the seed. */
   faults: number;
@@ -46,18 +47,6 @@ export interface ChaosReport {
   /** The numbers to print: injected, and survived (the run still met every guarantee). */
   injected: number;
   survived: number;
-}
-
-/** A small seeded generator (mulberry32): the same seed, the same faults at the same moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Picks a victim of `kind` in the run whose driver is `driver`, and kills it. */
@@ -96,14 +85,14 @@ async function inject(kind: FaultKind, driver: ChildProcess, pick: () => number)
 
 export async function chaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? ((l: string) => console.error(l));
-  const pick = random(o.seed);
+  const pick = seededRandom(o.seed);
   const [lo, hi] = o.delayMs ?? [3000, 9000];
   // Every kind in turn (an order drawn from the seed), so a short run still meets each.
   const order = [...FAULTS].sort(() => pick() - 0.5);
   const queue: FaultKind[] = Array.from({ length: o.faults }, (_, i) => order[i % order.length]);
   const faults: Fault[] = [];
   const before = { procs: new Set(projectProcesses().keys()), boxes: new Set(await sandboxContainers()) };
-  const fresh = ["driver.js", "--recipe", "deepswe", "--out", o.out, "--set", `schedule.steps=${o.steps}`, "--set", "schedule.checkpointEvery=2"];
+  const fresh = ["driver.js", "--recipe", "deepswe", "--profile", "smoke", "--out", o.out, "--set", `schedule.steps=${o.steps}`, "--set", "schedule.checkpointEvery=2"];
   let runs = 0;
   let finished = false;
   while (!finished && runs < (o.maxRuns ?? o.faults + 3)) {

@@ -1,5 +1,5 @@
 // `npm run chaos -- deepswe [--seed N] [--steps N] [--faults N] [--out DIR]`: the chaos harness
-// (chaos.ts) on the laptop recipe. Prints each fault and what followed; its last line is one
+// (chaos.ts) on the smoke recipe. Prints each fault and what followed; its last line is one
 // JSON object (seed, faults injected and survived, runs, problems). Exit 1 when a guarantee broke.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,10 +1,10 @@
-// The main job, `node driver.js --recipe deepswe`, on the laptop profile with tiny budgets:
+// The main job, `node driver.js --recipe deepswe`, on the smoke profile (the laptop pipeline, tiny):
 // steps that really train (one rollout per group replays the gold patch, so every group has a
 // success and a failure to learn from), resume after kill -9 from the checkpoint it names (a
 // corrupt one skipped with a message), and configs refused before anything starts.
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,7 +18,8 @@ import { descendants } from "../leftovers.js";
 
 const run = promisify(execFile);
 const driver = (args: string[]) => runDriver(args, { timeoutMs: 400_000 });
-const TINY = ["--set", "warmup.sftSteps=1", "--set", "rollout.maxResponseTokens=256", "--set", "rollout.maxTurnTokens=64", "--set", "schedule.validationTasks=1"];
+// The smoke profile: a tiny model, two tasks of two rollouts per step, a one-epoch starter.
+const TINY = ["--profile", "smoke"];
 // One gold replay per group of two: a reward of 1 beside the tiny model's 0, so the step has
 // non-zero advantages, a loss and a gradient.
 const GUIDED = ["--set", "rollout.goldPerGroup=1"];
@@ -40,7 +41,7 @@ function expectTrained(row: Record<string, any>) {
   expect(row.weights.after).to.not.equal(row.weights.before);
 }
 
-describe("recipe deepswe (laptop profile, tiny budgets)", function () {
+describe("recipe deepswe (smoke profile)", function () {
   this.timeout(600_000);
   let dir: string;
   before(async () => {
@@ -49,12 +50,12 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("runs one full step with two learners that trains: warm-up, rollouts, rewards, loss, all-reduce, identical replicas, validation, checkpoint, metrics, plot", async () => {
+  it("runs one full step with two learners that trains: starter, rollouts, rewards, loss, all-reduce, identical replicas, validation, checkpoint, metrics, plot", async () => {
     const out = join(dir, "one");
-    // Two data-parallel learners: the warm-up and the step go through their all-reduce.
+    // Two data-parallel learners, both started from the starter: the step goes through their all-reduce.
     const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "schedule.steps=1", "--set", "learners=2", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stderr).to.match(/warm-up: \d+ gold demonstrations/);
+    expect(r.stderr).to.match(/starter: (\d+ gold demonstrations|cached in)/);
     const [row] = rows(out);
     expect(row).to.include.keys("step", "reward_mean", "solve_all", "solve_none", "solve_partial", "terminations", "tokens", "rollout_s", "train_s", "sync_s", "val_reward");
     expect(row.step).to.equal(1);
@@ -64,34 +65,34 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     expect(row.reward_mean).to.equal(0.5);
     expectTrained(row);
     expect(row.weights.replicas).to.equal(1);  // learner 1 checked to hold learner 0's bits
-    // The trajectories the model sampled came from the warm-up's weights (version 1).
+    // The trajectories the model sampled came from the starter's weights (version 0: no RL step yet).
     const trajs = trajectories(out);
     expect(trajs).to.have.length(4);
-    expect(trajs.filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([1, 1]);
+    expect(trajs.filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([0, 0]);
     expect(trajs.filter((t) => t.policy === "replay:gold").map((t) => t.reward)).to.deep.equal([1, 1]);
     expect(existsSync(join(out, "checkpoints", "step-1", "model.safetensors"))).to.equal(true);
     expect(readFileSync(join(out, "plot.html"), "utf8")).to.match(/<svg/);
-    expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).profile).to.equal("laptop");
+    expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).profile).to.equal("smoke");
   });
 
-  it("--resume with no loadable checkpoint starts from the beginning, warm-up included", async () => {
+  it("--resume with no loadable checkpoint starts from the beginning, from the starter", async () => {
     const out = join(dir, "one");  // the first test's run: its only checkpoint removed
     rmSync(join(out, "checkpoints"), { recursive: true, force: true });
     mkdirSync(join(out, "checkpoints"));
     const r = await driver(["--recipe", "deepswe", "--resume", out]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/resume: no loadable checkpoint; starting from the beginning/);
-    expect(r.stderr).to.match(/warm-up: \d+ gold demonstrations/);
+    expect(r.stderr).to.match(/starter: (\d+ gold demonstrations|cached in)/);
     expect(rows(out).map((x) => x.step)).to.deep.equal([1]);
   });
 
-  it("--init CHECKPOINT_DIR starts from that checkpoint's weights instead of the warm-up; a folder that is not one is refused", async () => {
+  it("--init CHECKPOINT_DIR starts from that checkpoint's weights instead of the starter; a folder that is not one is refused", async () => {
     // A checkpoint of this test's own: the laptop model from a seed the recipe does not use.
     const from = join(dir, "init-from");
     const w = await NativeWorker.start();
     let digest: string;
     try {
-      await w.init(PROFILES.laptop.model.config as never, { seed: 77 });
+      await w.init(PROFILES.smoke.model.config as never, { seed: 77 });
       await w.save(from);
       digest = (await weightsDigest(w)).slice(0, 16);
     } finally {
@@ -101,9 +102,9 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     // The budgets come from a --config file this time; --set still applies over it.
     const file = join(dir, "init.json");
     writeFileSync(file, JSON.stringify({ rollout: { maxResponseTokens: 256, maxTurnTokens: 64 }, schedule: { validationTasks: 1, steps: 5 } }));
-    const r = await driver(["--recipe", "deepswe", "--config", file, "--init", from, "--set", "schedule.steps=1", "--out", out]);
+    const r = await driver(["--recipe", "deepswe", ...TINY, "--config", file, "--init", from, "--set", "schedule.steps=1", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stderr).to.not.match(/warm-up/);
+    expect(r.stderr).to.not.match(/starter/);
     const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     expect(cfg.model.init).to.equal(from);
     expect(cfg.model.tokenizer).to.equal("bytes");
@@ -115,12 +116,12 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     const qwen = join(dir, "init-qwen3");
     const q = await NativeWorker.start();
     try {
-      await q.init({ ...(PROFILES.laptop.model.config as object), vocab_size: 151_669 } as never, { seed: 5 });
+      await q.init({ ...(PROFILES.smoke.model.config as object), vocab_size: 151_669 } as never, { seed: 5 });
       await q.save(qwen);
     } finally {
       await q.close();
     }
-    const rq = await driver(["--recipe", "deepswe", "--config", file, "--init", qwen, "--set", "schedule.steps=1", "--out", join(dir, "init-q")]);
+    const rq = await driver(["--recipe", "deepswe", ...TINY, "--config", file, "--init", qwen, "--set", "schedule.steps=1", "--out", join(dir, "init-q")]);
     expect(rq.code, rq.stderr).to.equal(0);
     expect(JSON.parse(readFileSync(join(dir, "init-q", "config.json"), "utf8")).model.tokenizer).to.equal("qwen3");
     // What the model wrote is in Qwen3's ids, far past the 261 of the byte tokenizer.
@@ -134,11 +135,11 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
   it("disaggregated mode on the torch backend: two engines get the initial weights and then the step's by a versioned broadcast, and hold the learner's bits", async () => {
     const out = join(dir, "disaggregated");
     // The learner and both engines run libtorch (learner.backend=torch), so the step and the
-    // weight files of the broadcast go through that backend. No warm-up: a cross-entropy step
+    // weight files of the broadcast go through that backend. No starter: a cross-entropy step
     // over every demonstration takes over a minute on libtorch's CPU path (the loss itself is
     // checked against the reference by the parity program).
     const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity")) ? ["--set", "learner.backend=torch"] : [];
-    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, ...torch, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
+    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, ...torch, "--set", "warmup.epochs=0", "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     // The learner's initial weights are version 0, sent to both engines (in several 50 KB
     // buckets) before the rollouts; the policy-gradient step is version 1, sent after it.
@@ -155,7 +156,10 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
 
   it("async, disaggregated: rollouts run on during training, no trained token older than maxStaleness, every token's version recorded", async () => {
     const out = join(dir, "async");
-    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=3", "--set", "mode=disaggregated",
+    // DeepSWE's full prompts: each model call then takes long enough (a 2,300-token prefill) that
+    // the next step's rollouts are still sampling when the train step ends, even on a loaded machine.
+    const full = ["--set", "rollout.scaffold=full", "--set", "rollout.maxPromptTokens=4096"];
+    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, ...full, "--set", "warmup.epochs=0", "--set", "schedule.steps=3", "--set", "mode=disaggregated",
       "--set", "async.enabled=true", "--set", "async.maxStaleness=1", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     const all = rows(out);
@@ -168,11 +172,11 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     }
     // The engine generated the next step's groups while the learner trained: after the first
     // step, the model's trajectories were sampled one version before the weights they updated.
-    expect(all.slice(1).some((row) => (row.staleness["1"] ?? 0) > 0)).to.equal(true);
+    expect(all.slice(1).some((row) => (row.staleness["1"] ?? 0) > 0), `staleness by step: ${JSON.stringify(all.map((x) => x.staleness))}`).to.equal(true);
     const model = trajectories(out).filter((t) => t.policy === "learner");
     for (const t of model) {
       expect(t.tokenVersions).to.have.length(t.tokens.length);
-      t.tokenVersions.forEach((v: number, i: number) => expect(v >= 0).to.equal(t.mask[i] === 1));
+      t.tokenVersions.forEach((v: number, i: number) => expect(v >= 0, `token ${i} of ${t.taskId}#${t.rolloutIndex}: version ${v}, mask ${t.mask[i]}`).to.equal(t.mask[i] === 1));
       expect(t.step - 1 - Math.min(...t.tokenVersions.filter((v: number) => v >= 0))).to.be.at.most(1);
     }
   });
@@ -181,10 +185,10 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     const out = join(dir, "external");
     // The server starts with weights of its own (another seed): the first sync replaces them.
     const w = await NativeWorker.start({ threads: 1 });
-    await w.init(PROFILES.laptop.model.config as never, { seed: 99 });
+    await w.init(PROFILES.smoke.model.config as never, { seed: 99 });
     const server = await serveOpenAI(w, { model: "tiny" });
     try {
-      const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=2", "--set", "mode=external",
+      const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.epochs=0", "--set", "schedule.steps=2", "--set", "mode=external",
         "--set", `external.urls=${JSON.stringify([server.url])}`, "--set", "external.model=tiny", "--set", "async.enabled=true", "--out", out]);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(new RegExp(`weight sync: version 0 to 1 server\\(s\\) from ${join(out, "weights")}`));
@@ -214,7 +218,7 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
 
   it("async: kill -9 of the engine mid-run costs trajectories (infrastructure failures), the engine restarts and the run goes on", async () => {
     const out = join(dir, "async-engine-killed");
-    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--set", "mode=disaggregated",
+    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.epochs=0", "--set", "schedule.steps=4", "--set", "mode=disaggregated",
       "--set", "async.enabled=true", "--out", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
@@ -235,7 +239,7 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
 
   it("kill -9 mid-run, then --resume with two learners: both continue from the newest loadable checkpoint's weights, nothing before it lost", async () => {
     const out = join(dir, "resume");
-    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=4", "--set", "learners=2", "--out", out], { cwd: ROOT, stdio: "ignore" });
+    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.epochs=0", "--set", "schedule.steps=4", "--set", "learners=2", "--out", out], { cwd: ROOT, stdio: "ignore" });
     await until("two checkpoints", () => existsSync(join(out, "checkpoints", "step-2", "model.safetensors")), 300_000);
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
@@ -244,7 +248,9 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     truncateSync(join(out, "checkpoints", "step-2", "model.safetensors"), 100);
     const r = await driver(["--recipe", "deepswe", "--resume", out]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stderr).to.match(/checkpoint step-2 is corrupt or partial/);
+    expect(r.stderr).to.match(/checkpoint step-2 is corrupt or partial .*; set aside as .*\.step-2\.unloadable/);
+    // Set aside, so that no later resume starts from it after its steps were dropped.
+    expect(statSync(join(out, "checkpoints", ".step-2.unloadable", "model.safetensors")).size).to.equal(100);
     const after = rows(out);
     expect(after.map((x) => x.step)).to.deep.equal([1, 2, 3, 4]);
     expect(after[0]).to.deep.equal(first);  // step 1 kept as it was
@@ -263,7 +269,7 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
     // Replies of up to 1,024 tokens (a random byte model closes one after ~260 on average):
     // when the first of four rollouts is done, the slot that finished it has already started
     // the third, and the kill, a fraction of a second later, lands inside it.
-    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, "--set", "warmup.sftSteps=0", "--set", "schedule.steps=1", "--set", "rollout.maxSteps=8", "--set", "rollout.maxResponseTokens=1024", "--set", "rollout.maxTurnTokens=1024", "--out", out], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, "--set", "warmup.epochs=0", "--set", "schedule.steps=1", "--set", "rollout.maxSteps=8", "--set", "rollout.maxResponseTokens=1024", "--set", "rollout.maxTurnTokens=1024", "--out", out], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     child.stderr!.on("data", (d) => (err += d));
     const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? -1)));
@@ -321,8 +327,8 @@ describe("recipe deepswe (laptop profile, tiny budgets)", function () {
       [["--set", "rollout.k=1"], /rollout\.k/],
       [["--set", "optim.lr=-1"], /optim\.lr/],
       [["--set", "rollout.bogus=3"], /rollout/],
-      [["--set", "rollout.goldPerGroup=2"], /rollout\.goldPerGroup: 2 of 2 rollouts per group leaves the model none/],
-      [["--profile", "desktop"], /laptop or cluster/],
+      [["--set", "rollout.goldPerGroup=8"], /rollout\.goldPerGroup: 8 of 8 rollouts per group leaves the model none/],
+      [["--profile", "desktop"], /laptop, cluster, smoke/],
     ] as const) {
       const r = await driver(["--recipe", "deepswe", ...args, "--out", join(dir, "bad")]);
       expect(r.code, String(args)).to.equal(2);
