@@ -143,12 +143,13 @@ export class SWEEnv {
     this.finished = true;
     const patch = await sandbox.diff().catch(() => undefined);
     if (patch === undefined) return computeReward(sandbox, task, { ...this.opts.reward, state: this.state });
-    const key = `${task.id}\0${createHash("sha256").update(patch).digest("hex")}`;
-    const known = this.rewards.get(key);
+    // Only a memoizing env hashes the patch.
+    const key = this.opts.memoizeRewards ? `${task.id}\0${createHash("sha256").update(patch).digest("hex")}` : undefined;
+    const known = key === undefined ? undefined : this.rewards.get(key);
     if (known) return { ...known, durationMs: 0, memoized: true };
     const r = await scorePatch({ create: (spec) => this.pool.acquire(spec) }, task, patch, { timeoutSec: this.opts.reward?.timeoutSec });
     if (typeof r !== "string") {
-      if (this.opts.memoizeRewards && !r.scoringError && !r.timedOut) this.rewards.set(key, r);
+      if (key !== undefined && !r.scoringError && !r.timedOut) this.rewards.set(key, r);
       return r;
     }
     // The diff came from this very repository: one that does not apply back is Troupe's fault.
