@@ -2,6 +2,6 @@
 export { WorkerCrashedError, WorkerError } from "./errors.js";
 export { encodeFrame, FrameReader, type Frame, type WireArray, type WireTensor } from "./protocol.js";
 export {
-  LOSS_DEFAULTS, NativeWorker, WORKER_BIN, workerBackend, type Generation, type GenerateOptions, type LossOptions, type LossResult, type Qwen3Config,
+  LOSS_DEFAULTS, NativeWorker, WORKER_BIN, workerBackend, type Generation, type GenerateOptions, type GroupOptions, type HeldBytes, type LossOptions, type LossResult, type Qwen3Config,
   type StepOptions, type TrainSequence, type WeightFileEntry, type WeightRange, type WorkerBackend, type WorkerInfo, type WorkerOptions,
 } from "./worker.js";

@@ -77,6 +77,27 @@ export interface WorkerInfo {
   step?: number;
   rank: number;
   world: number;
+  /** The ZeRO stage the model trains with (0 outside a group). */
+  zero?: number;
+  /** Bytes of parameters, gradients and AdamW state this rank keeps between steps. */
+  held?: HeldBytes;
+}
+
+export interface HeldBytes {
+  params: number;
+  grads: number;
+  optimizer: number;
+}
+
+/** How a worker joins a group (collectiveInit). */
+export interface GroupOptions {
+  /** ZeRO stage: 0 (replicated), 1 (optimizer state sharded), 2 (and gradients), 3 (and parameters); torch backend only beyond 0. */
+  zero?: 0 | 1 | 2 | 3;
+  /** The address this rank's own transport listens on, reachable by the others (default 127.0.0.1). */
+  host?: string;
+  /** false: keep this rank's weights instead of taking rank 0's (default true). */
+  sync?: boolean;
+  timeoutMs?: number;
 }
 
 export interface GenerateOptions {
@@ -365,9 +386,16 @@ export class NativeWorker {
     return ((await this.request("collective_listen", { address })).header.result as { address: string }).address;
   }
 
-  /** Joins a group of `world` workers; rank 0 listens on addresses[0] ("host:port"), bound by collectiveListen when it was called. */
-  async collectiveInit(rank: number, world: number, addresses: string[], timeoutMs = 30_000): Promise<WorkerInfo> {
-    return (await this.request("collective_init", { rank, world, addresses, timeout_ms: timeoutMs })).header.result as WorkerInfo;
+  /**
+   * Joins a group of `world` workers; rank 0 listens on addresses[0] ("host:port"), bound by
+   * collectiveListen when it was called. The reference backend's group is a TCP star; the torch
+   * backend's is c10d (Gloo on the CPU, NCCL on CUDA). Every rank then holds rank 0's weights and
+   * optimizer state, or the part of them its ZeRO stage keeps.
+   */
+  async collectiveInit(rank: number, world: number, addresses: string[], opts: GroupOptions = {}): Promise<WorkerInfo> {
+    return (await this.request("collective_init", {
+      rank, world, addresses, timeout_ms: opts.timeoutMs ?? 30_000, zero: opts.zero ?? 0, host: opts.host ?? "127.0.0.1", sync: opts.sync ?? true,
+    })).header.result as WorkerInfo;
   }
 
   /** Every worker of the group ends with `root`'s weights. */

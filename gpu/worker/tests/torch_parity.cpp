@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
       // update a smooth function of the gradient, so this compares the optimizer's arithmetic.
       so.adam.eps = 1e-3f;
       so.max_grad_norm = 0.5;
-      const double nr = ref->step(so, nullptr), nt = tor->step(so, nullptr);
+      const double nr = ref->step(so), nt = tor->step(so);
       report(pre + loss + "/grad_norm", rel_err({float(nt)}, {float(nr)}), tol);
       // The step moves each weight by about lr; compare the moves, not the weights.
       auto w0 = weights(cfg);

@@ -4,16 +4,17 @@
 
 namespace troupe::torchb {
 
-double clip_grad_norm(const std::vector<at::Tensor>& grads, double max_norm) {
+double squared_norm(const std::vector<at::Tensor>& grads) {
   if (grads.empty()) return 0.0;
   std::vector<at::Tensor> squares;
   for (const auto& g : grads) squares.push_back(g.to(at::kDouble).pow(2).sum());
-  const double norm = std::sqrt(at::stack(squares).sum().item<double>());  // one device sync
-  if (max_norm > 0 && norm > max_norm) {
-    const double k = max_norm / (norm + 1e-6);
-    for (const auto& g : grads) g.mul_(k);
-  }
-  return norm;
+  return at::stack(squares).sum().item<double>();
+}
+
+void clip_to(const std::vector<at::Tensor>& grads, double norm, double max_norm) {
+  if (max_norm <= 0 || norm <= max_norm) return;
+  const double k = max_norm / (norm + 1e-6);
+  for (const auto& g : grads) g.mul_(k);
 }
 
 void adamw_step(const std::vector<at::Tensor>& w, const std::vector<at::Tensor>& g, std::vector<at::Tensor>& m, std::vector<at::Tensor>& v,

@@ -13,31 +13,42 @@ namespace troupe::torchb {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-namespace {
-
 // Activation checkpointing of one layer: the forward keeps only the layer's input; backward
 // runs the layer again with autograd on and back-propagates through it. The layer's weights
 // are leaves outside this function, so the inner backward accumulates their gradients
-// directly (as PyTorch's reentrant checkpoint does).
+// directly (as PyTorch's reentrant checkpoint does). The hooks bracket both runs, so a
+// sharded unit is whole only while it computes.
 struct CheckpointedLayer : torch::autograd::Function<CheckpointedLayer> {
-  using Run = std::function<at::Tensor(const at::Tensor&)>;
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const Run* run) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const Model::Run* run) {
     ctx->save_for_backward({x});
     ctx->saved_data["run"] = int64_t(reinterpret_cast<intptr_t>(run));
-    return (*run)(x);
+    if (run->hooks) run->hooks->before(run->unit, false);
+    at::Tensor y = run->fn(x);
+    if (run->hooks) run->hooks->after(run->unit, false);
+    return y;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad) {
-    const auto* run = reinterpret_cast<const Run*>(intptr_t(ctx->saved_data["run"].toInt()));
+    const auto* run = reinterpret_cast<const Model::Run*>(intptr_t(ctx->saved_data["run"].toInt()));
     at::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    if (run->hooks) run->hooks->before(run->unit, true);
     at::Tensor y;
     {
       at::AutoGradMode on(true);
-      y = (*run)(x);
+      y = run->fn(x);
     }
     torch::autograd::backward({y}, {grad[0]});
+    if (run->hooks) run->hooks->after(run->unit, true);
     return {x.grad(), at::Tensor()};
   }
 };
+
+int64_t unit_of(const std::string& name) {
+  static const std::string prefix = "model.layers.";
+  if (name.rfind(prefix, 0) != 0) return 0;
+  return 1 + std::stoll(name.substr(prefix.size()));
+}
+
+namespace {
 
 at::Tensor rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const int64_t half = x.size(-1) / 2;
@@ -110,16 +121,18 @@ at::Tensor Model::hidden(const at::Tensor& tokens, const std::vector<int64_t>& l
   if (recompute) runs_.clear();  // the previous graph has had its backward
   for (int64_t l = 0; l < cfg_.num_hidden_layers; l++) {
     if (!recompute) {
+      if (hooks_) hooks_->before(1 + l, false);
       x = layer(l, x, cos, sin, attend);
+      if (hooks_) hooks_->after(1 + l, false);
       continue;
     }
     // Runs again in backward, after this function has returned: it owns what it uses, and the
     // model keeps it until the next forward (the graph holds only a pointer).
-    runs_.push_back(std::make_unique<CheckpointedLayer::Run>([this, l, cos = cos, sin = sin, lengths](const at::Tensor& in) {
+    runs_.push_back(std::make_unique<Run>(Run{[this, l, cos = cos, sin = sin, lengths](const at::Tensor& in) {
       return layer(l, in, cos, sin, [&lengths](int64_t, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
         return packed_causal_attention(q, k, v, lengths);
       });
-    }));
+    }, hooks_, 1 + l}));
     x = CheckpointedLayer::apply(x, runs_.back().get());
   }
   return rmsnorm(x, "model.norm.weight");

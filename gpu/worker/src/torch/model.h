@@ -27,6 +27,18 @@ using KVSink = std::function<void(int64_t layer, const at::Tensor& k, const at::
 // Attention of one layer: q [n, heads, hd], k and v [n, kv_heads, hd] → [n, heads · hd].
 using Attend = std::function<at::Tensor(int64_t layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v)>;
 
+// Told before and after each decoder layer's parameters are used (shards.h gathers and frees
+// them there): unit 1 + l for layer l. `backward`: the recomputation of a checkpointed layer
+// whose backward follows, and after: that backward is done.
+struct UnitHooks {
+  virtual ~UnitHooks() = default;
+  virtual void before(int64_t unit, bool backward) = 0;
+  virtual void after(int64_t unit, bool backward) = 0;
+};
+
+// The unit a parameter belongs to: 1 + l for a parameter of layer l, else 0.
+int64_t unit_of(const std::string& name);
+
 class Model {
  public:
   Model(ModelConfig cfg, at::Device device, at::ScalarType dtype, bool checkpoint);
@@ -34,7 +46,9 @@ class Model {
   const ModelConfig& config() const { return cfg_; }
   at::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
+  bool checkpointing() const { return checkpoint_; }
   std::map<std::string, at::Tensor>& params() { return params_; }
+  void set_hooks(UnitHooks* h) { hooks_ = h; }
 
   // Hidden states after the final norm [n, hidden] (compute dtype) for a packed batch. With
   // checkpointing on and grad mode enabled, each layer's activations are recomputed in
@@ -59,8 +73,15 @@ class Model {
   at::ScalarType dtype_;
   bool checkpoint_;
   std::map<std::string, at::Tensor> params_;
+  UnitHooks* hooks_ = nullptr;
   // The layer closures the last checkpointed forward's graph points to.
-  std::vector<std::unique_ptr<std::function<at::Tensor(const at::Tensor&)>>> runs_;
+  struct Run {
+    std::function<at::Tensor(const at::Tensor&)> fn;
+    UnitHooks* hooks;
+    int64_t unit;
+  };
+  friend struct CheckpointedLayer;
+  std::vector<std::unique_ptr<Run>> runs_;
 };
 
 // Causal attention of one packed batch, sequence by sequence.

@@ -9,6 +9,8 @@
 #include "torch/decoder.h"
 #include "torch/logprobs.h"
 #include "torch/model.h"
+#include "torch/process_group.h"
+#include "torch/shards.h"
 #include "worker/protocol.h"
 
 namespace troupe::torchb {
@@ -46,7 +48,10 @@ class TorchPolicy : public worker::Policy {
                o.precision == "bf16" || (o.precision == "auto" && o.device == "cuda") ? at::kBFloat16 : at::kFloat, o.checkpoint),
         host_(std::move(weights)) {
     guarded("load", "the model's " + std::to_string(model_.config().parameter_count()) + " parameters in fp32", [&] {
-      for (auto& [name, t] : host_) model_.params()[name] = to_device(t, model_.device()).requires_grad_(true);
+      WholeState s;
+      for (auto& [name, t] : host_) s.params[name] = to_device(t, model_.device());
+      host_.clear();
+      shards_ = std::make_unique<Shards>(model_, std::move(s), nullptr, 0, false);
     });
     // The host copy is made again when files or the wire need it: a large model is not held twice.
     host_.clear();
@@ -57,20 +62,19 @@ class TorchPolicy : public worker::Policy {
   std::string backend() const override { return "torch"; }
   std::string device() const override { return opts_.device; }
 
+  // At zero stage 3 a collective: every rank asks at once.
   std::map<std::string, Tensor>& host_weights() override {
     if (!host_current_) {
-      for (auto& [name, p] : model_.params()) to_host(p, host_[name]);
+      for (auto& [name, p] : shards_->whole(false).params) to_host(p, host_[name]);
       host_current_ = true;
     }
     return host_;
   }
 
   void weights_changed() override {
-    at::NoGradGuard no_grad;
-    for (auto& [name, p] : model_.params()) {
-      const Tensor& t = host_.at(name);
-      p.copy_(at::from_blob(const_cast<float*>(t.ptr()), t.shape, at::kFloat));
-    }
+    std::map<std::string, at::Tensor> given;
+    for (auto& [name, t] : host_) given[name] = at::from_blob(t.ptr(), t.shape, at::kFloat).to(model_.device());
+    shards_->set_params(given);
     host_current_ = true;
   }
 
@@ -78,8 +82,10 @@ class TorchPolicy : public worker::Policy {
     std::vector<float> out(b.tokens.size(), 0.0f);
     guarded("logprobs", sizes(b), [&] {
       c10::InferenceMode inference;
+      shards_->acquire(0, false);
       const at::Tensor h = model_.hidden(token_tensor(b.tokens, model_.device()), b.lengths);
       const at::Tensor lp = token_logprobs(h, model_.head_weight(), token_tensor(worker::next_targets(b), model_.device()), opts_.logits_chunk).to(at::kCPU);
+      shards_->release(0, false);
       // Row r predicts token r + 1: shift into token order (0 at each first token).
       size_t at_ = 0;
       for (int64_t len : b.lengths) {
@@ -97,6 +103,10 @@ class TorchPolicy : public worker::Policy {
       const at::Device d = model_.device();
       auto f32 = [&](const std::vector<float>& v) { return at::from_blob(const_cast<float*>(v.data()), {int64_t(v.size())}, at::kFloat).to(d, at::kFloat, false, true); };
       const at::Tensor targets = token_tensor(in.targets, d), weight = f32(in.weight), active = weight != 0;
+      // The units whose gradients this backward adds to: with checkpointing each layer is
+      // acquired by its own recomputation, so only unit 0 (embedding, norm, head) here.
+      const int64_t units = model_.checkpointing() ? 1 : shards_->units();
+      for (int64_t u = 0; u < units; u++) shards_->acquire(u, true);
       const at::Tensor h = model_.hidden(token_tensor(mb.batch.tokens, d), mb.batch.lengths);
       const at::Tensor lp = token_logprobs(h, model_.head_weight(), targets, opts_.logits_chunk);
       at::Tensor loss, clipped;
@@ -114,6 +124,7 @@ class TorchPolicy : public worker::Policy {
         clipped = at::zeros({}, targets.options());
       }
       loss.backward();
+      for (int64_t u = 0; u < units; u++) shards_->release(u, true);
       const at::Tensor stats = at::stack({loss.detach().to(at::kDouble), active.sum().to(at::kDouble), clipped.to(at::kDouble)}).to(at::kCPU);
       t.loss = stats[0].item<double>();
       t.tokens = stats[1].item<double>();
@@ -122,43 +133,43 @@ class TorchPolicy : public worker::Policy {
     return t;
   }
 
-  double step(const worker::StepOptions& o, worker::Collective* coll) override {
+  double step(const worker::StepOptions& o) override {
     double norm = 0;
     guarded("step", "AdamW state for " + std::to_string(model_.config().parameter_count()) + " parameters", [&] {
-      std::vector<at::Tensor> w, g;
-      for (auto& [name, p] : model_.params()) {
-        if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
-        w.push_back(p.detach());  // updated in place, outside autograd
-        g.push_back(p.grad());
-      }
-      if (coll && coll->world() > 1) {
-        // Through the host for now: the group's transport is the reference's TCP collective.
-        for (auto& t : g) {
-          Tensor host;
-          to_host(t, host);
-          coll->all_reduce_sum(host.ptr(), host.size());
-          t.copy_(at::from_blob(host.ptr(), host.shape, at::kFloat));
-        }
-      }
-      norm = clip_grad_norm(g, o.max_grad_norm);
-      adamw_step(w, g, m_, v_, ++step_, o.adam);
-      zero_grads();
+      norm = shards_->step(o.adam, o.max_grad_norm);
       host_current_ = false;
     });
     return norm;
   }
 
-  void zero_grads() override {
-    for (auto& [_, p] : model_.params()) p.mutable_grad() = at::Tensor();
-  }
+  void zero_grads() override { shards_->zero_grads(); }
 
   std::map<std::string, Tensor> gradients() override {
     std::map<std::string, Tensor> out;
-    for (auto& [name, p] : model_.params()) to_host(p.grad().defined() ? p.grad() : at::zeros_like(p), out[name]);
+    for (auto& [name, g] : shards_->gradients()) to_host(g, out[name]);
     return out;
   }
 
-  int64_t steps() const override { return step_; }
+  void join(worker::Collective& group, int zero, bool sync) override {
+    auto* pg = dynamic_cast<ProcessGroup*>(&group);
+    if (!pg) throw RequestError("internal", "the torch backend trains over a c10d process group");
+    guarded("join", "re-sharding " + std::to_string(model_.config().parameter_count()) + " parameters", [&] {
+      WholeState s = shards_->whole(true);
+      shards_.reset();
+      shards_ = std::make_unique<Shards>(model_, std::move(s), pg, zero, sync);
+      group_ = pg;
+      host_current_ = false;
+    });
+  }
+
+  int zero() const override { return shards_->stage(); }
+
+  Held held() const override {
+    const HeldBytes h = shards_->held();
+    return Held{h.params, h.grads, h.optimizer};
+  }
+
+  int64_t steps() const override { return shards_->steps(); }
 
   worker::GenOutput generate(const std::vector<std::vector<int32_t>>& prompts, const worker::GenParams& p) override {
     worker::GenOutput out;
@@ -166,32 +177,36 @@ class TorchPolicy : public worker::Policy {
     for (const auto& q : prompts) tokens += int64_t(q.size());
     guarded("generate", std::to_string(prompts.size()) + " sequences, " + std::to_string(tokens) + " prompt tokens, up to " + std::to_string(p.max_tokens) + " new tokens each", [&] {
       c10::InferenceMode inference;
+      // Whole for the call (at zero stage 3 a collective): decoding runs every layer for every
+      // token, and gathering per layer per token would cost a round trip each.
+      for (int64_t u = 0; u < shards_->units(); u++) shards_->acquire(u, false);
       TorchDecoder d(model_);
       out = worker::generate(d, model_.config().vocab_size, model_.config().max_position_embeddings, prompts, p);
+      for (int64_t u = 0; u < shards_->units(); u++) shards_->release(u, false);
     });
     return out;
   }
 
+  // At zero stage ≥ 1 a collective: every rank asks at once.
   std::map<std::string, Tensor> optimizer_state() override {
     std::map<std::string, Tensor> st;
-    if (m_.empty()) return st;
-    size_t k = 0;
-    for (auto& [name, _] : model_.params()) {
-      to_host(m_[k], st["exp_avg." + name]);
-      to_host(v_[k++], st["exp_avg_sq." + name]);
-    }
+    WholeState s = shards_->whole(true);
+    for (auto& [name, t] : s.exp_avg) to_host(t, st["exp_avg." + name]);
+    for (auto& [name, t] : s.exp_avg_sq) to_host(t, st["exp_avg_sq." + name]);
     return st;
   }
 
   void set_optimizer_state(std::map<std::string, Tensor>& st, int64_t step) override {
-    m_.clear();
-    v_.clear();
-    for (auto& [name, p] : model_.params()) {
+    WholeState s = shards_->whole(false);
+    for (auto& [name, p] : s.params) {
       const std::vector<int64_t> shape = p.sizes().vec();
-      m_.push_back(to_device(worker::take_state(st, "exp_avg." + name, shape), model_.device()));
-      v_.push_back(to_device(worker::take_state(st, "exp_avg_sq." + name, shape), model_.device()));
+      s.exp_avg[name] = to_device(worker::take_state(st, "exp_avg." + name, shape), model_.device());
+      s.exp_avg_sq[name] = to_device(worker::take_state(st, "exp_avg_sq." + name, shape), model_.device());
     }
-    step_ = step;
+    s.step = step;
+    const int zero = shards_->stage();
+    shards_.reset();
+    shards_ = std::make_unique<Shards>(model_, std::move(s), group_, zero, false);
   }
 
  private:
@@ -203,12 +218,14 @@ class TorchPolicy : public worker::Policy {
     } catch (const c10::Error& e) {
       // libtorch's message without its C++ backtrace, which means nothing to a caller.
       const std::string what = e.what_without_backtrace();
+      if (shards_) shards_->abandon();
       if (!is_oom(what)) throw RequestError("internal", std::string(op) + ": " + first_line(what));
       if (drops_grads) zero_grads();
       throw RequestError("out_of_memory", "the " + opts_.device + " ran out of memory for " + asked +
                                               (drops_grads ? " (the gradients accumulated since the last step are dropped)" : "") + ": " +
                                               first_line(what));
     } catch (const std::bad_alloc&) {
+      if (shards_) shards_->abandon();
       if (drops_grads) zero_grads();
       throw RequestError("out_of_memory", "the host ran out of memory for " + asked);
     }
@@ -223,8 +240,8 @@ class TorchPolicy : public worker::Policy {
   Model model_;
   std::map<std::string, Tensor> host_;  // fp32 host copy of the weights, for files and the wire
   bool host_current_ = true;
-  std::vector<at::Tensor> m_, v_;
-  int64_t step_ = 0;
+  std::unique_ptr<Shards> shards_;
+  ProcessGroup* group_ = nullptr;  // the group joined, if any (the worker owns it)
 };
 
 }  // namespace

@@ -18,16 +18,23 @@ class Collective {
   virtual void broadcast(float* data, size_t n, int root) = 0;
 };
 
-// Rank 0's listening socket, bound before the group forms: port 0 takes a free port from the
-// kernel, so the address handed to the other ranks can never be taken between being chosen and
-// being bound. Closed unless handed to tcp_collective.
-class TcpListener {
+// What rank 0 listens with before the group forms, bound at once on a port the kernel picks, so
+// the address handed to the other ranks can never be taken between being chosen and being
+// bound: a TCP socket here, a c10d store for the torch backend.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  virtual const std::string& address() const = 0;  // host:actual-port
+};
+
+// The reference backend's listening socket. Closed unless handed to tcp_collective.
+class TcpListener : public Listener {
  public:
   explicit TcpListener(const std::string& host_port);
-  ~TcpListener();
+  ~TcpListener() override;
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
-  const std::string& address() const { return address_; }  // host:actual-port
+  const std::string& address() const override { return address_; }
   int release();                                            // the socket, now the caller's
 
  private:

@@ -3,6 +3,7 @@
 #include "worker/protocol.h"
 #ifdef TROUPE_WITH_TORCH
 #include "torch/policy.h"
+#include "torch/process_group.h"
 #endif
 
 namespace troupe::worker {
@@ -47,6 +48,26 @@ std::unique_ptr<Policy> make_policy(const BackendOptions& o, ModelConfig cfg, st
   BackendOptions checked = o;
   resolve_backend(checked);  // throws, saying what this build lacks or what is unknown
   throw RequestError("internal", "backend " + o.backend + ": no policy");
+}
+
+std::unique_ptr<Listener> listen_for_group(const BackendOptions& o, const std::string& host_port) {
+#ifdef TROUPE_WITH_TORCH
+  if (o.backend == "torch") return std::make_unique<torchb::StoreServer>(host_port.substr(0, host_port.rfind(':')));
+#endif
+  return std::make_unique<TcpListener>(host_port);
+}
+
+std::unique_ptr<Collective> form_group(const BackendOptions& o, int rank, int world, const std::vector<std::string>& addresses, const std::string& host,
+                                       int timeout_ms, std::unique_ptr<Listener> listener) {
+  if (addresses.empty()) throw RequestError("bad_request", "collective_init: addresses[0] (rank 0's host:port) is required");
+#ifdef TROUPE_WITH_TORCH
+  if (o.backend == "torch") {
+    std::unique_ptr<torchb::StoreServer> server(dynamic_cast<torchb::StoreServer*>(listener.release()));
+    return std::make_unique<torchb::ProcessGroup>(rank, world, addresses[0], host, o.device, timeout_ms, std::move(server));
+  }
+#endif
+  std::unique_ptr<TcpListener> tcp(dynamic_cast<TcpListener*>(listener.release()));
+  return tcp_collective(rank, world, addresses, timeout_ms, std::move(tcp));
 }
 
 }  // namespace troupe::worker

@@ -77,6 +77,11 @@ Reply Worker::info() {
   }
   r.result["rank"] = coll_ ? coll_->rank() : 0;
   r.result["world"] = coll_ ? coll_->world() : 1;
+  if (model_) {
+    r.result["zero"] = model_->zero();
+    const Policy::Held h = model_->held();
+    r.result["held"] = {{"params", h.params}, {"grads", h.grads}, {"optimizer", h.optimizer}};
+  }
   return r;
 }
 
@@ -87,6 +92,7 @@ Reply Worker::init(const json& a) {
   host.init_random(a.value("seed", uint64_t(0)), a.value("init_std", 0.02f));
   model_.reset();  // the old model's memory is free before the new one takes its own
   model_ = make_policy(backend_, std::move(cfg), std::move(host.params()));
+  rejoin();
   return info();
 }
 
@@ -138,6 +144,7 @@ Reply Worker::load(const json& a) {
   model_.reset();
   model_ = make_policy(backend_, std::move(mc), std::move(weights));
   if (with_state) model_->set_optimizer_state(state, step);
+  rejoin();
   Reply r = info();
   r.result["ignored"] = ignored;
   return r;
@@ -234,7 +241,7 @@ Reply Worker::step(const json& a) {
   o.adam.beta2 = a.value("beta2", 0.999f);
   o.adam.eps = a.value("eps", 1e-8f);
   o.max_grad_norm = a.value("max_grad_norm", 1.0);
-  const double norm = m.step(o, coll_.get());
+  const double norm = m.step(o);
   Reply r;
   r.result = {{"grad_norm", norm}, {"step", m.steps()}};
   return r;
@@ -293,7 +300,7 @@ Reply Worker::set_weights(const Frame& req) {
 }
 
 Reply Worker::collective_listen(const json& a) {
-  listener_ = std::make_unique<TcpListener>(a.value("address", std::string("127.0.0.1:0")));
+  listener_ = listen_for_group(backend_, a.value("address", std::string("127.0.0.1:0")));
   Reply r;
   r.result["address"] = listener_->address();
   return r;
@@ -305,8 +312,18 @@ Reply Worker::collective_init(const json& a) {
   // Rank 0 uses the socket collective_listen bound, when it is the address given.
   auto listener = listener_ && !addresses.empty() && addresses[0] == listener_->address() ? std::move(listener_) : nullptr;
   listener_.reset();
-  coll_ = tcp_collective(a.value("rank", 0), a.value("world", 1), addresses, a.value("timeout_ms", 30000), std::move(listener));
+  coll_ = form_group(backend_, a.value("rank", 0), a.value("world", 1), addresses, a.value("host", std::string("127.0.0.1")), a.value("timeout_ms", 30000),
+                     std::move(listener));
+  zero_ = a.value("zero", 0);
+  // Rank 0's weights and optimizer state become every rank's, then each keeps what its stage says.
+  if (model_) model_->join(*coll_, zero_, a.value("sync", true));
   return info();
+}
+
+// A model loaded or made while in a group trains with it, keeping what this rank loaded (no
+// collective: a rank may load alone).
+void Worker::rejoin() {
+  if (coll_) model_->join(*coll_, zero_, false);
 }
 
 Reply Worker::broadcast(const json& a) {

@@ -39,11 +39,13 @@ class Worker {
   Reply collective_init(const nlohmann::json& a);
   Reply broadcast(const nlohmann::json& a);
   Reply bench_matmul(const nlohmann::json& a);
+  void rejoin();
 
   BackendOptions backend_;
   std::unique_ptr<Policy> model_;
   std::unique_ptr<Collective> coll_;
-  std::unique_ptr<TcpListener> listener_;  // bound by collective_listen, used by rank 0's init
+  std::unique_ptr<Listener> listener_;  // bound by collective_listen, used by rank 0's init
+  int zero_ = 0;                       // the ZeRO stage the group trains with
   bool shutdown_ = false;
 };
 

@@ -35,9 +35,20 @@ class Policy {
   virtual std::vector<float> logprobs(const Batch& b) = 0;
   // Forward and backward of one micro-batch; gradients add up until step().
   virtual cpu::LossTerms accumulate(const MicroBatch& mb, const LossOptions& o) = 0;
-  // All-reduce across the group (if any), global-norm clip, AdamW, zero the gradients.
+  // Sum the gradients across the group (if any), global-norm clip, AdamW, zero the gradients.
   // Returns the gradient norm before clipping.
-  virtual double step(const StepOptions& o, Collective* coll) = 0;
+  virtual double step(const StepOptions& o) = 0;
+
+  // Trains with `group` from now on, storing what ZeRO stage `zero` says (torch/shards.h; the
+  // reference backend has stage 0 only). With `sync`, rank 0's weights and optimizer state
+  // replace every other rank's (a collective: every rank joins at once).
+  virtual void join(Collective& group, int zero, bool sync) = 0;
+  virtual int zero() const = 0;
+  // Bytes of parameters, gradients and optimizer state this rank keeps between steps.
+  struct Held {
+    int64_t params = 0, grads = 0, optimizer = 0;
+  };
+  virtual Held held() const = 0;
   virtual void zero_grads() = 0;
   // The accumulated gradients as fp32 host tensors by name (zeros where none has accumulated).
   virtual std::map<std::string, Tensor> gradients() = 0;
@@ -70,6 +81,15 @@ void resolve_backend(BackendOptions& o);
 // A policy over `weights` (every parameter, fp32 host tensors; consumed). Throws RequestError
 // ("unsupported") for a backend this build lacks.
 std::unique_ptr<Policy> make_policy(const BackendOptions& o, ModelConfig cfg, std::map<std::string, Tensor> weights);
+
+// Rank 0's first half of forming a group for backend `o`: listening at `host_port` (port 0: the
+// kernel's choice).
+std::unique_ptr<Listener> listen_for_group(const BackendOptions& o, const std::string& host_port);
+// Joins the group of `world` whose rank 0 listens at addresses[0] (rank 0 passes its listener):
+// a TCP star for the reference backend, c10d (Gloo on cpu, NCCL on cuda) for torch. `host`:
+// the address this rank's own transport listens on, one the others can reach.
+std::unique_ptr<Collective> form_group(const BackendOptions& o, int rank, int world, const std::vector<std::string>& addresses, const std::string& host,
+                                       int timeout_ms, std::unique_ptr<Listener> listener);
 
 // Moves `name` out of an optimizer state, checking its shape; FileError when it is missing.
 Tensor take_state(std::map<std::string, Tensor>& state, const std::string& name, const std::vector<int64_t>& shape);

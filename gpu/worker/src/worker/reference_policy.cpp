@@ -50,7 +50,35 @@ class ReferencePolicy : public Policy {
   void weights_changed() override {}
   std::vector<float> logprobs(const Batch& b) override { return sequence_logprobs(model_, b); }
   cpu::LossTerms accumulate(const MicroBatch& mb, const LossOptions& o) override { return trainer_.accumulate(mb, o); }
-  double step(const StepOptions& o, Collective* coll) override { return trainer_.step(o, coll); }
+  double step(const StepOptions& o) override { return trainer_.step(o, group_); }
+  void join(Collective& group, int zero, bool sync) override {
+    if (zero != 0) throw RequestError("unsupported", "zero stage " + std::to_string(zero) + ": the reference backend has stage 0 only (use the torch backend)");
+    group_ = &group;
+    if (!sync || group.world() < 2) return;
+    for (auto& [_, t] : model_.params()) group.broadcast(t.ptr(), t.size(), 0);
+    // Rank 0's AdamW moments and step count too, so a resumed group steps as one process would.
+    float head[2] = {trainer_.m().empty() ? 0.0f : 1.0f, float(trainer_.steps())};
+    group.broadcast(head, 2, 0);
+    if (head[0] == 0) return;
+    if (trainer_.m().empty()) {
+      for (auto& [_, t] : model_.params()) {
+        trainer_.m().push_back(Tensor(t.shape));
+        trainer_.v().push_back(Tensor(t.shape));
+      }
+    }
+    for (auto* moments : {&trainer_.m(), &trainer_.v()})
+      for (auto& t : *moments) group.broadcast(t.ptr(), t.size(), 0);
+    trainer_.restore(int64_t(head[1]));
+  }
+  int zero() const override { return 0; }
+  Held held() const override {
+    Held h;
+    for (auto& [_, t] : const_cast<Qwen3&>(model_).params()) h.params += int64_t(t.size()) * 4;
+    h.grads = h.params;
+    for (auto* moments : {&trainer_.m(), &trainer_.v()})
+      for (auto& t : *moments) h.optimizer += int64_t(t.size()) * 4;
+    return h;
+  }
   void zero_grads() override { model_.zero_grads(); }
   std::map<std::string, Tensor> gradients() override { return model_.grads(); }
   int64_t steps() const override { return trainer_.steps(); }
@@ -80,6 +108,7 @@ class ReferencePolicy : public Policy {
  private:
   Qwen3 model_;
   Trainer trainer_;
+  Collective* group_ = nullptr;
 };
 
 }  // namespace

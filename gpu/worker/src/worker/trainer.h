@@ -57,6 +57,8 @@ class Trainer {
   int64_t steps() const { return step_; }
   std::vector<Tensor>& m() { return m_; }
   std::vector<Tensor>& v() { return v_; }
+  const std::vector<Tensor>& m() const { return m_; }
+  const std::vector<Tensor>& v() const { return v_; }
   void restore(int64_t step) { step_ = step; }
   void reset() {
     m_.clear();

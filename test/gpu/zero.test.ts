@@ -1,0 +1,111 @@
+// Sharded learners on the torch backend: ZeRO stages 0–3 over c10d's Gloo between real worker
+// processes. Each stage, on 2 and 4 ranks, must train as one process does on the combined batch
+// (gradient clipping included, the norm being the whole gradient's), leave every rank the same
+// weights bit for bit, and keep only the bytes its stage says.
+import { expect } from "chai";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { NativeWorker, type Qwen3Config, type TrainSequence } from "../../gpu/index.js";
+import { ROOT } from "../helpers.js";
+import { bytesEqual, maxAbsDiff, sequences } from "./worker-helpers.js";
+
+// Unit sizes that 2 and 4 do not divide (padding is exercised): vocab 61, hidden 20.
+const MODEL: Qwen3Config = {
+  architectures: ["Qwen3ForCausalLM"], model_type: "qwen3", vocab_size: 61, hidden_size: 20, intermediate_size: 36,
+  num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 6, rms_norm_eps: 1e-6, rope_theta: 10000,
+  tie_word_embeddings: false, max_position_embeddings: 256,
+};
+const STEPS = 3;
+// Data parallelism sums the gradients in another order than one process does: after 3 AdamW
+// steps at lr 1e-3 the weights may differ by float rounding, far below one step's size.
+const TOLERANCE = 2e-6;
+const STEP = { lr: 1e-3, weightDecay: 0.01, maxGradNorm: 0.05 };  // small enough that every step clips
+const LOSS = { lossScale: 16, batchSequences: 8 };
+
+/** Per rank: the bytes each unit (the layers, and the rest) keeps, as shards.h lays them out. */
+function expectedHeld(shapes: { name: string; shape: number[] }[], world: number, stage: number) {
+  const units = new Map<number, number>();
+  for (const { name, shape } of shapes) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    const u = m ? 1 + Number(m[1]) : 0;
+    units.set(u, (units.get(u) ?? 0) + shape.reduce((a, b) => a * b, 1));
+  }
+  let whole = 0, shard = 0;
+  for (const n of units.values()) {
+    const s = Math.ceil(n / world);
+    shard += s;
+    whole += s * world;
+  }
+  return { params: 4 * (stage < 3 ? whole : shard), grads: 4 * (stage < 2 ? whole : shard), optimizer: 8 * (stage < 1 ? whole : shard) };
+}
+
+const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
+(torch ? describe : describe.skip)("native worker: sharded learners (ZeRO over c10d Gloo)", function () {
+  const workers: NativeWorker[] = [];
+  const start = async () => {
+    const w = await NativeWorker.start({ backend: "torch", threads: 1 });
+    workers.push(w);
+    return w;
+  };
+  afterEach(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    workers.length = 0;
+  });
+
+  const batch: TrainSequence[] = sequences(8, 9, MODEL.vocab_size, 5).map((t, i) => ({
+    tokens: t, mask: t.map((_, j) => (j >= 2 ? 1 : 0)), oldLogprobs: new Array(9).fill(-4.1), advantage: [1, -1, 0.5, 2, -0.3, 0.7, -2, 1.2][i],
+  }));
+
+  // One process on the combined batch: the reference every stage is held to.
+  let single: { weights: Record<string, Float32Array>; norms: number[]; logprobs: Float32Array[]; greedy: number[][] };
+  before(async function () {
+    const one = await start();
+    await one.init(MODEL, { seed: 11 });
+    const norms: number[] = [];
+    for (let s = 0; s < STEPS; s++) {
+      await one.accumulate(batch, LOSS);
+      norms.push((await one.step(STEP)).gradNorm);
+    }
+    const w = await one.getWeights();
+    single = {
+      weights: Object.fromEntries(Object.entries(w).map(([k, t]) => [k, t.data as Float32Array])), norms,
+      logprobs: await one.logprobs(batch.slice(0, 2).map((s) => s.tokens)),
+      greedy: (await one.generate([batch[0].tokens.slice(0, 3) as number[]], { temperature: 0, maxTokens: 6 })).map((g) => [...g.tokens]),
+    };
+    await one.close();
+  });
+
+  for (const world of [2, 4]) for (const zero of [0, 1, 2, 3] as const) {
+    it(`stage ${zero} on ${world} ranks: the weights of one process on the combined batch (within ${TOLERANCE}), the same bits on every rank, the bytes the stage keeps`, async () => {
+      const ranks = await Promise.all(Array.from({ length: world }, start));
+      // Rank 0 alone has the seed's weights: joining gives every rank rank 0's.
+      await Promise.all(ranks.map((w, r) => w.init(MODEL, { seed: r === 0 ? 11 : 100 + r })));
+      const address = [await ranks[0].collectiveListen()];
+      const infos = await Promise.all(ranks.map((w, r) => w.collectiveInit(r, world, address, { zero })));
+      expect(infos.map((i) => [i.rank, i.world, i.zero])).to.deep.equal(ranks.map((_, r) => [r, world, zero]));
+      const share = (r: number) => batch.filter((_, i) => i % world === r);
+      for (let s = 0; s < STEPS; s++) {
+        await Promise.all(ranks.map((w, r) => w.accumulate(share(r), LOSS)));
+        const steps = await Promise.all(ranks.map((w) => w.step(STEP)));
+        for (const st of steps) expect(st.gradNorm).to.be.closeTo(single.norms[s], 1e-5 * single.norms[s]);
+      }
+      expect(single.norms.every((n) => n > STEP.maxGradNorm), "every step clipped").to.equal(true);
+
+      // Every rank asks at once: at stage 3 reading the weights gathers them.
+      const weights = await Promise.all(ranks.map((w) => w.getWeights()));
+      for (const name of Object.keys(single.weights)) {
+        for (let r = 1; r < world; r++) expect(bytesEqual(weights[r][name].data as Float32Array, weights[0][name].data as Float32Array), `${name}: rank ${r} differs from rank 0`).to.equal(true);
+        expect(maxAbsDiff(weights[0][name].data, single.weights[name]), name).to.be.below(TOLERANCE);
+      }
+      const held = (await Promise.all(ranks.map((w) => w.info()))).map((i) => i.held);
+      const want = expectedHeld(await ranks[0].weightShapes(), world, zero);
+      for (const h of held) expect(h).to.deep.equal(want);
+
+      // The sharded model still scores and generates as the single one.
+      const lps = await Promise.all(ranks.map((w) => w.logprobs(batch.slice(0, 2).map((q) => q.tokens))));
+      for (const lp of lps) lp.forEach((a, i) => expect(maxAbsDiff(a, single.logprobs[i])).to.be.below(1e-4));
+      const gens = await Promise.all(ranks.map((w) => w.generate([batch[0].tokens.slice(0, 3) as number[]], { temperature: 0, maxTokens: 6 })));
+      for (const g of gens) expect(g.map((x) => [...x.tokens])).to.deep.equal(single.greedy);
+    });
+  }
+});
