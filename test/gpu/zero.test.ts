@@ -3,7 +3,8 @@
 // (gradient clipping included, the norm being the whole gradient's), leave every rank the same
 // weights bit for bit, and keep only the bytes its stage says.
 import { expect } from "chai";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NativeWorker, type Qwen3Config, type TrainSequence } from "../../gpu/index.js";
 import { ROOT } from "../helpers.js";
@@ -108,4 +109,60 @@ const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
       for (const g of gens) expect(g.map((x) => [...x.tokens])).to.deep.equal(single.greedy);
     });
   }
+
+  /** A group of `world` torch workers at `zero`, each loading `from` (a folder) or rank 0's seed. */
+  async function group(world: number, zero: 0 | 1 | 2 | 3, from?: string): Promise<NativeWorker[]> {
+    const ranks = await Promise.all(Array.from({ length: world }, start));
+    await Promise.all(ranks.map((w, r) => (from ? w.load(from, { optimizer: true }) : w.init(MODEL, { seed: r === 0 ? 11 : 100 + r }))));
+    const address = [await ranks[0].collectiveListen()];
+    await Promise.all(ranks.map((w, r) => w.collectiveInit(r, world, address, { zero })));
+    return ranks;
+  }
+  async function train(ranks: NativeWorker[], steps: number): Promise<void> {
+    for (let s = 0; s < steps; s++) {
+      await Promise.all(ranks.map((w, r) => w.accumulate(batch.filter((_, i) => i % ranks.length === r), LOSS)));
+      await Promise.all(ranks.map((w) => w.step(STEP)));
+    }
+  }
+  const weightsOf = async (ranks: NativeWorker[]) => (await Promise.all(ranks.map((w) => w.getWeights())))[0];
+
+  for (const [from, to] of [[[2, 3], [2, 3]], [[4, 2], [2, 1]], [[4, 3], [1, 0]]] as [number, 0 | 1 | 2 | 3][][]) {
+    it(`a checkpoint saved by ${from[0]} ranks at stage ${from[1]} resumes on ${to[0]} at stage ${to[1]}: the weights of not stopping; every rank wrote its shard`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "troupe-zero-"));
+      try {
+        const a = await group(from[0], from[1]);
+        await train(a, 2);
+        await Promise.all(a.map((w) => w.save(dir, { optimizer: true })));
+        await train(a, 2);
+        const going = await weightsOf(a);
+        const shards = readdirSync(dir).filter((f) => f.startsWith("optimizer-rank-")).sort();
+        expect(shards).to.deep.equal(Array.from({ length: from[0] }, (_, r) => `optimizer-rank-${String(r).padStart(5, "0")}-of-${String(from[0]).padStart(5, "0")}.safetensors`));
+        expect(existsSync(join(dir, "optimizer-shards.json"))).to.equal(true);
+
+        const b = to[0] === 1 ? [await start()] : await group(to[0], to[1], dir);
+        if (to[0] === 1) await b[0].load(dir, { optimizer: true });
+        expect((await b[0].info()).step).to.equal(2);
+        await train(b, 2);
+        const resumed = await weightsOf(b);
+        for (const name of Object.keys(going)) expect(maxAbsDiff(resumed[name].data, going[name].data), name).to.be.below(TOLERANCE);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("a checkpoint missing one rank's shard does not load: the error names the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-zero-"));
+    try {
+      const a = await group(2, 1);
+      await train(a, 1);
+      await Promise.all(a.map((w) => w.save(dir, { optimizer: true })));
+      rmSync(join(dir, "optimizer-rank-00001-of-00002.safetensors"));
+      const w = await start();
+      const err = await w.load(dir, { optimizer: true }).then(() => undefined, (e: Error) => e);
+      expect(err?.message).to.match(/optimizer-rank-00001-of-00002\.safetensors/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -196,6 +196,12 @@ class TorchPolicy : public worker::Policy {
     return st;
   }
 
+  std::map<std::string, Tensor> optimizer_shard(nlohmann::json& layout) override {
+    std::map<std::string, Tensor> out;
+    for (auto& [name, t] : shards_->moment_shards(layout)) to_host(t, out[name]);
+    return out;
+  }
+
   void set_optimizer_state(std::map<std::string, Tensor>& st, int64_t step) override {
     WholeState s = shards_->whole(false);
     for (auto& [name, p] : s.params) {

@@ -196,6 +196,20 @@ WholeState Shards::whole(bool with_optimizer) {
   return s;
 }
 
+std::map<std::string, at::Tensor> Shards::moment_shards(nlohmann::json& layout) const {
+  if (stage_ < 1) throw RequestError("internal", "moment_shards: the moments are whole at zero stage 0");
+  layout = {{"world", world_}, {"zero", stage_}, {"units", nlohmann::json::array()}};
+  std::map<std::string, at::Tensor> out;
+  for (size_t k = 0; k < units_.size(); k++) {
+    const Unit& u = units_[k];
+    layout["units"].push_back({{"names", u.names}, {"shapes", u.shapes}, {"offsets", u.offsets}, {"numel", u.numel}, {"shard", u.shard}});
+    if (exp_avg_.empty()) continue;
+    out["exp_avg.unit." + std::to_string(k)] = exp_avg_[k];
+    out["exp_avg_sq.unit." + std::to_string(k)] = exp_avg_sq_[k];
+  }
+  return out;
+}
+
 std::map<std::string, at::Tensor> Shards::gradients() {
   if (stage_ >= 2) throw RequestError("unsupported", "gradients: at zero stage " + std::to_string(stage_) + " each rank holds only its shard of the summed gradients");
   std::map<std::string, at::Tensor> out;

@@ -19,6 +19,7 @@
 #include <ATen/ATen.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,10 @@ class Shards : public UnitHooks {
   // parameters: every rank calls them at once). Gradients: stages 0 and 1 only.
   WholeState whole(bool with_optimizer);
   std::map<std::string, at::Tensor> gradients();
+  // Stage ≥ 1: this rank's shard of the moments, flat per unit ("exp_avg.unit.U",
+  // "exp_avg_sq.unit.U"; none before the first step), and in `layout` what puts the shards
+  // back together (worker/sharded_optimizer.h).
+  std::map<std::string, at::Tensor> moment_shards(nlohmann::json& layout) const;
   // Writes whole parameters by name into this rank's storage (every name must be given).
   void set_params(const std::map<std::string, at::Tensor>& params);
 

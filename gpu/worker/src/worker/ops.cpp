@@ -8,6 +8,7 @@
 #include "cpu/gemm.h"
 #include "io/safetensors.h"
 #include "worker/generate.h"
+#include "worker/sharded_optimizer.h"
 #include "worker/weight_files.h"
 
 namespace troupe::worker {
@@ -127,14 +128,16 @@ Reply Worker::load(const json& a) {
   }
   std::map<std::string, Tensor> state;
   int64_t step = 0;
-  const bool with_state = a.value("optimizer", false) && fs::exists(fs::path(dir) / "optimizer.safetensors");
+  const bool shard_index = fs::exists(fs::path(dir) / kOptimizerShardIndex);
+  const bool with_state = a.value("optimizer", false) && (shard_index || fs::exists(fs::path(dir) / "optimizer.safetensors"));
   if (with_state) {
-    state = read_safetensors((fs::path(dir) / "optimizer.safetensors").string());
+    const std::string source = dir + "/" + (shard_index ? std::string(kOptimizerShardIndex) : "optimizer.safetensors");
+    state = shard_index ? read_sharded_optimizer(dir) : read_safetensors((fs::path(dir) / "optimizer.safetensors").string());
     for (auto& [name, shape] : shapes) {
       for (const char* kind : {"exp_avg.", "exp_avg_sq."}) {
         auto it = state.find(kind + name);
-        if (it == state.end()) throw FileError(dir + "/optimizer.safetensors: " + kind + name + " is missing");
-        expect_shape(it->second, shape, (dir + "/optimizer.safetensors: " + kind + name).c_str());
+        if (it == state.end()) throw FileError(source + ": " + kind + name + " is missing");
+        expect_shape(it->second, shape, (source + ": " + kind + name).c_str());
       }
     }
     std::ifstream sf(fs::path(dir) / "trainer_state.json");
@@ -150,19 +153,42 @@ Reply Worker::load(const json& a) {
   return r;
 }
 
+// Every rank of a ZeRO group (stage ≥ 1) saves into the same folder at once: each writes its
+// shard of the optimizer state, rank 0 the weights (gathered at stage 3, so every rank takes
+// part) and, once every shard is in place, the index. Outside such a group only rank 0 writes.
 Reply Worker::save(const json& a) {
   Policy& m = model();
   const std::string dir = a.value("path", "");
   if (dir.empty()) throw RequestError("bad_request", "save: path is required");
+  const int rank = coll_ ? coll_->rank() : 0, world = coll_ ? coll_->world() : 1;
+  const bool sharded = coll_ && world > 1 && m.zero() >= 1;
+  if (rank != 0 && !sharded) return Reply{};
+  const bool optimizer = a.value("optimizer", false);
   fs::create_directories(dir);
-  write_file_atomic((fs::path(dir) / "config.json").string(), m.config().raw.dump(2));
-  write_safetensors((fs::path(dir) / "model.safetensors").string(), m.host_weights(), a.value("dtype", "F32"), {{"format", "pt"}});
-  if (a.value("optimizer", false)) {
-    const auto st = m.optimizer_state();
-    if (!st.empty()) {
-      write_safetensors((fs::path(dir) / "optimizer.safetensors").string(), st);
+  json layout;
+  if (sharded && optimizer) {
+    const auto shard = m.optimizer_shard(layout);
+    if (!shard.empty()) write_safetensors((fs::path(dir) / optimizer_shard_file(rank, world)).string(), shard);
+  }
+  auto& weights = m.host_weights();  // a collective at stage 3
+  if (rank == 0) {
+    write_file_atomic((fs::path(dir) / "config.json").string(), m.config().raw.dump(2));
+    write_safetensors((fs::path(dir) / "model.safetensors").string(), weights, a.value("dtype", "F32"), {{"format", "pt"}});
+  }
+  if (!optimizer) return Reply{};
+  if (sharded) {
+    float done = 1;
+    coll_->all_reduce_sum(&done, 1);  // every shard is written
+    if (rank == 0 && m.steps() > 0) {
+      write_file_atomic((fs::path(dir) / kOptimizerShardIndex).string(), layout.dump());
       write_file_atomic((fs::path(dir) / "trainer_state.json").string(), json{{"step", m.steps()}}.dump());
     }
+    return Reply{};
+  }
+  const auto st = m.optimizer_state();
+  if (!st.empty()) {
+    write_safetensors((fs::path(dir) / "optimizer.safetensors").string(), st);
+    write_file_atomic((fs::path(dir) / "trainer_state.json").string(), json{{"step", m.steps()}}.dump());
   }
   return Reply{};
 }

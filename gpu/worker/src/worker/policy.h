@@ -15,6 +15,7 @@
 #include "model/qwen3.h"
 #include "worker/collective.h"
 #include "worker/generate.h"
+#include "worker/protocol.h"
 #include "worker/trainer.h"
 
 namespace troupe::worker {
@@ -59,6 +60,12 @@ class Policy {
   // first step), and the step count they belong to.
   virtual std::map<std::string, Tensor> optimizer_state() = 0;
   virtual void set_optimizer_state(std::map<std::string, Tensor>& state, int64_t step) = 0;
+  // ZeRO ≥ 1: this rank's shard of the moments, flat per unit, and in `layout` how the shards
+  // fit together (worker/sharded_optimizer.h); empty before the first step.
+  virtual std::map<std::string, Tensor> optimizer_shard(nlohmann::json& layout) {
+    (void)layout;
+    throw RequestError("internal", "optimizer_shard: this backend's optimizer state is never sharded");
+  }
 };
 
 // How a worker runs its model: chosen once, when the worker starts.
