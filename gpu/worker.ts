@@ -398,6 +398,20 @@ export class NativeWorker {
     })).header.result as WorkerInfo;
   }
 
+  /**
+   * ZeRO-3: gathers the whole weights and keeps them until the next accumulate, so that
+   * generating, scoring and reading weights need no other rank (every rank calls it at once).
+   * Elsewhere a no-op.
+   */
+  async holdWeights(): Promise<WorkerInfo> {
+    return (await this.request("hold_weights")).header.result as WorkerInfo;
+  }
+
+  /** The group's largest `value` (every rank calls it at once); `value` itself outside a group. */
+  async agree(value: number): Promise<number> {
+    return ((await this.request("agree", { value })).header.result as { max: number }).max;
+  }
+
   /** Every worker of the group ends with `root`'s weights. */
   async broadcastWeights(root = 0): Promise<void> {
     await this.request("broadcast", { root });

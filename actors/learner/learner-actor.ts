@@ -16,6 +16,8 @@ export interface LearnerOptions extends WorkerBackend {
   threads?: number;
   /** Tokens per micro-batch (gradient accumulation beyond it). */
   microBatchTokens?: number;
+  /** ZeRO stage in a group (torch backend): see GroupOptions. */
+  zero?: 0 | 1 | 2 | 3;
 }
 
 /** A policy-gradient sequence that may have been sampled by older weights. */
@@ -44,6 +46,7 @@ export interface TrainResult {
 export class LearnerActor implements Generator {
   private worker?: NativeWorker;
   private version = 0;
+  private world = 1;
 
   constructor(private opts: LearnerOptions) {}
 
@@ -67,10 +70,14 @@ export class LearnerActor implements Generator {
     return this.worker!.collectiveListen(`${reachableAddress()}:0`);
   }
 
-  /** Joins the group: gradients are all-reduced at every step, weights start as rank 0's. */
+  /**
+   * Joins the group: weights and optimizer state start as rank 0's, and each rank keeps what
+   * its ZeRO stage says; gradients are summed across the group at every step.
+   */
   async joinGroup(rank: number, world: number, addresses: string[]): Promise<void> {
-    await this.worker!.collectiveInit(rank, world, addresses);
-    if (world > 1) await this.worker!.broadcastWeights(0);
+    await this.worker!.collectiveInit(rank, world, addresses, { zero: this.opts.zero ?? 0, host: reachableAddress() });
+    this.world = world;
+    await this.worker!.holdWeights();
   }
 
   /** A digest of every weight, in name order: equal digests mean bit-identical weights. */
@@ -129,14 +136,18 @@ export class LearnerActor implements Generator {
     const whole = loss.mode === "ce"
       ? { batchTokens: loss.batchTokens ?? batch.reduce((a, s) => a + Array.from(s.mask).reduce((x, y) => x + y, 0), 0) }
       : { batchSequences: loss.batchSequences ?? batch.length };
-    for (const g of groups) {
-      const part = await this.worker!.accumulate(g.map((i) => batch[i]), { ...loss, ...whole });
+    // From ZeRO-2 on every micro-batch's backward is a collective: each rank runs as many as the
+    // busiest one (the spare ones empty).
+    const runs = this.world > 1 && (this.opts.zero ?? 0) >= 2 ? await this.worker!.agree(groups.length) : groups.length;
+    for (let k = 0; k < runs; k++) {
+      const part = await this.worker!.accumulate((groups[k] ?? []).map((i) => batch[i]), { ...loss, ...whole });
       r.loss += part.loss;
       r.tokens += part.tokens;
       r.clipped += part.clipped;
     }
     const s = await this.worker!.step(step);
     this.version = s.step;
+    if (this.world > 1) await this.worker!.holdWeights();
     return { ...r, gradNorm: s.gradNorm, step: s.step, microBatches: groups.length };
   }
 

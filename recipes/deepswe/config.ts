@@ -27,6 +27,12 @@ const Learner = z.strictObject({
   activationCheckpointing: z.boolean().default(true),
   /** CPU threads of each worker (default: every core); 1 gives each worker a core of its own. */
   threads: z.number().int().positive().optional(),
+  /**
+   * ZeRO stage of a group of learners (torch backend): 0 every rank holds everything; 1 the
+   * AdamW state is sharded; 2 the gradients too; 3 the parameters too (each layer gathered as it
+   * runs, the whole weights gathered again between steps for generation and weight syncs).
+   */
+  zero: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(0),
 });
 
 export const DeepSWEConfigSchema = z.strictObject({
@@ -167,7 +173,7 @@ const RELEASE_AND_LAPTOP: Record<"laptop" | "cluster", DeepSWEConfig> = {
     profile: "laptop",
     tasks: { train: "bundled:train", validation: "bundled:validation" },
     model: { config: LAPTOP_MODEL, tokenizer: "bytes", seed: 1 },
-    learner: { backend: "reference", device: "cpu", precision: "auto", activationCheckpointing: true },
+    learner: { backend: "reference", device: "cpu", precision: "auto", activationCheckpointing: true, zero: 0 },
     backend: "auto",
     learners: 1,
     mode: "hybrid",
@@ -193,7 +199,8 @@ const RELEASE_AND_LAPTOP: Record<"laptop" | "cluster", DeepSWEConfig> = {
     profile: "cluster",
     tasks: { train: "r2e-gym-subset.jsonl", validation: "swe-bench-verified.jsonl" },
     model: { init: "/models/Qwen3-32B", tokenizer: "qwen3", seed: 1 },
-    learner: { backend: "torch", device: "cuda", precision: "bf16", activationCheckpointing: true },
+    // Qwen3-32B's weights, gradients and AdamW state (~512 GB) fit 8 GPUs only sharded (README).
+    learner: { backend: "torch", device: "cuda", precision: "bf16", activationCheckpointing: true, zero: 3 },
     backend: "docker",
     learners: 8,
     mode: "hybrid",
@@ -253,6 +260,7 @@ export function resolveConfig(profile: string, file: Record<string, unknown> | u
     throw new ConfigError(`deepswe config: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
   }
   if (!r.data.model.init && !r.data.model.config) throw new ConfigError("deepswe config: model: give init (a checkpoint folder) or config");
+  if (r.data.learner.zero > 0 && r.data.learner.backend !== "torch") throw new ConfigError(`deepswe config: learner.zero: stage ${r.data.learner.zero} needs learner.backend=torch (the reference backend has stage 0 only)`);
   if (r.data.mode === "external" && !r.data.external) throw new ConfigError("deepswe config: external: mode external needs external.urls and external.model");
   if (r.data.rollout.goldPerGroup >= r.data.rollout.k) {
     throw new ConfigError(`deepswe config: rollout.goldPerGroup: ${r.data.rollout.goldPerGroup} of ${r.data.rollout.k} rollouts per group leaves the model none`);

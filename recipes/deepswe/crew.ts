@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EngineActorClass, LearnerActorClass, type EngineActor, type Generator, type LearnerActor, type PolicySpec, type RolloutActor } from "../../actors/index.js";
 import { OpenAIClient } from "../../llm/index.js";
-import { ActorDiedError, ActorUnavailableError, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import { ActorDiedError, ActorUnavailableError, UnschedulableError, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { rolloutSlots } from "../rollouts.js";
 
@@ -30,8 +30,9 @@ export interface Crew {
 }
 
 export async function startCrew(cluster: Cluster, c: DeepSWEConfig, out: string, resume: boolean, log: (l: string) => void): Promise<Crew> {
-  const { learner, step: done, checkpoint } = await startLearner(cluster, c, join(out, "checkpoints"), resume, log);
-  const learners = await dataParallel(cluster, c, learner, checkpoint);
+  const placements = await learnerPlacements(cluster, c);
+  const { learner, step: done, checkpoint } = await startLearner(cluster, c, join(out, "checkpoints"), resume, log, placements[0]);
+  const learners = await dataParallel(cluster, c, learner, placements.slice(1), checkpoint);
   const engines = c.mode === "disaggregated" ? await startEngines(cluster, c) : [];
   const generators: ActorHandle<Generator>[] = c.mode === "hybrid" ? learners : engines;
   const external = c.mode === "external" && c.external
@@ -51,15 +52,31 @@ function workerOptions(c: DeepSWEConfig) {
   return { microBatchTokens: c.optim.microBatchTokens, seed: c.model.seed, ...c.learner };
 }
 
+type Placement = { process: "dedicated"; resources?: { gpu: number }; placement?: { group: string; bundleIndex: number } };
+
+/**
+ * Where each learner runs: on a GPU of its own (CUDA_VISIBLE_DEVICES from the runtime) when
+ * the learners use CUDA, a group's ranks packed on one node when they fit there (STRICT_PACK),
+ * else on as few as can hold them (PACK): c10d's traffic is cheapest within a node.
+ */
+async function learnerPlacements(cluster: Cluster, c: DeepSWEConfig): Promise<Placement[]> {
+  const gpu = c.learner.device === "cuda";
+  if (c.learners === 1) return [{ process: "dedicated", ...(gpu ? { resources: { gpu: 1 } } : {}) }];
+  const bundles = Array.from({ length: c.learners }, (): Record<string, number> => (gpu ? { gpu: 1 } : { cpu: 0 }));
+  const pg = await cluster.placementGroup({ bundles, strategy: "STRICT_PACK" })
+    .catch((e: Error) => (e instanceof UnschedulableError ? cluster.placementGroup({ bundles, strategy: "PACK" }) : Promise.reject(e)));
+  return bundles.map((_, i) => ({ process: "dedicated", ...(gpu ? { resources: { gpu: 1 } } : {}), placement: { group: pg.id, bundleIndex: i } }));
+}
+
 /** A fresh learner, or on resume the newest checkpoint that loads (older ones as fallbacks). */
-async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, resume: boolean, log: (l: string) => void) {
+async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, resume: boolean, log: (l: string) => void, where: Placement) {
   const opts = workerOptions(c);
   if (resume) {
     const steps = readdirSync(ckDir).map((d) => /^step-(\d+)$/.exec(d)).filter((m) => m).map((m) => Number(m![1])).sort((a, b) => b - a);
     for (const step of steps) {
       try {
         const checkpoint = join(ckDir, `step-${step}`);
-        return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, checkpoint }], { process: "dedicated" }), step, checkpoint };
+        return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, checkpoint }], where), step, checkpoint };
       } catch (e) {
         // Set aside: this resume drops the records of the steps after the one it starts from,
         // so a later resume must not pick this checkpoint up again (it would skip those steps).
@@ -72,20 +89,18 @@ async function startLearner(cluster: Cluster, c: DeepSWEConfig, ckDir: string, r
     log("resume: no loadable checkpoint; starting from the beginning");
   }
   const source = c.model.init ? { checkpoint: c.model.init } : { config: c.model.config as never };
-  return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, ...source }], { process: "dedicated" }), step: 0, checkpoint: c.model.init };
+  return { learner: await cluster.actor(LearnerActorClass, [{ ...opts, ...source }], where), step: 0, checkpoint: c.model.init };
 }
 
 /**
- * The other ranks of a data-parallel group, placed by a placement group, joined to rank 0
- * (the learner given) through a TCP rendezvous whose address travels over the runtime.
+ * The other ranks of a data-parallel group, joined to rank 0 (the learner given) through a
+ * rendezvous whose address travels over the runtime; each then keeps what its ZeRO stage says.
  */
-async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHandle<LearnerActor>, checkpoint?: string): Promise<ActorHandle<LearnerActor>[]> {
+async function dataParallel(cluster: Cluster, c: DeepSWEConfig, rank0: ActorHandle<LearnerActor>, where: Placement[], checkpoint?: string): Promise<ActorHandle<LearnerActor>[]> {
   if (c.learners === 1) return [rank0];
-  const pg = await cluster.placementGroup({ bundles: Array.from({ length: c.learners - 1 }, () => ({ cpu: 0 })), strategy: "SPREAD" });
-  // The same checkpoint as rank 0 (its optimizer state included), or the same random init.
+  // The same checkpoint as rank 0, or the same random init: joining replaces both with rank 0's.
   const source = checkpoint ? { checkpoint } : { config: c.model.config as never };
-  const others = await Promise.all(Array.from({ length: c.learners - 1 }, (_, i) =>
-    cluster.actor(LearnerActorClass, [{ ...workerOptions(c), ...source }], { process: "dedicated", placement: { group: pg.id, bundleIndex: i } })));
+  const others = await Promise.all(where.map((w) => cluster.actor(LearnerActorClass, [{ ...workerOptions(c), ...source }], w)));
   const all = [rank0, ...others];
   const address = await rank0.rendezvous();
   await Promise.all(all.map((l, r) => l.joinGroup(r, all.length, [address])));

@@ -81,10 +81,11 @@ export class RunRecord {
   }
 
   /** Rank 0's state after step `step`, saved into a temporary folder and renamed into place. */
-  async checkpoint(learner: ActorHandle<LearnerActor>, step: number): Promise<void> {
+  /** Every learner saves at once: in a ZeRO group each writes its shard of the optimizer state. */
+  async checkpoint(learners: ActorHandle<LearnerActor>[], step: number): Promise<void> {
     const tmp = join(this.checkpoints, `.step-${step}.tmp`);
     rmSync(tmp, { recursive: true, force: true });
-    await learner.save(tmp);
+    await Promise.all(learners.map((l) => l.save(tmp)));
     rmSync(join(this.checkpoints, `step-${step}`), { recursive: true, force: true });
     renameSync(tmp, join(this.checkpoints, `step-${step}`));
   }

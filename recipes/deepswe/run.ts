@@ -64,7 +64,7 @@ export async function runDeepSWE(o: RunOptions): Promise<StepRow[]> {
         if (!done) break;  // a signal cut the step short: nothing of it is recorded (--resume redoes it)
         record.addStep(done.row, done.trajectories);
         log(summary(done.row, c));
-        if (step % c.schedule.checkpointEvery === 0 || step === c.schedule.steps) await record.checkpoint(crew.learner, step);
+        if (step % c.schedule.checkpointEvery === 0 || step === c.schedule.steps) await record.checkpoint(crew.learners, step);
       }
     } finally {
       loop?.close();

@@ -75,6 +75,29 @@ describe("recipe deepswe (smoke profile)", function () {
     expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).profile).to.equal("smoke");
   });
 
+  it("two torch learners at ZeRO-3 train a step: identical replicas, and a checkpoint whose optimizer state is in two rank shards and an index", async () => {
+    const out = join(dir, "zero3");
+    const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "schedule.steps=1", "--set", "learners=2", "--set", "learner.backend=torch", "--set", "learner.zero=3", "--out", out]);
+    expect(r.code, r.stderr).to.equal(0);
+    const [row] = rows(out);
+    expectTrained(row);
+    expect(row.weights.replicas).to.equal(1);
+    const ck = join(out, "checkpoints", "step-1");
+    for (const f of ["model.safetensors", "optimizer-shards.json", "optimizer-rank-00000-of-00002.safetensors", "optimizer-rank-00001-of-00002.safetensors"]) {
+      expect(existsSync(join(ck, f)), f).to.equal(true);
+    }
+    expect(existsSync(join(ck, "optimizer.safetensors"))).to.equal(false);
+    // The run's weights: one process loading the checkpoint holds the bits the step recorded.
+    const w = await NativeWorker.start({ backend: "torch" });
+    try {
+      await w.load(ck, { optimizer: true });
+      expect((await w.info()).step).to.equal(1);
+      expect((await weightsDigest(w)).slice(0, 16)).to.equal(row.weights.after);
+    } finally {
+      await w.close();
+    }
+  });
+
   it("--resume with no loadable checkpoint starts from the beginning, from the starter", async () => {
     const out = join(dir, "one");  // the first test's run: its only checkpoint removed
     rmSync(join(out, "checkpoints"), { recursive: true, force: true });

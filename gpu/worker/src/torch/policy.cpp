@@ -97,8 +97,14 @@ class TorchPolicy : public worker::Policy {
   }
 
   cpu::LossTerms accumulate(const worker::MicroBatch& mb, const worker::LossOptions& o) override {
-    const worker::LossInputs in = worker::loss_inputs(mb, o);
     cpu::LossTerms t;
+    shards_->drop();  // training gathers each layer as it runs
+    if (mb.batch.lengths.empty()) {
+      // A rank with fewer micro-batches than the group's most still takes part in theirs.
+      shards_->idle_pass();
+      return t;
+    }
+    const worker::LossInputs in = worker::loss_inputs(mb, o);
     guarded("accumulate", sizes(mb.batch), [&] {
       const at::Device d = model_.device();
       auto f32 = [&](const std::vector<float>& v) { return at::from_blob(const_cast<float*>(v.data()), {int64_t(v.size())}, at::kFloat).to(d, at::kFloat, false, true); };
@@ -163,9 +169,10 @@ class TorchPolicy : public worker::Policy {
   }
 
   int zero() const override { return shards_->stage(); }
+  void hold_weights() override { shards_->hold(); }
 
   Held held() const override {
-    const HeldBytes h = shards_->held();
+    const HeldBytes h = shards_->held_bytes();
     return Held{h.params, h.grads, h.optimizer};
   }
 

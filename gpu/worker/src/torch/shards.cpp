@@ -131,8 +131,34 @@ void Shards::release(int64_t unit, bool backward) {
   if (--u.users == 0 && stage_ == 3) unbind(u);
 }
 
+void Shards::hold() {
+  if (stage_ != 3 || held_) return;
+  for (int64_t u = 0; u < units(); u++) acquire(u, false);
+  held_ = true;
+}
+
+void Shards::drop() {
+  if (!held_) return;
+  for (int64_t u = 0; u < units(); u++) release(u, false);
+  held_ = false;
+}
+
+void Shards::idle_pass() {
+  const int64_t n = units();
+  if (model_.checkpointing()) {
+    acquire(0, true);
+    for (int64_t u = 1; u < n; u++) acquire(u, false), release(u, false);  // the forward's layers
+    for (int64_t u = n - 1; u >= 1; u--) acquire(u, true), release(u, true);  // their backward, last first
+    release(0, true);
+  } else {
+    for (int64_t u = 0; u < n; u++) acquire(u, true);
+    for (int64_t u = 0; u < n; u++) release(u, true);
+  }
+}
+
 double Shards::step(const cpu::AdamWConfig& adam, double max_grad_norm) {
   at::NoGradGuard no_grad;
+  drop();  // the whole copy would be stale
   // What this rank updates: everything at stage 0, its shard from stage 1 on.
   std::vector<at::Tensor> w, g;
   for (Unit& u : units_) {
@@ -172,7 +198,7 @@ void Shards::abandon() {
   }
 }
 
-HeldBytes Shards::held() const {
+HeldBytes Shards::held_bytes() const {
   HeldBytes h;
   for (const Unit& u : units_) {
     h.params += u.param.numel() * 4;
@@ -188,7 +214,7 @@ WholeState Shards::whole(bool with_optimizer) {
   s.step = step_;
   for (size_t k = 0; k < units_.size(); k++) {
     Unit& u = units_[k];
-    for (auto& [name, t] : by_name(u, stage_ == 3 ? gather(u, u.param) : u.param)) s.params[name] = t;
+    for (auto& [name, t] : by_name(u, stage_ < 3 ? u.param : held_ ? u.gathered : gather(u, u.param))) s.params[name] = t;
     if (!with_optimizer || exp_avg_.empty()) continue;
     for (auto& [name, t] : by_name(u, stage_ == 0 ? exp_avg_[k] : gather(u, exp_avg_[k]))) s.exp_avg[name] = t;
     for (auto& [name, t] : by_name(u, stage_ == 0 ? exp_avg_sq_[k] : gather(u, exp_avg_sq_[k]))) s.exp_avg_sq[name] = t;
@@ -223,6 +249,7 @@ void Shards::set_params(const std::map<std::string, at::Tensor>& params) {
   for (Unit& u : units_) {
     const at::Tensor whole = flat(u, params, "set_weights");
     u.param.copy_(stage_ == 3 ? mine(u, whole) : whole);
+    if (held_) u.gathered.copy_(whole);
   }
 }
 

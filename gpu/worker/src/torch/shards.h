@@ -51,7 +51,7 @@ class Shards : public UnitHooks {
 
   int stage() const { return stage_; }
   int64_t steps() const { return step_; }
-  HeldBytes held() const;
+  HeldBytes held_bytes() const;
 
   // Unit u's parameters are bound to the model until the matching release; with `backward`,
   // gradients of the unit accumulate from then on, and release adds them into this rank's
@@ -62,6 +62,17 @@ class Shards : public UnitHooks {
   void before(int64_t unit, bool backward) override { acquire(unit, backward); }
   void after(int64_t unit, bool backward) override { release(unit, backward); }
   int64_t units() const { return int64_t(units_.size()); }
+
+  // Stage 3: gathers every unit whole and keeps it so until drop() (a collective), so that
+  // between steps generation, log-probs, checkpoints and weight syncs read whole weights
+  // without the rest of the group. Elsewhere nothing to do.
+  void hold();
+  void drop();
+  bool held() const { return held_; }
+
+  // The collectives of one forward and backward that this rank has no sequences for, in the
+  // order the others run them, so the group stays in step.
+  void idle_pass();
 
   // One optimizer step over the accumulated gradients; the gradient norm before clipping.
   double step(const cpu::AdamWConfig& adam, double max_grad_norm);
@@ -107,6 +118,7 @@ class Shards : public UnitHooks {
   std::vector<Unit> units_;
   std::vector<at::Tensor> exp_avg_, exp_avg_sq_;  // per unit; stage 0: whole, else the shard; empty before the first step
   int64_t step_ = 0;
+  bool held_ = false;
 };
 
 }  // namespace troupe::torchb

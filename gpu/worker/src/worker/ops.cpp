@@ -1,6 +1,7 @@
 #include "worker/ops.h"
 
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -55,6 +56,8 @@ Reply Worker::handle(const Frame& req) {
   if (op == "collective_listen") return collective_listen(a);
   if (op == "collective_init") return collective_init(a);
   if (op == "broadcast") return broadcast(a);
+  if (op == "hold_weights") return model().hold_weights(), info();
+  if (op == "agree") return agree(a);
   if (op == "bench_matmul") return bench_matmul(a);
   if (op == "shutdown") return shutdown_ = true, Reply{};
   throw RequestError("bad_request", "unknown op '" + op + "'");
@@ -350,6 +353,20 @@ Reply Worker::collective_init(const json& a) {
 // collective: a rank may load alone).
 void Worker::rejoin() {
   if (coll_) model_->join(*coll_, zero_, false);
+}
+
+// The group's largest `value` (every rank asks at once): how many micro-batches each must run.
+Reply Worker::agree(const json& a) {
+  float v = a.value("value", 0.0f);
+  if (coll_ && coll_->world() > 1) {
+    std::vector<float> all(coll_->world(), 0.0f);
+    all[coll_->rank()] = v;
+    coll_->all_reduce_sum(all.data(), all.size());
+    v = *std::max_element(all.begin(), all.end());
+  }
+  Reply r;
+  r.result["max"] = v;
+  return r;
 }
 
 Reply Worker::broadcast(const json& a) {

@@ -38,6 +38,7 @@ class Worker {
   Reply collective_listen(const nlohmann::json& a);
   Reply collective_init(const nlohmann::json& a);
   Reply broadcast(const nlohmann::json& a);
+  Reply agree(const nlohmann::json& a);
   Reply bench_matmul(const nlohmann::json& a);
   void rejoin();
 

@@ -45,6 +45,9 @@ class Policy {
   // replace every other rank's (a collective: every rank joins at once).
   virtual void join(Collective& group, int zero, bool sync) = 0;
   virtual int zero() const = 0;
+  // ZeRO-3: the whole weights are gathered (a collective) and kept until the next accumulate,
+  // so that generating, scoring and reading weights need no other rank. Elsewhere a no-op.
+  virtual void hold_weights() {}
   // Bytes of parameters, gradients and optimizer state this rank keeps between steps.
   struct Held {
     int64_t params = 0, grads = 0, optimizer = 0;
