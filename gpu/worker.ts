@@ -87,6 +87,8 @@ export interface HeldBytes {
   params: number;
   grads: number;
   optimizer: number;
+  /** ZeRO-3: the whole weights held between steps (holdWeights), beside the rank's shard. */
+  gathered: number;
 }
 
 /** How a worker joins a group (collectiveInit). */

@@ -37,7 +37,7 @@ function expectedHeld(shapes: { name: string; shape: number[] }[], world: number
     shard += s;
     whole += s * world;
   }
-  return { params: 4 * (stage < 3 ? whole : shard), grads: 4 * (stage < 2 ? whole : shard), optimizer: 8 * (stage < 1 ? whole : shard) };
+  return { params: 4 * (stage < 3 ? whole : shard), grads: 4 * (stage < 2 ? whole : shard), optimizer: 8 * (stage < 1 ? whole : shard), gathered: 0, whole: 4 * whole };
 }
 
 const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
@@ -99,7 +99,7 @@ const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
         expect(maxAbsDiff(weights[0][name].data, single.weights[name]), name).to.be.below(TOLERANCE);
       }
       const held = (await Promise.all(ranks.map((w) => w.info()))).map((i) => i.held);
-      const want = expectedHeld(await ranks[0].weightShapes(), world, zero);
+      const { whole: _, ...want } = expectedHeld(await ranks[0].weightShapes(), world, zero);
       for (const h of held) expect(h).to.deep.equal(want);
 
       // The sharded model still scores and generates as the single one.
@@ -150,6 +150,33 @@ const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
       }
     });
   }
+
+  it("stage 3, uneven shares: a rank with fewer micro-batches runs the group's collectives idle; held weights are read by one rank alone", async () => {
+    const ranks = await group(2, 3);
+    // Rank 0: every sequence in two micro-batches; rank 1: none (two idle passes).
+    for (let s = 0; s < STEPS; s++) {
+      await Promise.all([
+        (async () => {
+          await ranks[0].accumulate(batch.slice(0, 3), LOSS);
+          await ranks[0].accumulate(batch.slice(3), LOSS);
+        })(),
+        (async () => {
+          await ranks[1].accumulate([], LOSS);
+          await ranks[1].accumulate([], LOSS);
+        })(),
+      ]);
+      const steps = await Promise.all(ranks.map((w) => w.step(STEP)));
+      for (const st of steps) expect(st.gradNorm).to.be.closeTo(single.norms[s], 1e-5 * single.norms[s]);
+    }
+    await Promise.all(ranks.map((w) => w.holdWeights()));
+    // Rank 0 alone: reading, scoring and generating need no collective while the weights are held.
+    const w0 = await ranks[0].getWeights();
+    for (const name of Object.keys(single.weights)) expect(maxAbsDiff(w0[name].data, single.weights[name]), name).to.be.below(TOLERANCE);
+    const gen = await ranks[0].generate([batch[0].tokens.slice(0, 3) as number[]], { temperature: 0, maxTokens: 6 });
+    expect(gen.map((x) => [...x.tokens])).to.deep.equal(single.greedy);
+    const { whole, ...want } = expectedHeld(await ranks[0].weightShapes(), 2, 3);
+    expect((await ranks[1].info()).held).to.deep.equal({ ...want, gathered: whole });
+  });
 
   it("a checkpoint missing one rank's shard does not load: the error names the file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "troupe-zero-"));

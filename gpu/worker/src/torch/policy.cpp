@@ -173,7 +173,7 @@ class TorchPolicy : public worker::Policy {
 
   Held held() const override {
     const HeldBytes h = shards_->held_bytes();
-    return Held{h.params, h.grads, h.optimizer};
+    return Held{h.params, h.grads, h.optimizer, h.gathered};
   }
 
   int64_t steps() const override { return shards_->steps(); }

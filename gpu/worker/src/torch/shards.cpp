@@ -203,6 +203,7 @@ HeldBytes Shards::held_bytes() const {
   for (const Unit& u : units_) {
     h.params += u.param.numel() * 4;
     h.grads += u.grad.numel() * 4;
+    if (u.gathered.defined()) h.gathered += u.gathered.numel() * 4;
   }
   for (const auto* v : {&exp_avg_, &exp_avg_sq_})
     for (const auto& t : *v) h.optimizer += t.numel() * 4;

@@ -37,9 +37,10 @@ struct WholeState {
   int64_t step = 0;
 };
 
-// Bytes of the tensors a rank keeps between steps.
+// Bytes of the tensors a rank keeps between steps; `gathered`: the whole parameters a stage-3
+// rank holds for generation between steps (hold()), apart from its shard.
 struct HeldBytes {
-  int64_t params = 0, grads = 0, optimizer = 0;
+  int64_t params = 0, grads = 0, optimizer = 0, gathered = 0;
 };
 
 class Shards : public UnitHooks {

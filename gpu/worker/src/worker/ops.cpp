@@ -84,7 +84,7 @@ Reply Worker::info() {
   if (model_) {
     r.result["zero"] = model_->zero();
     const Policy::Held h = model_->held();
-    r.result["held"] = {{"params", h.params}, {"grads", h.grads}, {"optimizer", h.optimizer}};
+    r.result["held"] = {{"params", h.params}, {"grads", h.grads}, {"optimizer", h.optimizer}, {"gathered", h.gathered}};
   }
   return r;
 }

@@ -48,9 +48,10 @@ class Policy {
   // ZeRO-3: the whole weights are gathered (a collective) and kept until the next accumulate,
   // so that generating, scoring and reading weights need no other rank. Elsewhere a no-op.
   virtual void hold_weights() {}
-  // Bytes of parameters, gradients and optimizer state this rank keeps between steps.
+  // Bytes of parameters, gradients and optimizer state this rank keeps between steps, and of
+  // the whole weights a ZeRO-3 rank holds between steps (hold_weights).
   struct Held {
-    int64_t params = 0, grads = 0, optimizer = 0;
+    int64_t params = 0, grads = 0, optimizer = 0, gathered = 0;
   };
   virtual Held held() const = 0;
   virtual void zero_grads() = 0;
