@@ -2,10 +2,10 @@
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote, stopping } from "./runtime/index.js";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
-import { NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
+import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
 import { tokenizerForVocab } from "./llm/index.js";
 import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
@@ -32,6 +32,8 @@ usage:
       tasks, a tiny model warmed up on gold demonstrations)
   node driver.js --recipe arith [--out DIR] [--steps N] [--seed N] [--backend reference|torch] [--device cpu|cuda|auto] [--async]
       prove the trainer on a CPU: a tiny model learns addition by RL alone (about 20 s)
+  node driver.js export CHECKPOINT_DIR OUT [--dtype bf16|fp32] [--max-shard-size BYTES]
+      a checkpoint in Hugging Face's consolidated layout, for transformers and vLLM
   node driver.js --help           (and --help after any command)
 
 shared flags:
@@ -98,6 +100,14 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
   predictions.jsonl and report.json. --resume DIR continues a crashed evaluation with the same
   flags, skipping finished tasks. Exits 1 when any trajectory ended in an error or its tests did
   not run (the reason is printed).
+`;
+
+COMMAND_HELP.export = `usage: node driver.js export CHECKPOINT_DIR OUT [--dtype bf16|fp32] [--max-shard-size BYTES]
+  Writes the checkpoint's weights (a run's RUN_DIR/checkpoints/step-N, sharded optimizer state
+  or not) to the new folder OUT in Hugging Face's layout: config.json, model-0000K-of-0000N
+  .safetensors of at most BYTES each (default 5 GiB) with model.safetensors.index.json, and the
+  tokenizer's files when the checkpoint or the run's model.init folder has them.
+  --dtype  bf16 (default, Qwen3's published dtype) or fp32 (the master weights bit for bit)
 `;
 
 class UsageError extends Error {}
@@ -173,6 +183,25 @@ async function statusCommand(argv: string[]): Promise<number> {
   } finally {
     await cluster.shutdown();
   }
+  return 0;
+}
+
+async function exportCommand(argv: string[]): Promise<number> {
+  const at = argv.findIndex((a) => a.startsWith("-"));
+  const [src, out, ...extra] = at < 0 ? argv : argv.slice(0, at);
+  const { values } = parse(at < 0 ? [] : argv.slice(at), { dtype: { type: "string" }, "max-shard-size": { type: "string" } });
+  if (values.help) return help("export");
+  if (!src || !out || extra.length) throw new UsageError("export: give CHECKPOINT_DIR and OUT (node driver.js export RUN_DIR/checkpoints/step-N OUT)");
+  const dtype = (values.dtype as string | undefined) ?? "bf16";
+  if (dtype !== "bf16" && dtype !== "fp32") throw new UsageError(`export: --dtype must be bf16 or fp32, not '${dtype}'`);
+  const problem = exportProblem(src, out);
+  if (problem) throw new UsageError(problem);
+  const maxShardBytes = positiveInt("--max-shard-size", values["max-shard-size"] as string | undefined, 5 * 2 ** 30);
+  // A run's checkpoint: the tokenizer may be in the folder the run started from (model.init).
+  const runConfig = join(src, "..", "..", "config.json");
+  const init = existsSync(runConfig) ? (JSON.parse(readFileSync(runConfig, "utf8")) as { model?: { init?: string } }).model?.init : undefined;
+  const r = await exportCheckpoint(src, out, { dtype, maxShardBytes, tokenizerFrom: init ? [init] : [] });
+  console.log(`exported ${src} to ${out}: ${r.files.length} weight file(s) in ${dtype}, ${r.tokenizerFiles.length ? `tokenizer files ${r.tokenizerFiles.join(", ")}` : "no tokenizer files (none known for this model)"}`);
   return 0;
 }
 
@@ -434,6 +463,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "validate-tasks") return validateCommand(rest);
   if (cmd === "eval") return evalCommand(rest);
   if (cmd === "score") return scoreCommand(rest);
+  if (cmd === "export") return exportCommand(rest);
   if (cmd === "--recipe" || cmd.startsWith("--recipe=")) return recipeCommand(cmd.startsWith("--recipe=") ? [cmd.slice(9), ...rest] : rest);
   throw new UsageError(`unknown command '${cmd}' (see node driver.js --help)`);
 }

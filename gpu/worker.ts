@@ -296,6 +296,15 @@ export class NativeWorker {
     await this.request("save", { path, dtype: opts.dtype ?? "F32", optimizer: !!opts.optimizer });
   }
 
+  /**
+   * The weights in Hugging Face's sharded layout in `path`: config.json, model-0000K-of-0000N
+   * .safetensors (each at most maxShardBytes, default 5 GiB) and their index. Returns the files.
+   */
+  async exportHF(path: string, opts: { dtype?: "bf16" | "fp32"; maxShardBytes?: number } = {}): Promise<string[]> {
+    const r = await this.request("export", { path, dtype: opts.dtype === "fp32" ? "F32" : "BF16", ...(opts.maxShardBytes ? { max_shard_bytes: opts.maxShardBytes } : {}) });
+    return (r.header.result as { files: string[] }).files;
+  }
+
   async generate(prompts: (Int32Array | number[])[], opts: GenerateOptions = {}): Promise<Generation[]> {
     const f = await this.request("generate", {
       max_tokens: opts.maxTokens ?? 256, temperature: opts.temperature ?? 1, top_p: opts.topP ?? 1, top_k: opts.topK ?? 0,

@@ -3,11 +3,11 @@
 // (gradient clipping included, the norm being the whole gradient's), leave every rank the same
 // weights bit for bit, and keep only the bytes its stage says.
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NativeWorker, type Qwen3Config, type TrainSequence } from "../../gpu/index.js";
-import { ROOT } from "../helpers.js";
+import { driver, ROOT } from "../helpers.js";
 import { bytesEqual, maxAbsDiff, sequences } from "./worker-helpers.js";
 
 // Unit sizes that 2 and 4 do not divide (padding is exercised): vocab 61, hidden 20.
@@ -176,6 +176,40 @@ const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
     expect(gen.map((x) => [...x.tokens])).to.deep.equal(single.greedy);
     const { whole, ...want } = expectedHeld(await ranks[0].weightShapes(), 2, 3);
     expect((await ranks[1].info()).held).to.deep.equal({ ...want, gathered: whole });
+  });
+
+  it("node driver.js export: a ZeRO-3 checkpoint in Hugging Face's sharded layout (index, tokenizer files) loads in the reference backend with the same log-probs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-zero-"));
+    try {
+      const a = await group(2, 3);
+      await train(a, 2);
+      await Promise.all(a.map((w) => w.holdWeights()));
+      await Promise.all(a.map((w) => w.save(join(dir, "ck"), { optimizer: true })));
+      writeFileSync(join(dir, "ck", "tokenizer.json"), "{}");
+      const seqs = batch.slice(0, 3).map((s) => s.tokens);
+      const want = await a[0].logprobs(seqs);
+      const r = await driver(["export", join(dir, "ck"), join(dir, "hf"), "--dtype", "fp32", "--max-shard-size", "20000"]);
+      expect(r.code, r.stderr).to.equal(0);
+      const index = JSON.parse(readFileSync(join(dir, "hf", "model.safetensors.index.json"), "utf8"));
+      const files = [...new Set(Object.values(index.weight_map as Record<string, string>))].sort();
+      expect(files.length).to.be.greaterThan(1);
+      expect(files[0]).to.equal(`model-00001-of-${String(files.length).padStart(5, "0")}.safetensors`);
+      expect(readdirSync(join(dir, "hf")).sort()).to.deep.equal(["config.json", ...files, "model.safetensors.index.json", "tokenizer.json"].sort());
+      const ref = await NativeWorker.start({ backend: "reference" });
+      workers.push(ref);
+      const info = await ref.load(join(dir, "hf"));
+      expect(info.parameters).to.equal((await a[0].info()).parameters);
+      (await ref.logprobs(seqs)).forEach((lp, i) => expect(maxAbsDiff(lp, want[i])).to.be.below(1e-4));
+      // bf16 (the default): loads too, its log-probs within bf16's rounding.
+      expect((await driver(["export", join(dir, "ck"), join(dir, "hf16")])).code).to.equal(0);
+      await ref.load(join(dir, "hf16"));
+      (await ref.logprobs(seqs)).forEach((lp, i) => expect(maxAbsDiff(lp, want[i])).to.be.below(0.05));
+      // An existing folder is refused, one line, exit 2.
+      const again = await driver(["export", join(dir, "ck"), join(dir, "hf")]);
+      expect([again.code, again.stderr.trim()]).to.deep.equal([2, `troupe: export: ${join(dir, "hf")} exists; give a new folder`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a checkpoint missing one rank's shard does not load: the error names the file", async () => {

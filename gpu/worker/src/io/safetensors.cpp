@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -119,16 +120,57 @@ static void write_atomic(const std::string& path, Fill fill) {
   }
 }
 
+namespace {
+using Named = std::vector<std::pair<std::string, const Tensor*>>;
+
+void write_named(const std::string& path, const Named& tensors, const std::string& dtype, const std::map<std::string, std::string>& metadata);
+}  // namespace
+
 void write_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors, const std::string& dtype,
                        const std::map<std::string, std::string>& metadata) {
+  Named all;
+  for (const auto& [name, t] : tensors) all.emplace_back(name, &t);
+  write_named(path, all, dtype, metadata);
+}
+
+std::vector<std::string> write_sharded_checkpoint(const std::string& dir, const std::map<std::string, Tensor>& tensors, const std::string& dtype,
+                                                  uint64_t max_shard_bytes) {
+  const size_t width = dtype == "BF16" ? 2 : 4;
+  std::vector<Named> shards(1);
+  uint64_t in_shard = 0, total = 0;
+  for (const auto& [name, t] : tensors) {
+    const uint64_t bytes = t.size() * width;
+    if (!shards.back().empty() && in_shard + bytes > max_shard_bytes) {
+      shards.emplace_back();
+      in_shard = 0;
+    }
+    shards.back().emplace_back(name, &t);
+    in_shard += bytes;
+    total += bytes;
+  }
+  std::vector<std::string> files;
+  json weight_map = json::object();
+  for (size_t k = 0; k < shards.size(); k++) {
+    char file[64];
+    std::snprintf(file, sizeof file, "model-%05zu-of-%05zu.safetensors", k + 1, shards.size());
+    write_named(dir + "/" + file, shards[k], dtype, {{"format", "pt"}});
+    for (const auto& [name, _] : shards[k]) weight_map[name] = file;
+    files.push_back(file);
+  }
+  write_file_atomic(dir + "/model.safetensors.index.json", json{{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}}.dump(2));
+  return files;
+}
+
+namespace {
+void write_named(const std::string& path, const Named& tensors, const std::string& dtype, const std::map<std::string, std::string>& metadata) {
   if (dtype != "F32" && dtype != "BF16") throw FileError("safetensors: can save F32 or BF16, not " + dtype);
   const size_t width = dtype == "F32" ? 4 : 2;
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t at = 0;
   for (const auto& [name, t] : tensors) {
-    header[name] = {{"dtype", dtype}, {"shape", t.shape}, {"data_offsets", {at, at + t.size() * width}}};
-    at += t.size() * width;
+    header[name] = {{"dtype", dtype}, {"shape", t->shape}, {"data_offsets", {at, at + t->size() * width}}};
+    at += t->size() * width;
   }
   std::string htext = header.dump();
   htext.append((8 - htext.size() % 8) % 8, ' ');  // the spec pads the header to 8 bytes
@@ -138,15 +180,16 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tens
     out.write(htext.data(), htext.size());
     for (const auto& [_, t] : tensors) {
       if (width == 4) {
-        out.write(reinterpret_cast<const char*>(t.ptr()), t.size() * 4);
+        out.write(reinterpret_cast<const char*>(t->ptr()), t->size() * 4);
       } else {
-        std::vector<uint16_t> raw(t.size());
-        for (size_t i = 0; i < t.size(); i++) raw[i] = f32_to_bf16(t.data[i]);
+        std::vector<uint16_t> raw(t->size());
+        for (size_t i = 0; i < t->size(); i++) raw[i] = f32_to_bf16(t->data[i]);
         out.write(reinterpret_cast<const char*>(raw.data()), raw.size() * 2);
       }
     }
   });
 }
+}  // namespace
 
 void write_file_atomic(const std::string& path, const std::string& text) {
   write_atomic(path, [&](std::ofstream& out) { out.write(text.data(), text.size()); });

@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tensor.h"
 
@@ -22,6 +23,12 @@ std::map<std::string, Tensor> read_safetensors(const std::string& path);
 // A crash leaves the old file or the new one, never half of one.
 void write_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors, const std::string& dtype = "F32",
                        const std::map<std::string, std::string>& metadata = {});
+
+// Hugging Face's sharded layout in `dir`: model-0000K-of-0000N.safetensors, each at most
+// `max_shard_bytes` (a larger tensor gets a file of its own), tensors in name order, and
+// model.safetensors.index.json mapping every name to its file. Returns the file names.
+std::vector<std::string> write_sharded_checkpoint(const std::string& dir, const std::map<std::string, Tensor>& tensors, const std::string& dtype,
+                                                  uint64_t max_shard_bytes);
 
 // Every tensor of a checkpoint folder (single file or sharded).
 std::map<std::string, Tensor> read_checkpoint_tensors(const std::string& dir);

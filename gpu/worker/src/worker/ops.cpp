@@ -45,6 +45,7 @@ Reply Worker::handle(const Frame& req) {
   if (op == "init") return init(a);
   if (op == "load") return load(a);
   if (op == "save") return save(a);
+  if (op == "export") return export_hf(a);
   if (op == "generate") return generate(req);
   if (op == "logprobs") return logprobs(req);
   if (op == "accumulate") return accumulate(req);
@@ -194,6 +195,25 @@ Reply Worker::save(const json& a) {
     write_file_atomic((fs::path(dir) / "trainer_state.json").string(), json{{"step", m.steps()}}.dump());
   }
   return Reply{};
+}
+
+// The weights in Hugging Face's sharded layout (what transformers and vLLM load): config.json,
+// model-0000K-of-0000N.safetensors and their index. At zero stage 3 every rank takes part.
+Reply Worker::export_hf(const json& a) {
+  Policy& m = model();
+  const std::string dir = a.value("path", "");
+  if (dir.empty()) throw RequestError("bad_request", "export: path is required");
+  const std::string dtype = a.value("dtype", "BF16");
+  const uint64_t max_bytes = a.value("max_shard_bytes", uint64_t(5) << 30);
+  auto& weights = m.host_weights();
+  if (coll_ && coll_->rank() != 0) return Reply{};
+  fs::create_directories(dir);
+  json cfg = m.config().raw;
+  cfg["torch_dtype"] = dtype == "BF16" ? "bfloat16" : "float32";
+  write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2));
+  Reply r;
+  r.result["files"] = write_sharded_checkpoint(dir, weights, dtype, max_bytes);
+  return r;
 }
 
 Reply Worker::generate(const Frame& req) {

@@ -28,6 +28,7 @@ class Worker {
   Reply init(const nlohmann::json& a);
   Reply load(const nlohmann::json& a);
   Reply save(const nlohmann::json& a);
+  Reply export_hf(const nlohmann::json& a);
   Reply generate(const Frame& req);
   Reply logprobs(const Frame& req);
   Reply accumulate(const Frame& req);
