@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote, stopping } from "./runtime/index.js";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
+import { LearnerGroupError, readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
 import { tokenizerForVocab } from "./llm/index.js";
 import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
@@ -404,7 +404,10 @@ async function deepsweCommand(argv: string[]): Promise<number> {
   const tasks = { train: await tasksFrom(config.tasks.train), validation: await tasksFrom(config.tasks.validation) };
   await backendWithImages(config.backend, [...tasks.train, ...tasks.validation]);
   setInterruptNote(`the step in progress is not recorded; resume with: node driver.js --recipe deepswe --resume ${out}`);
-  const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l), tasks });
+  const rows = await runDeepSWE({ config, out, resume: !!resume, cluster: values.cluster as string | undefined, log: (l) => console.error(l), tasks }).catch((e: Error) => {
+    if (e instanceof LearnerGroupError) e.message += `; the step is not recorded, the checkpoints are whole: resume with node driver.js --recipe deepswe --resume ${out}`;
+    throw e;
+  });
   const last = rows[rows.length - 1];
   console.log(`${rows.length} steps; last step reward ${last ? last.reward_mean.toFixed(3) : "-"}${last?.val_reward !== undefined ? `, validation ${last.val_reward.toFixed(3)}` : ""}`);
   console.log(`run folder: ${out} (metrics.jsonl, trajectories.jsonl, traces.jsonl, checkpoints/, plot.html)`);

@@ -5,4 +5,4 @@ export { runArith, type ArithOptions, type ArithStep } from "./arith/arith.js";
 export { PROFILES, resolveConfig, DeepSWEConfigSchema, type DeepSWEConfig } from "./deepswe/config.js";
 export { runDeepSWE, type RunOptions } from "./deepswe/run.js";
 export { syncEngines } from "./deepswe/crew.js";
-export type { StepRow } from "./deepswe/step.js";
+export { LearnerGroupError, type StepRow } from "./deepswe/step.js";

@@ -3,9 +3,9 @@
 // step on every learner (each recomputes its share's old log-probs) → the weight sync → the
 // step's row of metrics, with validation every N steps.
 import type { Task } from "../../envs/index.js";
-import type { PolicySequence } from "../../actors/index.js";
+import type { LearnerActor, PolicySequence } from "../../actors/index.js";
 import { advantages, compactFilter, solveCounts, trajectoryStats, type TrajectoryStats, type Trajectory } from "../../rl/index.js";
-import { stopping } from "../../runtime/index.js";
+import { ActorDiedError, ActorUnavailableError, stopping } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { sameWeights, syncEngines, syncExternal, type Crew } from "./crew.js";
 import type { PlotRow } from "./plot.js";
@@ -121,6 +121,26 @@ export async function trainOn(x: StepContext, step: number, tasks: Task[], trajs
   return stopping() ? undefined : { row, trajectories: trajs };
 }
 
+/** A rank of the learners' group failed in a training step: the group cannot step without it. */
+export class LearnerGroupError extends Error {
+  constructor(readonly rank: number, readonly world: number, readonly died: boolean, cause: Error) {
+    super(`learner rank ${rank} of ${world} ${died ? "died" : "failed"} during the training step (${cause.message.split("\n")[0]})`);
+    this.name = "LearnerGroupError";
+  }
+}
+
+/**
+ * The rank to blame when a training step fails: one whose actor died (the others' collectives
+ * then fail for want of it), else the first that failed.
+ */
+function groupFailure(settled: PromiseSettledResult<unknown>[]): LearnerGroupError | undefined {
+  const failed = settled.flatMap((s, rank) => (s.status === "rejected" ? [{ rank, e: s.reason as Error }] : []));
+  if (!failed.length) return undefined;
+  const dead = failed.find((f) => f.e instanceof ActorDiedError || f.e instanceof ActorUnavailableError);
+  const blame = dead ?? failed[0];
+  return new LearnerGroupError(blame.rank, settled.length, !!dead, blame.e);
+}
+
 /**
  * One optimizer step on every learner: each trains on its share, recomputing its share's old
  * log-probs under the weights before the step (as DEEPSWE does) — every rank holds the same
@@ -131,9 +151,12 @@ async function trainStep(crew: Crew, c: DeepSWEConfig, batch: PolicySequence[]) 
   const shares = crew.learners.map((_, r) => batch.filter((_, i) => i % crew.learners.length === r));
   // Asynchronously, samples may come from older weights: decoupled PPO corrects for them.
   const offPolicy = c.async.enabled ? { importanceCap: c.async.importanceCap } : {};
-  const results = await Promise.all(crew.learners.map((l, r) => l.train(shares[r], {
+  const settled = await Promise.allSettled(crew.learners.map((l, r) => l.train(shares[r], {
     mode: "pg", epsLow: c.algorithm.epsLow, epsHigh: c.algorithm.epsHigh, lossScale: c.algorithm.lossScale, batchSequences: batch.length, ...offPolicy,
   }, { lr: c.optim.lr, weightDecay: c.optim.weightDecay, maxGradNorm: c.optim.maxGradNorm })));
+  const failure = groupFailure(settled);
+  if (failure) throw failure;
+  const results = settled.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<LearnerActor["train"]>>>).value);
   return { loss: results.reduce((a, x) => a + x.loss, 0), gradNorm: results[0].gradNorm, clipped: results.reduce((a, x) => a + x.clipped, 0) };
 }
 

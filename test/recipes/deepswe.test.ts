@@ -98,6 +98,28 @@ describe("recipe deepswe (smoke profile)", function () {
     }
   });
 
+  it("a learner rank killed mid-run (torch, ZeRO-2): the run stops with one line naming that rank and how to resume; --resume finishes the run", async () => {
+    const out = join(dir, "rank-killed");
+    const args = ["--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.epochs=0", "--set", "schedule.steps=3", "--set", "learners=2", "--set", "learner.backend=torch", "--set", "learner.zero=2", "--out", out];
+    const child = spawn(process.execPath, ["driver.js", ...args], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    await until("the first checkpoint", () => existsSync(join(out, "checkpoints", "step-1", "optimizer-shards.json")), 300_000);
+    // Rank 1 started after rank 0: the newest host running a native worker.
+    const hosts = workerHosts(child.pid!);
+    expect(hosts).to.have.length(2);
+    process.kill(hosts[1], "SIGKILL");
+    const code = await new Promise((r) => child.once("exit", r));
+    expect(code, stderr).to.equal(1);
+    const last = stderr.trim().split("\n").pop()!;
+    expect(last).to.match(/^troupe: LearnerGroupError: learner rank 1 of 2 died during the training step \(.*\); the step is not recorded, the checkpoints are whole: resume with node driver\.js --recipe deepswe --resume /);
+    expect(stderr).to.not.match(/\n\s+at /);  // no stack trace
+    const r = await driver(["--recipe", "deepswe", "--resume", out]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(rows(out).map((x) => x.step)).to.deep.equal([1, 2, 3]);
+    for (const x of rows(out)) expect(x.weights.replicas).to.equal(1);
+  });
+
   it("--resume with no loadable checkpoint starts from the beginning, from the starter", async () => {
     const out = join(dir, "one");  // the first test's run: its only checkpoint removed
     rmSync(join(out, "checkpoints"), { recursive: true, force: true });
