@@ -5,7 +5,7 @@
 import { NativeWorker, type Qwen3Config } from "../gpu/index.js";
 import { size } from "./util.js";
 
-const CONFIG: Qwen3Config = {
+export const CONFIG: Qwen3Config = {
   vocab_size: 4096, hidden_size: 256, intermediate_size: 768, num_hidden_layers: 10, num_attention_heads: 8,
   num_key_value_heads: 4, head_dim: 32, rope_theta: 10000, tie_word_embeddings: false, max_position_embeddings: 2048,
 };

@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<Record<string, number>>> = {
   step: async () => (await import("./step.js")).run(),
   async: async () => (await import("./async.js")).run(),
   "deepswe-learning": async () => (await import("./learning.js")).run(),
+  zero: async () => (await import("./zero.js")).run(),
 };
 
 const name = process.argv[2];

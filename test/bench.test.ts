@@ -24,9 +24,9 @@ describe("benchmarks (smoke sizes)", function () {
     names = /NAME: ([^)]*)\)/.exec(usage.stderr)![1].split(", ");
   });
 
-  const ALL = ["calls", "actors", "env-step", "env-reset", "env-scale", "reward", "learner", "learner-torch", "rollout", "step", "async", "deepswe-learning"];
+  const ALL = ["calls", "actors", "env-step", "env-reset", "env-scale", "reward", "learner", "learner-torch", "rollout", "step", "async", "deepswe-learning", "zero"];
 
-  it("lists twelve benchmarks", () => {
+  it("lists thirteen benchmarks", () => {
     expect(names).to.have.members(ALL);
   });
 
