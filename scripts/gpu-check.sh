@@ -8,7 +8,9 @@
 #   3. runs scripts/gpu_check.py: the worker against Hugging Face's Qwen3ForCausalLM (logits'
 #      log-probs, every gradient of a cross-entropy loss, greedy tokens), then the benchmark
 #      (Qwen3-0.6B and -1.7B shapes at 4,096 tokens in bf16: the worker's training tokens/s and
-#      MFU against transformers training the same model eagerly, and generation tokens/s).
+#      MFU against transformers training the same model eagerly, and generation tokens/s);
+#      between them, ZeRO-3 over NCCL in a group of one (the code path of many ranks) on
+#      Qwen3-1.7B's dimensions, against the same step with no group.
 # Stops at the first failure and says which check failed; the last line of its output is one
 # JSON object. nlohmann/json.hpp must be findable: Debian's nlohmann-json3-dev, or
 # NLOHMANN_JSON_INCLUDE=DIR (a folder holding nlohmann/json.hpp), or a copy under .deps/include.

@@ -234,6 +234,45 @@ def bench(binary, results, tokens=4096, steps=3):
     results["bench"] = out
 
 
+def zero_nccl(binary, results, tokens=2048):
+    """ZeRO-3 over NCCL in a group of one rank (the lent machine has one GPU): the sharded code
+    path of many ranks (all-gather of each layer before it runs, reduce-scatter of its gradient,
+    the sharded AdamW step) on Qwen3-1.7B's dimensions, against the same step with no group."""
+    c = dict(vocab_size=151936, head_dim=128, max_position_embeddings=40960, rope_theta=1e6, rms_norm_eps=1e-6,
+             tie_word_embeddings=True, **QWEN3["1.7B"])
+    ids = np.random.default_rng(3).integers(0, c["vocab_size"], tokens).astype(np.int32)
+    names = ["model.norm.weight", "model.layers.0.mlp.down_proj.weight", "model.embed_tokens.weight"]
+    weights, row = {}, {}
+    for zero in (None, 3):
+        w = Worker(binary, "--backend", "torch", "--device", "cuda", "--precision", "bf16")
+        try:
+            w.call("init", {"config": c, "seed": 1})
+            if zero is not None:
+                r, _ = w.call("collective_listen", {"address": "127.0.0.1:0"})
+                info, _ = w.call("collective_init", {"rank": 0, "world": 1, "addresses": [r["address"]], "zero": zero, "host": "127.0.0.1"})
+                if info.get("zero") != zero:
+                    raise CheckFailed(f"zero_nccl: the worker reports stage {info.get('zero')}, not {zero}")
+            def train_step():
+                w.call("accumulate", {"mode": "ce"}, mask=np.ones(tokens, dtype=np.float32), **packed([ids]))
+                return w.call("step", {"lr": 1e-5})[0]
+            train_step()
+            t0 = time.perf_counter()
+            train_step()
+            key = "none" if zero is None else f"zero{zero}"
+            row[f"{key}_step_s"] = round(time.perf_counter() - t0, 3)
+            info, _ = w.call("info")
+            row[f"{key}_held_gb"] = round(sum(info["held"].values()) / 1e9, 2)
+            _, ts = w.call("get_weights", {"names": names})
+            weights[key] = ts
+        finally:
+            w.close()
+        torch.cuda.empty_cache()
+    for n in names:
+        expect(f"zero_nccl_{n}", rel_err(weights["zero3"][n], weights["none"][n]), 1e-5, row)
+    results["zero_nccl"] = row
+    print(f"gpu-check: zero_nccl: {json.dumps(row)}", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--worker", required=True)
@@ -244,6 +283,8 @@ def main():
     stage = "hf_parity"
     try:
         hf_parity(a.worker, results)
+        stage = "zero_nccl"
+        zero_nccl(a.worker, results)
         if not a.skip_bench:
             stage = "bench"
             bench(a.worker, results)

@@ -151,6 +151,17 @@ const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity"));
     });
   }
 
+  it("a group of one at stage 3 runs the sharded path on itself (what one GPU checks with NCCL): the weights of no group", async () => {
+    const [one] = await group(1, 3);
+    for (let s = 0; s < STEPS; s++) {
+      await one.accumulate(batch, LOSS);
+      await one.step(STEP);
+    }
+    expect((await one.info()).held).to.deep.equal((({ whole: _, ...h }) => h)(expectedHeld(await one.weightShapes(), 1, 3)));
+    const w = await one.getWeights();
+    for (const name of Object.keys(single.weights)) expect(maxAbsDiff(w[name].data, single.weights[name]), name).to.be.below(TOLERANCE);
+  });
+
   it("stage 3, uneven shares: a rank with fewer micro-batches runs the group's collectives idle; held weights are read by one rank alone", async () => {
     const ranks = await group(2, 3);
     // Rank 0: every sequence in two micro-batches; rank 1: none (two idle passes).

@@ -12,11 +12,13 @@ Shards::Shards(Model& model, WholeState state, ProcessGroup* group, int stage, b
     rank_ = group_->rank();
     world_ = group_->world();
   }
-  stage_ = world_ > 1 ? stage : 0;
+  // A group of one runs the stage asked for (its collectives are copies): the same code path
+  // as many ranks, which one GPU can check. No group at all is stage 0.
+  stage_ = group_ ? stage : 0;
   if (stage_ == 3 && !model_.checkpointing()) {
     throw RequestError("bad_request", "zero stage 3 gathers each layer again for its backward: it needs activation checkpointing (--checkpoint on)");
   }
-  sync = sync && world_ > 1;
+  sync = sync && group_;
   const at::TensorOptions f32 = at::TensorOptions().dtype(at::kFloat).device(model_.device());
 
   // Units in name order within each, layers in order.
@@ -162,13 +164,13 @@ double Shards::step(const cpu::AdamWConfig& adam, double max_grad_norm) {
   // What this rank updates: everything at stage 0, its shard from stage 1 on.
   std::vector<at::Tensor> w, g;
   for (Unit& u : units_) {
-    if (world_ > 1 && stage_ < 2) group_->all_reduce_sum(u.grad);
+    if (group_ && stage_ < 2) group_->all_reduce_sum(u.grad);
     w.push_back(stage_ == 0 || stage_ == 3 ? u.param : mine(u, u.param));
     g.push_back(stage_ == 1 ? mine(u, u.grad) : u.grad);
   }
   // The norm of the whole gradient: from stage 1 on each rank holds a disjoint part of it.
   double squares = squared_norm(g);
-  if (world_ > 1 && stage_ >= 1) squares = group_->all_reduce_sum(squares);
+  if (group_ && stage_ >= 1) squares = group_->all_reduce_sum(squares);
   const double norm = std::sqrt(squares);
   clip_to(g, norm, max_grad_norm);
   adamw_step(w, g, exp_avg_, exp_avg_sq_, ++step_, adam);

@@ -14,7 +14,7 @@
 //
 // The gradient norm is taken over the whole gradient (the shards' squares summed across the
 // group), so clipping, and so every stage's update, is that of one process on the whole batch.
-// Outside a group (world 1) every stage is stage 0.
+// Outside a group every stage is stage 0; a group of one runs its stage's collectives on itself.
 #pragma once
 #include <ATen/ATen.h>
 
