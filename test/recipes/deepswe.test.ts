@@ -177,13 +177,14 @@ describe("recipe deepswe (smoke profile)", function () {
     expect(bad.stderr).to.match(/--init .*nowhere: not a checkpoint folder/);
   });
 
-  it("disaggregated mode on the torch backend: two engines get the initial weights and then the step's by a versioned broadcast, and hold the learner's bits", async () => {
+  it("disaggregated mode on the torch backend: two engines get the initial weights and then the step's by a versioned broadcast from a ZeRO-3 group of two learners, and hold the learner's bits", async () => {
     const out = join(dir, "disaggregated");
     // The learner and both engines run libtorch (learner.backend=torch), so the step and the
     // weight files of the broadcast go through that backend. No starter: a cross-entropy step
     // over every demonstration takes over a minute on libtorch's CPU path (the loss itself is
     // checked against the reference by the parity program).
-    const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity")) ? ["--set", "learner.backend=torch"] : [];
+    // Two learners at ZeRO-3: rank 0 sends the whole weights its group gathers after each step.
+    const torch = existsSync(join(ROOT, "gpu", "build", "troupe-torch-parity")) ? ["--set", "learner.backend=torch", "--set", "learners=2", "--set", "learner.zero=3"] : [];
     const r = await driver(["--recipe", "deepswe", ...TINY, ...GUIDED, ...torch, "--set", "warmup.epochs=0", "--set", "schedule.steps=1", "--set", "mode=disaggregated", "--set", "engines=2", "--set", "sync.bucketMB=0.05", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
     // The learner's initial weights are version 0, sent to both engines (in several 50 KB
@@ -194,7 +195,7 @@ describe("recipe deepswe (smoke profile)", function () {
     const [row] = rows(out);
     expectTrained(row);
     expect(row.sync_bytes).to.be.greaterThan(0);
-    expect(row.weights.replicas).to.equal(2);  // both engines hold version 1's bits
+    expect(row.weights.replicas).to.equal(torch.length ? 3 : 2);  // both engines (and learner 1) hold version 1's bits
     expect(row.policy_versions).to.deep.equal([0]);
     expect(trajectories(out).filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([0, 0]);
   });
