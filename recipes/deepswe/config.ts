@@ -261,6 +261,11 @@ export function resolveConfig(profile: string, file: Record<string, unknown> | u
   }
   if (!r.data.model.init && !r.data.model.config) throw new ConfigError("deepswe config: model: give init (a checkpoint folder) or config");
   if (r.data.learner.zero > 0 && r.data.learner.backend !== "torch") throw new ConfigError(`deepswe config: learner.zero: stage ${r.data.learner.zero} needs learner.backend=torch (the reference backend has stage 0 only)`);
+  if (r.data.learner.zero === 3 && r.data.async.enabled && r.data.mode === "hybrid" && r.data.learners > 1) {
+    // A hybrid learner generates between its training calls in async mode, and at stage 3 the
+    // whole weights generation needs exist only between steps.
+    throw new ConfigError("deepswe config: learner.zero: stage 3 with async.enabled in hybrid mode would generate during training steps, when the weights are sharded; use mode=disaggregated, or zero ≤ 2");
+  }
   if (r.data.mode === "external" && !r.data.external) throw new ConfigError("deepswe config: external: mode external needs external.urls and external.model");
   if (r.data.rollout.goldPerGroup >= r.data.rollout.k) {
     throw new ConfigError(`deepswe config: rollout.goldPerGroup: ${r.data.rollout.goldPerGroup} of ${r.data.rollout.k} rollouts per group leaves the model none`);

@@ -375,6 +375,9 @@ describe("recipe deepswe (smoke profile)", function () {
       [["--set", "rollout.bogus=3"], /rollout/],
       [["--set", "rollout.goldPerGroup=8"], /rollout\.goldPerGroup: 8 of 8 rollouts per group leaves the model none/],
       [["--profile", "desktop"], /laptop, cluster, smoke/],
+      [["--set", "learner.zero=2"], /learner\.zero: stage 2 needs learner\.backend=torch/],
+      [["--set", "learner.zero=4"], /learner\.zero/],
+      [["--set", "learner.backend=torch", "--set", "learner.zero=3", "--set", "learners=2", "--set", "async.enabled=true"], /stage 3 with async\.enabled in hybrid mode/],
     ] as const) {
       const r = await driver(["--recipe", "deepswe", ...args, "--out", join(dir, "bad")]);
       expect(r.code, String(args)).to.equal(2);

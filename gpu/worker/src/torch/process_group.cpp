@@ -61,7 +61,11 @@ ProcessGroup::ProcessGroup(int rank, int world, const std::string& address, cons
                            std::unique_ptr<StoreServer> server)
     : rank_(rank), world_(world), server_(std::move(server)), impl_(std::make_unique<Impl>()) {
   if (world < 1 || rank < 0 || rank >= world) throw RequestError("bad_request", "collective: rank " + std::to_string(rank) + " of " + std::to_string(world));
+  // timeout_ms bounds the rendezvous. A collective may wait far longer for a rank still busy
+  // with a bigger share (a long log-prob pass): PyTorch's default of 30 minutes. A rank that
+  // dies is noticed at once anyway, by its closed connections.
   const auto timeout = std::chrono::milliseconds(timeout_ms);
+  const auto op_timeout = std::chrono::milliseconds(30 * 60 * 1000);
   try {
     if (server_) {
       impl_->store = server_->impl().store;
@@ -81,14 +85,14 @@ ProcessGroup::ProcessGroup(int rank, int world, const std::string& address, cons
     if (device == "cuda") {
 #ifdef USE_C10D_NCCL
       auto opts = c10d::ProcessGroupNCCL::Options::create();
-      opts->timeout = timeout;
+      opts->timeout = op_timeout;
       impl_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, opts);
       transport_ = "nccl";
 #else
       throw RequestError("unsupported", "collective: this worker's libtorch has no NCCL (build against a CUDA PyTorch)");
 #endif
     } else {
-      auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+      auto opts = c10d::ProcessGroupGloo::Options::create(op_timeout);
       opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
       impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, opts);
       transport_ = "gloo";

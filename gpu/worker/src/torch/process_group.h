@@ -29,8 +29,9 @@ class StoreServer : public worker::Listener {
 
 class ProcessGroup : public worker::Collective {
  public:
-  // Joins the group whose store is at `address` (rank 0 passes its StoreServer); `host` is the
-  // address this rank's transport listens on (one the others can reach); `device` cpu or cuda.
+  // Joins the group whose store is at `address` (rank 0 passes its StoreServer) within
+  // `timeout_ms`; `host` is the address this rank's transport listens on (one the others can
+  // reach); `device` cpu or cuda.
   ProcessGroup(int rank, int world, const std::string& address, const std::string& host, const std::string& device, int timeout_ms,
                std::unique_ptr<StoreServer> server);
   ~ProcessGroup() override;
