@@ -274,6 +274,18 @@ describe("recipe deepswe (smoke profile)", function () {
     // learner's started first.
     const hosts = workerHosts(child.pid!);
     expect(hosts).to.have.length(2);
+    // Killed while it generates (its worker burning CPU), so that requests are in flight: a
+    // kill between two bursts could cost nothing on a slow machine.
+    const engineWorker = [...descendants(child.pid!).entries()].find(([, p]) => p.ppid === hosts[1] && /troupe-worker/.test(p.args))![0];
+    const cpuTicks = () => readFileSync(`/proc/${engineWorker}/stat`, "utf8").split(") ")[1].split(" ").slice(11, 13).reduce((a, t) => a + Number(t), 0);
+    let last = cpuTicks();
+    await until("the engine generating", async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = cpuTicks();
+      const busy = now - last >= 10;  // ≥ 100 ms of CPU in 200 ms
+      last = now;
+      return busy;
+    }, 120_000);
     process.kill(hosts[1], "SIGKILL");
     expect(await exited, stderr).to.equal(0);
     const all = rows(out);
