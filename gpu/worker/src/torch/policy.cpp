@@ -71,6 +71,8 @@ class TorchPolicy : public worker::Policy {
     return host_;
   }
 
+  bool weights_need_group() const override { return shards_->stage() == 3 && !shards_->held(); }
+
   void weights_changed() override {
     std::map<std::string, at::Tensor> given;
     for (auto& [name, t] : host_) given[name] = at::from_blob(t.ptr(), t.shape, at::kFloat).to(model_.device());

@@ -174,10 +174,14 @@ Reply Worker::save(const json& a) {
     const auto shard = m.optimizer_shard(layout);
     if (!shard.empty()) write_safetensors((fs::path(dir) / optimizer_shard_file(rank, world)).string(), shard);
   }
-  auto& weights = m.host_weights();  // a collective at stage 3
-  if (rank == 0) {
-    write_file_atomic((fs::path(dir) / "config.json").string(), m.config().raw.dump(2));
-    write_safetensors((fs::path(dir) / "model.safetensors").string(), weights, a.value("dtype", "F32"), {{"format", "pt"}});
+  // Rank 0 writes the weights; the others read them only where that is a collective (a whole
+  // host copy per rank would be 131 GB each for a 32B model).
+  if (rank == 0 || m.weights_need_group()) {
+    auto& weights = m.host_weights();
+    if (rank == 0) {
+      write_file_atomic((fs::path(dir) / "config.json").string(), m.config().raw.dump(2));
+      write_safetensors((fs::path(dir) / "model.safetensors").string(), weights, a.value("dtype", "F32"), {{"format", "pt"}});
+    }
   }
   if (!optimizer) return Reply{};
   if (sharded) {
@@ -205,8 +209,10 @@ Reply Worker::export_hf(const json& a) {
   if (dir.empty()) throw RequestError("bad_request", "export: path is required");
   const std::string dtype = a.value("dtype", "BF16");
   const uint64_t max_bytes = a.value("max_shard_bytes", uint64_t(5) << 30);
+  const bool rank0 = !coll_ || coll_->rank() == 0;
+  if (!rank0 && !m.weights_need_group()) return Reply{};
   auto& weights = m.host_weights();
-  if (coll_ && coll_->rank() != 0) return Reply{};
+  if (!rank0) return Reply{};
   fs::create_directories(dir);
   json cfg = m.config().raw;
   cfg["torch_dtype"] = dtype == "BF16" ? "bfloat16" : "float32";

@@ -30,6 +30,9 @@ class Policy {
   // The weights as fp32 host tensors, current when this returns. A caller that writes into
   // them calls weights_changed() afterwards so the backend takes them up.
   virtual std::map<std::string, Tensor>& host_weights() = 0;
+  // Whether host_weights() is a collective (ZeRO-3 with the weights not held): every rank of
+  // the group must then call it at once.
+  virtual bool weights_need_group() const { return false; }
   virtual void weights_changed() = 0;
 
   // Log-prob of every token given the ones before it in its sequence (0 at each first token).
