@@ -126,23 +126,10 @@ void ProcessGroup::all_reduce_sum(at::Tensor& t) {
   });
 }
 
-static double reduce_scalar(Backend& pg, double x, c10d::ReduceOp op, bool cuda) {
-  at::Tensor t = at::full({1}, x, at::TensorOptions().dtype(at::kDouble).device(cuda ? at::kCUDA : at::kCPU));
-  std::vector<at::Tensor> v{t};
-  c10d::AllreduceOptions o;
-  o.reduceOp = op;
-  pg.allreduce(v, o)->wait();
-  return t.item<double>();
-}
-
 double ProcessGroup::all_reduce_sum(double x) {
-  run("all_reduce", [&] { x = reduce_scalar(*impl_->pg, x, c10d::ReduceOp::SUM, transport_ == "nccl"); });
-  return x;
-}
-
-double ProcessGroup::all_reduce_max(double x) {
-  run("all_reduce_max", [&] { x = reduce_scalar(*impl_->pg, x, c10d::ReduceOp::MAX, transport_ == "nccl"); });
-  return x;
+  at::Tensor t = at::full({1}, x, at::TensorOptions().dtype(at::kDouble).device(transport_ == "nccl" ? at::kCUDA : at::kCPU));
+  all_reduce_sum(t);
+  return t.item<double>();
 }
 
 void ProcessGroup::broadcast(at::Tensor& t, int root) {

@@ -47,7 +47,6 @@ class ProcessGroup : public worker::Collective {
   // On device tensors (contiguous). Every rank calls each in the same order.
   void all_reduce_sum(at::Tensor& t);
   double all_reduce_sum(double x);
-  double all_reduce_max(double x);
   void broadcast(at::Tensor& t, int root);
   // full [world · shard] summed across ranks; this rank's shard of the sum into `shard` (added
   // to what it holds when `accumulate`). `full` is scratch afterwards.
