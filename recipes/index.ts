@@ -4,5 +4,5 @@ export { readPredictions, scorePredictions, type ScoreOptions, type ScoreSummary
 export { runArith, type ArithOptions, type ArithStep } from "./arith/arith.js";
 export { PROFILES, resolveConfig, DeepSWEConfigSchema, type DeepSWEConfig } from "./deepswe/config.js";
 export { runDeepSWE, type RunOptions } from "./deepswe/run.js";
-export { syncEngines } from "./deepswe/crew.js";
+export { repairEngines, syncEngines } from "./deepswe/crew.js";
 export { LearnerGroupError, type StepRow } from "./deepswe/step.js";

@@ -11,6 +11,8 @@
 //          stream's end and an abort (its bytes are then the sender's error message).
 //   ack    receiver → `${subject}.ack`: "id chunk", sent once the chunk is taken; a blob's last
 //          chunk is acked after the receiver's handler has finished with the blob.
+//   gone   anyone → `${subject}.gone`: "id", a receiver that will never ack again (its process
+//          died); the sender stops waiting for it and goes on with the others.
 // Flow control: the sender keeps at most `windowBytes` not yet acked by every receiver, so a
 // slow receiver slows the sender instead of piling up in the server (which would drop a slow
 // consumer's messages). Silence past `idleTimeoutMs` fails either side with a clear error.
@@ -31,6 +33,11 @@ export interface BroadcastOptions {
   windowBytes?: number;
   /** Fail when nothing is heard from the other side for this long (default 60 s). */
   idleTimeoutMs?: number;
+  /**
+   * A receiver's id (default: random). Whoever chose it can declare the receiver gone
+   * (dropReceiver) when its process dies, instead of the sender waiting out its silence.
+   */
+  id?: string;
 }
 
 export interface BroadcastStats {
@@ -48,6 +55,7 @@ export async function sendBroadcast(
   const idle = opts.idleTimeoutMs ?? 60_000;
   const limit = chunkLimit(maxPayload(nc)) - HEAD;
   const acked = new Map<string, number>();  // receiver id → chunks it has acked
+  const gone = new Set<string>();
   let heard = Date.now();
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -58,7 +66,17 @@ export async function sendBroadcast(
     callback: (_e, m) => {
       const id = new TextDecoder().decode(m.data);
       // An empty one is the server's "no responders" status: nobody listens yet.
-      if (id && !acked.has(id) && acked.size < receivers) acked.set(id, 0), notify();
+      if (id && !acked.has(id) && !gone.has(id) && acked.size < receivers) acked.set(id, 0), notify();
+    },
+  });
+  const dropped = nc.subscribe(`${subject}.gone`, {
+    callback: (_e, m) => {
+      const id = new TextDecoder().decode(m.data);
+      if (gone.has(id)) return;
+      gone.add(id);
+      acked.delete(id);
+      receivers--;
+      notify();
     },
   });
   const acks = nc.subscribe(`${subject}.ack`, {
@@ -85,7 +103,7 @@ export async function sendBroadcast(
   const t0 = performance.now();
   const sizes: number[] = [];  // bytes of each chunk sent, to know what the window holds
   let chunk = 0, blob = 0, bytes = 0, inFlightFrom = 0, inFlight = 0;
-  const slowest = () => Math.min(...acked.values());
+  const slowest = () => (acked.size ? Math.min(...acked.values()) : chunk);
   const publish = (flags: number, body: Uint8Array, blobIndex: number) => {
     const m = new Uint8Array(HEAD + body.byteLength);
     const v = new DataView(m.buffer);
@@ -126,7 +144,13 @@ export async function sendBroadcast(
   } finally {
     hello.unsubscribe();
     acks.unsubscribe();
+    dropped.unsubscribe();
   }
+}
+
+/** Tells the sender on `subject` that receiver `id` is gone for good: it stops waiting for it. */
+export function dropReceiver(nc: NatsConnection, subject: string, id: string): void {
+  nc.publish(`${subject}.gone`, new TextEncoder().encode(id));
 }
 
 export interface BroadcastReceiver {
@@ -145,7 +169,7 @@ export interface BroadcastReceiver {
 export function receiveBroadcast(
   nc: NatsConnection, subject: string, onBlob: (parts: Uint8Array[], index: number) => void | Promise<void>, opts: BroadcastOptions = {},
 ): BroadcastReceiver {
-  const id = randomBytes(8).toString("hex");
+  const id = opts.id ?? randomBytes(8).toString("hex");
   const idle = opts.idleTimeoutMs ?? 60_000;
   const t0 = performance.now();
   let expect = 0, blobs = 0, bytes = 0;

@@ -7,7 +7,7 @@ import { ActorRef, setHandleFactory, unpack } from "./codec.js";
 import { Caller, type CallOptions, type PendingCall } from "./caller.js";
 import { connectCluster, type ClusterAddress } from "./connect.js";
 import { ActorDiedError, ActorUnavailableError, TroupeError } from "./errors.js";
-import { receiveBroadcast, sendBroadcast, type BroadcastOptions, type BroadcastReceiver, type BroadcastStats } from "./broadcast.js";
+import { dropReceiver, receiveBroadcast, sendBroadcast, type BroadcastOptions, type BroadcastReceiver, type BroadcastStats } from "./broadcast.js";
 import { makeHandle, type ActorHandle, type HandleBackend } from "./handle.js";
 import { ACTOR_EVENTS_ALL, actorSubject, BUCKET, HEAD, HEAD_ELECTED, type ActorEvent } from "./subjects.js";
 
@@ -222,6 +222,11 @@ function ownConnection(what: string): NatsConnection {
 /** sendBroadcast (broadcast.ts) over this process's cluster connection (inside an actor: its host's). */
 export function broadcastOnCluster(subject: string, receivers: number, blobs: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, opts?: BroadcastOptions): Promise<BroadcastStats> {
   return sendBroadcast(ownConnection("a broadcast"), subject, receivers, blobs, opts);
+}
+
+/** dropReceiver (broadcast.ts) over this process's cluster connection. */
+export function dropReceiverOnCluster(subject: string, id: string): void {
+  dropReceiver(ownConnection("dropping a broadcast's receiver"), subject, id);
 }
 
 /** receiveBroadcast (broadcast.ts) over this process's cluster connection. */

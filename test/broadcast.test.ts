@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { until } from "./helpers.js";
-import { BroadcastError, receiveBroadcast, sendBroadcast, startNatsServer, type NatsServer } from "../runtime/index.js";
+import { BroadcastError, dropReceiver, receiveBroadcast, sendBroadcast, startNatsServer, type NatsServer } from "../runtime/index.js";
 
 describe("broadcast", () => {
   let server: NatsServer;
@@ -97,6 +97,29 @@ describe("broadcast", () => {
     const got = await r2.done.then(() => undefined, (e) => e);
     expect(got).to.be.instanceOf(BroadcastError);
     expect(got.message).to.match(/aborted by the sender: weights unreadable/);
+  });
+
+  it("a receiver declared gone (mid-stream, or before it ever answered) is no longer waited for: the others get everything", async () => {
+    // The sender's idle timeout is far longer than the test's: only the drop lets it finish.
+    const blobs = Array.from({ length: 6 }, () => randomBytes(500_000));
+    const got: number[] = [];
+    const a = receiveBroadcast(receivers[0], "t.drop", (_b, i) => void got.push(i), { id: "a" });
+    const b = receiveBroadcast(receivers[1], "t.drop", (_b, i) => {
+      if (i === 1) b.close(), dropReceiver(receivers[2], "t.drop", "b");
+    }, { id: "b" });
+    const stats = await sendBroadcast(sender, "t.drop", 2, blobs, { windowBytes: 1_000_000, idleTimeoutMs: 600_000 });
+    await a.done;
+    expect(stats.blobs).to.equal(6);
+    expect(got).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(await b.done.then(() => undefined, (e) => e)).to.be.instanceOf(BroadcastError);
+
+    // Receiver "y" never comes; once it is declared gone, "x" alone is enough.
+    const x = receiveBroadcast(receivers[0], "t.drop2", () => undefined, { id: "x" });
+    const send = sendBroadcast(sender, "t.drop2", 2, [randomBytes(10)], { idleTimeoutMs: 600_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    dropReceiver(receivers[2], "t.drop2", "y");
+    expect((await send).blobs).to.equal(1);
+    await x.done;
   });
 
   it("fails a sender whose receivers never come, naming how many answered", async () => {

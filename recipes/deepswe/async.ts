@@ -14,7 +14,7 @@ import { failed, mayStartGroup, spansVersions, staleness, type Trajectory } from
 import { stopping } from "../../runtime/index.js";
 import type { RolloutJob } from "../../actors/index.js";
 import { runJob } from "../rollouts.js";
-import { groupJobs, trainOn, trainTask, type StepContext, type StepOutcome } from "./step.js";
+import { groupJobs, repair, trainOn, trainTask, type StepContext, type StepOutcome } from "./step.js";
 
 /** Steps' worth of groups failing in a row after which the run stops (the infrastructure is down). */
 const FAILED_GROUPS_MAX = 3;
@@ -61,6 +61,7 @@ export class AsyncLoop {
         continue;
       }
       const trajs = g.trajectories as Trajectory[];
+      if (trajs.some(failed)) await repair(this.x);
       // A group whose every trajectory failed through the infrastructure (an engine restarting)
       // says nothing: its task runs again, unless nothing has worked for a while.
       if (trajs.every(failed)) {

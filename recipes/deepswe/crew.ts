@@ -1,13 +1,14 @@
 // The deepswe run's actors, made from its config — the one place the config becomes actor
 // options: the learners (rank 0 from the checkpoint resumed from, the others joined to it), the
-// engines of disaggregated mode, and the rollout slots; and the two things done to them between
-// steps: the weight sync and the check that every replica holds rank 0's bits.
+// engines of disaggregated mode, and the rollout slots; and what is done to them between steps:
+// the weight sync, the repair of engines that restarted, and the check that every replica holds
+// rank 0's bits.
 import { readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EngineActorClass, LearnerActorClass, type EngineActor, type Generator, type LearnerActor, type PolicySpec, type RolloutActor } from "../../actors/index.js";
 import { OpenAIClient } from "../../llm/index.js";
-import { ActorDiedError, ActorUnavailableError, UnschedulableError, type ActorHandle, type Cluster } from "../../runtime/index.js";
+import { ActorDiedError, ActorUnavailableError, dropReceiverOnCluster, UnschedulableError, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
 import { rolloutSlots } from "../rollouts.js";
 
@@ -27,6 +28,20 @@ export interface Crew {
   done: number;
   /** External mode: the servers, and where the learner writes each version for them. */
   external?: { client: OpenAIClient; dir: string };
+  /**
+   * Runs weight moves one at a time: two broadcasts interleaved in the learner's and an
+   * engine's mailboxes would each wait for the other's.
+   */
+  exclusive: <T>(f: () => Promise<T>) => Promise<T>;
+}
+
+function oneAtATime(): Crew["exclusive"] {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (f) => {
+    const r = tail.then(f);
+    tail = r.catch(() => undefined);
+    return r;
+  };
 }
 
 export async function startCrew(cluster: Cluster, c: DeepSWEConfig, out: string, resume: boolean, log: (l: string) => void): Promise<Crew> {
@@ -44,7 +59,7 @@ export async function startCrew(cluster: Cluster, c: DeepSWEConfig, out: string,
     sampling: { temperature: c.rollout.temperature, topP: c.rollout.topP, seed: c.model.seed },
     limits: { maxPromptTokens: c.rollout.maxPromptTokens, maxResponseTokens: c.rollout.maxResponseTokens, maxTurnTokens: c.rollout.maxTurnTokens, timeoutSec: c.rollout.timeoutSec },
   }));
-  return { learner, learners, engines, generators, slots, replicas: learners.slice(1), done, external };
+  return { learner, learners, engines, generators, slots, replicas: learners.slice(1), done, external, exclusive: oneAtATime() };
 }
 
 /** The options every learner and engine worker starts with, besides where its weights come from. */
@@ -133,15 +148,46 @@ export async function syncExternal(learner: ActorHandle<LearnerActor>, external:
   return { version, seconds: (performance.now() - t0) / 1000, bytes };
 }
 
-/** Rank 0's weights to every engine, versioned; nothing to move when there are none (hybrid). */
-export async function syncEngines(c: DeepSWEConfig, learner: ActorHandle<LearnerActor>, engines: ActorHandle<EngineActor>[]): Promise<{ version: number; seconds: number; bytes: number }> {
+/** An actor that died or is not there: a failure of the infrastructure, not of what it was asked. */
+const gone = (err: unknown) => err instanceof ActorDiedError || err instanceof ActorUnavailableError;
+
+/**
+ * Rank 0's weights to `engines`, versioned; nothing to move when there are none (hybrid). An
+ * engine that dies during the sync leaves it (the others get theirs): it restarts serving
+ * nothing until repairEngines gives it the current version. `lost`: how many left.
+ */
+export async function syncEngines(c: Pick<DeepSWEConfig, "sync">, learner: ActorHandle<LearnerActor>, engines: ActorHandle<EngineActor>[]): Promise<{ version: number; seconds: number; bytes: number; lost: number }> {
   const t0 = performance.now();
   const { version } = await learner.info();
-  if (!engines.length) return { version, seconds: 0, bytes: 0 };
+  if (!engines.length) return { version, seconds: 0, bytes: 0, lost: 0 };
   const subject = `troupe.weights.${randomBytes(6).toString("hex")}.v${version}`;
   const opts = { bucketBytes: c.sync.bucketMB * 2 ** 20, windowBytes: c.sync.windowMB * 2 ** 20 };
-  const [sent] = await Promise.all([learner.publishWeights(subject, engines.length, opts), ...engines.map((e) => e.receiveWeights(subject, version, opts))]);
-  return { version, seconds: (performance.now() - t0) / 1000, bytes: sent.bytes };
+  let lost = 0;
+  const receive = (e: ActorHandle<EngineActor>, i: number) => e.receiveWeights(subject, version, { ...opts, id: `engine-${i}` }).catch((err: unknown) => {
+    if (!gone(err)) throw err;
+    lost++;
+    dropReceiverOnCluster(subject, `engine-${i}`);
+  });
+  const [sent] = await Promise.all([learner.publishWeights(subject, engines.length, opts), ...engines.map(receive)]);
+  return { version, seconds: (performance.now() - t0) / 1000, bytes: sent.bytes, lost };
+}
+
+/**
+ * Gives the learner's current version to every engine that serves none (it restarted after a
+ * crash, or a sync broke in it), so that one crash costs the calls in flight, not every call
+ * until the next step's sync; the engines repaired.
+ */
+export async function repairEngines(crew: Pick<Crew, "learner" | "engines" | "exclusive">, c: Pick<DeepSWEConfig, "sync">): Promise<number[]> {
+  if (!crew.engines.length) return [];
+  return crew.exclusive(async () => {
+    const infos = await Promise.all(crew.engines.map((e) => e.info().catch((err: unknown) => {
+      if (gone(err)) return undefined;  // restarting past the wait: the next failure asks again
+      throw err;
+    })));
+    const broken = crew.engines.flatMap((_, i) => (infos[i]?.broken ? [i] : []));
+    if (broken.length) await syncEngines(c, crew.learner, broken.map((i) => crew.engines[i]));
+    return broken;
+  });
 }
 
 /**
@@ -151,7 +197,7 @@ export async function syncEngines(c: DeepSWEConfig, learner: ActorHandle<Learner
  */
 export async function sameWeights(crew: Crew, step: number): Promise<{ digest: string; checked: number }> {
   const served = (e: ActorHandle<EngineActor>) => e.servedChecksum().catch((err: Error) => {
-    if (err instanceof ActorDiedError || err instanceof ActorUnavailableError) return undefined;
+    if (gone(err)) return undefined;
     throw err;
   });
   const [want, ...got] = await Promise.all([crew.learner.checksum(), ...crew.replicas.map((r) => r.checksum()), ...crew.engines.map(served)]);

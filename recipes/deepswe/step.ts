@@ -7,7 +7,7 @@ import type { LearnerActor, PolicySequence } from "../../actors/index.js";
 import { advantages, compactFilter, solveCounts, trajectoryStats, type TrajectoryStats, type Trajectory } from "../../rl/index.js";
 import { ActorDiedError, ActorUnavailableError, stopping } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
-import { sameWeights, syncEngines, syncExternal, type Crew } from "./crew.js";
+import { repairEngines, sameWeights, syncEngines, syncExternal, type Crew } from "./crew.js";
 import type { PlotRow } from "./plot.js";
 import { progressBar } from "../progress.js";
 import { runJobs } from "../rollouts.js";
@@ -79,6 +79,7 @@ export function groupJobs(c: DeepSWEConfig, task: Task, group: number) {
 
 /** Runs step `step` of the synchronous loop: its rollouts, then training on them. */
 export async function runStep(x: StepContext, step: number): Promise<StepOutcome> {
+  await repair(x);
   const t0 = Date.now();
   const tasks = tasksOfStep(x.config, x.train, step);
   const jobs = tasks.flatMap((task, i) => groupJobs(x.config, task, (step - 1) * x.config.rollout.tasksPerStep + i));
@@ -163,10 +164,17 @@ async function trainStep(crew: Crew, c: DeepSWEConfig, batch: PolicySequence[]) 
 /** Rank 0's new weights to the engines (none to move in hybrid mode), logged when moved. */
 export async function sync(x: Pick<StepContext, "crew" | "config" | "log">) {
   const ext = x.crew.external;
-  const s = ext ? await syncExternal(x.crew.learner, ext) : await syncEngines(x.config, x.crew.learner, x.crew.engines);
+  const s = await x.crew.exclusive(() => (ext ? syncExternal(x.crew.learner, ext) : syncEngines(x.config, x.crew.learner, x.crew.engines)));
+  const lost = "lost" in s && s.lost ? ` (${s.lost} died during it: repaired when it is back)` : "";
   const to = ext ? `${x.config.external!.urls.length} server(s) from ${ext.dir}` : `${x.crew.engines.length} engine(s)`;
-  if (s.bytes) x.log(`weight sync: version ${s.version} to ${to}, ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(2)} s`);
+  if (s.bytes) x.log(`weight sync: version ${s.version} to ${to}, ${(s.bytes / 1e6).toFixed(1)} MB in ${s.seconds.toFixed(2)} s${lost}`);
   return s;
+}
+
+/** repairEngines, logged when it gave an engine weights. */
+export async function repair(x: Pick<StepContext, "crew" | "config" | "log">): Promise<void> {
+  const fixed = await repairEngines(x.crew, x.config);
+  if (fixed.length) x.log(`weight sync: engine(s) ${fixed.join(", ")} came back serving nothing and got the current version`);
 }
 
 /**

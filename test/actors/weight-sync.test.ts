@@ -3,8 +3,14 @@
 // until a whole version arrives.
 import { expect } from "chai";
 import { EngineActorClass, LearnerActorClass, planBuckets } from "../../actors/index.js";
+import { readdirSync } from "node:fs";
 import { init, type Cluster } from "../../runtime/index.js";
+import { repairEngines, syncEngines } from "../../recipes/index.js";
 import { sequences, TINY } from "../gpu/worker-helpers.js";
+import { descendants } from "../leftovers.js";
+
+/** Pids of this process's actor hosts that run a native worker. */
+const workerHosts = () => new Set([...descendants(process.pid).values()].filter((p) => /troupe-worker/.test(p.args)).map((p) => p.ppid));
 
 describe("weight sync (disaggregated mode)", function () {
   this.timeout(120_000);
@@ -60,5 +66,32 @@ describe("weight sync (disaggregated mode)", function () {
     expect(refused?.message).to.match(/cannot generate: weights of version 7 only partly loaded/);
     await Promise.all([learner.publishWeights("test.weights.v1b", 1, opts), engines[1].receiveWeights("test.weights.v1b", 1, opts)]);
     expect((await engines[1].generate(prompt, greedy)).tokens).to.deep.equal(fromLearner.tokens);
+  });
+
+  it("an engine killed during a sync leaves it and the other gets the version; restarted, it serves nothing until repairEngines gives it the current one", async () => {
+    const learner = await cluster.actor(LearnerActorClass, [{ config: TINY, seed: 1, threads: 1 }], { process: "dedicated" });
+    const before = workerHosts();
+    const engines = await Promise.all([2, 3].map((seed) => cluster.actor(EngineActorClass, [{ config: TINY, seed, threads: 1, awaitWeights: true }], { process: "dedicated", maxRestarts: -1 })));
+    const victim = [...workerHosts()].find((p) => !before.has(p))!;
+    const want = await learner.checksum();
+    // 1 KiB buckets paced one at a time: the sync lasts long enough to be cut into.
+    const c = { sync: { bucketMB: 1 / 1024, windowMB: 1 / 1024 } };
+    const syncing = syncEngines(c, learner, engines);
+    // An engine's scratch file exists only while it takes a bucket.
+    for (;;) {
+      if (readdirSync("/dev/shm").some((f) => f.startsWith(`troupe-weights-${victim}-`))) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    process.kill(victim, "SIGKILL");
+    const s = await syncing;
+    expect(s.lost).to.equal(1);
+    const served = await Promise.all(engines.map((e) => e.servedChecksum()));
+    expect(served.filter((d) => d === want)).to.have.length(1);
+    const dead = served.findIndex((d) => d === undefined);
+    expect(dead).to.be.at.least(0);
+    expect((await engines[dead].generate([1, 2, 3], { maxTokens: 2 }).then(() => undefined, (e) => e as Error))?.message).to.match(/no weights received/);
+    expect(await repairEngines({ learner, engines, exclusive: (f) => f() }, c)).to.deep.equal([dead]);
+    expect(await Promise.all(engines.map((e) => e.servedChecksum()))).to.deep.equal([want, want]);
+    expect(await repairEngines({ learner, engines, exclusive: (f) => f() }, c)).to.deep.equal([]);
   });
 });
