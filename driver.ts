@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { LearnerGroupError, readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
 import { tokenizerForVocab } from "./llm/index.js";
+import { SELECTORS, type Selector } from "./rl/index.js";
 import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
 const HELP = `troupe — an actor runtime over NATS, and a trainer for coding agents on it
@@ -89,10 +90,19 @@ COMMAND_HELP.score = `usage: node driver.js score --tasks SPEC --predictions FIL
 `;
 COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
                          [--backend auto|docker|local] [--cluster URL] [--temperature T] [--max-steps N]
-                         [--max-response-tokens N]
+                         [--max-response-tokens N] [--select RULE[,RULE…]] [--verifier MODEL]
        node driver.js eval --resume DIR
   Runs k rollouts of MODEL on every task of SPEC over N env actors and reports pass@1 (the mean
-  over k), pass@k and best-of-k (the candidate passing the most regression tests).
+  over k), pass@k and what each selection RULE picks among the k (test-time scaling):
+    oracle      a correct candidate when there is one (pass@k: an upper bound, never submitted)
+    regression  the most regression tests (PASS_TO_PASS) passing
+    verifier    the highest P(YES) of the execution-free verifier (--verifier MODEL: a model
+                asked whether the final patch resolves the issue, scored from its log-probs)
+    hybrid      the verifier's top half, then the most regression passes, then P(YES)
+    random      one drawn per task (fixed by the task id)
+  An empty patch is chosen only when every candidate is one; ties go to the lowest rollout index.
+  Default: regression,oracle,random, or hybrid,verifier,regression,oracle,random with
+  --verifier. The first rule that is not oracle chooses the submitted candidate.
   MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR, or
   openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM; Qwen3 tokenizer).
   DIR (default runs/eval-<time>) receives results.jsonl (a row per task as soon as its k
@@ -260,13 +270,13 @@ async function validateCommand(argv: string[]): Promise<number> {
 }
 
 /** The flags an evaluation runs with, kept in DIR/eval.json so that --resume DIR runs the same. */
-const EVAL_FLAGS = ["tasks", "model", "k", "parallel", "backend", "cluster", "temperature", "max-steps", "max-response-tokens"] as const;
+const EVAL_FLAGS = ["tasks", "model", "k", "parallel", "backend", "cluster", "temperature", "max-steps", "max-response-tokens", "select", "verifier"] as const;
 
 async function evalCommand(argv: string[]): Promise<number> {
   const parsed = parse(argv, {
     tasks: { type: "string" }, model: { type: "string" }, k: { type: "string" }, parallel: { type: "string" }, out: { type: "string" },
     backend: { type: "string" }, cluster: { type: "string" }, temperature: { type: "string" }, "max-steps": { type: "string" },
-    "max-response-tokens": { type: "string" }, resume: { type: "string" },
+    "max-response-tokens": { type: "string" }, resume: { type: "string" }, select: { type: "string" }, verifier: { type: "string" },
   });
   if (parsed.values.help) return help("eval");
   const resume = parsed.values.resume as string | undefined;
@@ -283,6 +293,9 @@ async function evalCommand(argv: string[]): Promise<number> {
   const int = (name: string, dflt: number) => positiveInt(`eval: --${name}`, values[name] as string | undefined, dflt);
   const temperature = values.temperature === undefined ? 1 : Number(values.temperature);
   if (!(temperature >= 0)) throw new UsageError(`eval: --temperature must be a number ≥ 0, got ${values.temperature}`);
+  const select = values.select === undefined ? undefined : (values.select as string).split(",").map((x) => x.trim());
+  const unknown = select?.filter((x) => !(SELECTORS as readonly string[]).includes(x));
+  if (unknown?.length || select?.length === 0) throw new UsageError(`eval: --select ${unknown?.join(",") ?? ""}: rules are ${SELECTORS.join(", ")}`);
   const tasks = await tasksFrom(values.tasks as string);
   const backend = values.backend as string | undefined;
   await backendWithImages(backend, tasks);
@@ -298,7 +311,7 @@ async function evalCommand(argv: string[]): Promise<number> {
     summary = await runEval({
       tasks, model: values.model as string, k: int("k", 1), parallel: int("parallel", 2), out, backend: backend as BackendKind | undefined,
       cluster: values.cluster as string | undefined, temperature, maxSteps: int("max-steps", 50),
-      maxResponseTokens: int("max-response-tokens", 32768), resume: !!resume,
+      maxResponseTokens: int("max-response-tokens", 32768), resume: !!resume, select: select as Selector[] | undefined, verifier: values.verifier as string | undefined,
     });
   } catch (e) {
     if (e instanceof TypeError) throw new UsageError(`eval: ${e.message}`);

@@ -83,9 +83,13 @@ export class OpenAIClient {
     return this.sticky.get(key)?.url;
   }
 
+  /** Least loaded: fewest requests in flight, then fewest sessions. */
+  private idlest(): Endpoint {
+    return this.eps.reduce((a, b) => (b.inFlight < a.inFlight || (b.inFlight === a.inFlight && b.sessions < a.sessions) ? b : a));
+  }
+
   private pick(key: string): Endpoint {
-    // Least loaded: fewest requests in flight, then fewest sessions.
-    const idlest = this.eps.reduce((a, b) => (b.inFlight < a.inFlight || (b.inFlight === a.inFlight && b.sessions < a.sessions) ? b : a));
+    const idlest = this.idlest();
     const cur = this.sticky.get(key);
     if (cur && cur.inFlight <= 2 * idlest.inFlight + 2) return cur;
     if (cur) cur.sessions--;
@@ -95,19 +99,43 @@ export class OpenAIClient {
   }
 
   async complete(key: string, prompt: number[], p: SamplingParams): Promise<{ completion: Completion; version?: number }> {
-    const ep = this.pick(key);
     const body = {
       model: this.o.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature ?? SAMPLING_DEFAULTS.temperature, top_p: p.topP ?? SAMPLING_DEFAULTS.topP,
       ...(p.topK ? { top_k: p.topK } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
       ...(p.stop?.length ? { stop_token_ids: p.stop } : {}),
       logprobs: 1, return_tokens_as_token_ids: true, skip_special_tokens: false,
     };
+    return parseCompletion(await this.completions(this.pick(key), body));
+  }
+
+  /**
+   * Scorer: the log-prob of each continuation after `prompt`, from the completions endpoint's
+   * `echo` (the prompt's own token log-probs, as vLLM returns them with `echo: true` and
+   * `logprobs`), one request per continuation, all to one endpoint (they share the prompt).
+   */
+  async continuationLogprobs(prompt: number[], continuations: number[][]): Promise<number[]> {
+    const ep = this.idlest();
+    return Promise.all(continuations.map(async (cont) => {
+      const r = await this.completions(ep, {
+        model: this.o.model, prompt: [...prompt, ...cont], max_tokens: 1, temperature: 0, echo: true, logprobs: 1, return_tokens_as_token_ids: true,
+      });
+      const lps = (r as { choices?: { logprobs?: { token_logprobs?: (number | null)[] } }[] }).choices?.[0]?.logprobs?.token_logprobs;
+      const tail = lps?.slice(prompt.length, prompt.length + cont.length);
+      if (!tail || tail.length !== cont.length || tail.some((x) => typeof x !== "number")) {
+        throw new OpenAIError(`the server did not return the prompt's log-probs (a completion with echo: true and logprobs must list one per prompt token; got ${lps?.length ?? "none"} for ${prompt.length + cont.length})`);
+      }
+      return (tail as number[]).reduce((a, x) => a + x, 0);
+    }));
+  }
+
+  /** POST /v1/completions, retried with exponential backoff on 429, 5xx and network errors. */
+  private async completions(ep: Endpoint, body: unknown): Promise<unknown> {
     const retries = this.o.retries ?? 3;
     let wait = this.o.backoffMs ?? 500;
     for (let attempt = 0; ; attempt++) {
       ep.inFlight++;
       try {
-        return parseCompletion(await this.post(ep.url, "/v1/completions", body));
+        return await this.post(ep.url, "/v1/completions", body);
       } catch (e) {
         const retryable = !(e instanceof OpenAIError) || e.status === 429 || (e.status ?? 0) >= 500;
         if (!retryable || attempt >= retries) throw e;

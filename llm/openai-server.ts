@@ -1,6 +1,7 @@
 // An OpenAI-compatible completions server over a native worker: POST /v1/completions with
-// token ids (or text, given a tokenizer), log-probs, and vLLM's return_tokens_as_token_ids and
-// stop_token_ids. Serves a local checkpoint to any OpenAI-style client, and the HTTP client's
+// token ids (or text, given a tokenizer), log-probs, `echo` (the prompt's tokens and their
+// log-probs first, as vLLM gives them: null for the first), and vLLM's
+// return_tokens_as_token_ids and stop_token_ids. Serves a local checkpoint to any OpenAI-style client, and the HTTP client's
 // tests. GET /v1/models lists the one model. POST /update_weights_from_disk takes new weights
 // from a checkpoint folder as SGLang's endpoint of that name does ({model_path, weight_version}
 // → {success, message}), so a training run can use this server as its engine; every completion
@@ -53,17 +54,18 @@ export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promis
       if (!prompt?.length) return reply(400, { error: { message: "prompt must be a non-empty list of token ids (or text, when the server has a tokenizer)" } });
       try {
         const version = weightVersion;
-        const [g] = await worker.generate([prompt], {
+        const g = b.max_tokens === 0 ? { tokens: [], logprobs: [], finish: "length" } : (await worker.generate([prompt], {
           maxTokens: b.max_tokens ?? 16, temperature: b.temperature ?? SAMPLING_DEFAULTS.temperature, topP: b.top_p ?? SAMPLING_DEFAULTS.topP, topK: b.top_k ?? SAMPLING_DEFAULTS.topK, stop: b.stop_token_ids ?? [], seed: b.seed,
-        });
-        const ids = Array.from(g.tokens);
+        }))[0];
+        const echoed = b.echo ? Array.from((await worker.logprobs([prompt]))[0], (x, i) => (i === 0 ? null : x)) : [];
+        const ids = [...(b.echo ? prompt : []), ...Array.from(g.tokens)];
         reply(200, {
           id: `cmpl-${Date.now()}`, object: "text_completion", model: o.model, weight_version: version,
           choices: [{
             index: 0, text: o.tokenizer ? o.tokenizer.decode(ids) : "", finish_reason: g.finish,
-            logprobs: { tokens: b.return_tokens_as_token_ids ? ids.map((t) => `token_id:${t}`) : ids.map((t) => (o.tokenizer ? o.tokenizer.decode([t]) : String(t))), token_logprobs: Array.from(g.logprobs) },
+            logprobs: { tokens: b.return_tokens_as_token_ids ? ids.map((t) => `token_id:${t}`) : ids.map((t) => (o.tokenizer ? o.tokenizer.decode([t]) : String(t))), token_logprobs: [...echoed, ...Array.from(g.logprobs)] },
           }],
-          usage: { prompt_tokens: prompt.length, completion_tokens: ids.length, total_tokens: prompt.length + ids.length },
+          usage: { prompt_tokens: prompt.length, completion_tokens: g.tokens.length, total_tokens: prompt.length + g.tokens.length },
         });
       } catch (e) {
         const code = (e as { code?: string }).code;

@@ -29,3 +29,11 @@ export interface Policy {
   readonly version?: number;
   generate(prompt: number[], params: SamplingParams): Promise<Completion>;
 }
+
+/**
+ * A model that scores text instead of writing it: the log-prob of each continuation (the sum
+ * over its tokens) after a prompt. An execution-free verifier reads P(YES) off it.
+ */
+export interface Scorer {
+  continuationLogprobs(prompt: number[], continuations: number[][]): Promise<number[]>;
+}

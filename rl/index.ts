@@ -4,6 +4,6 @@ export { advantages, type AdvantageEstimator } from "./advantages.js";
 export { compactFilter, FILTERED, type Prepared } from "./filtering.js";
 export { aggregateLoss, packMicroBatches } from "./batch.js";
 export { solveCounts, trajectoryStats, type SolveCounts, type TrajectoryStats } from "./stats.js";
-export { bestOfK, passAtK, type Candidate } from "./selection.js";
+export { bestOfK, passAtK, select, SELECTOR_NEEDS, SELECTORS, type Candidate, type Selector } from "./selection.js";
 export { behaviourWeighted, mayStartGroup, oldestVersion, spansVersions, staleness } from "./off-policy.js";
 export { seededRandom, shuffled } from "./random.js";

@@ -5,7 +5,7 @@
 import { NativeWorker, workerBackend, type WorkerBackend, type Qwen3Config } from "../../gpu/index.js";
 import { receiveWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 import type { SamplingParams } from "../../llm/index.js";
-import { generateWith, type Generated, type Generator } from "./generator.js";
+import { generateWith, scoreWith, type Generated, type Generator } from "./generator.js";
 
 export interface EngineOptions extends WorkerBackend {
   /** A Hugging Face checkpoint folder. */
@@ -26,6 +26,8 @@ export class EngineActor implements Generator {
   private worker?: NativeWorker;
   private version = 0;
   private vocabSize = 0;
+  /** The model's context (max_position_embeddings; 0 when the config does not say). */
+  private maxPositions = 0;
   /** Why the weights are unusable: a sync that broke half-way leaves a mix of two versions. */
   private broken?: string;
 
@@ -38,7 +40,9 @@ export class EngineActor implements Generator {
       this.version = info.step ?? 0;
     } else if (this.opts.config) await this.worker.init(this.opts.config, { seed: this.opts.seed ?? 0 });
     else throw new TypeError("EngineActor needs a checkpoint or a config");
-    this.vocabSize = (await this.worker.info()).config!.vocab_size;
+    const config = (await this.worker.info()).config!;
+    this.vocabSize = config.vocab_size;
+    this.maxPositions = config.max_position_embeddings ?? 0;
     if (this.opts.awaitWeights) this.broken = "no weights received from the learner since the engine started";
   }
 
@@ -46,8 +50,8 @@ export class EngineActor implements Generator {
     await this.worker?.close();
   }
 
-  info(): { version: number; vocabSize: number; broken?: string } {
-    return { version: this.version, vocabSize: this.vocabSize, broken: this.broken };
+  info(): { version: number; vocabSize: number; maxPositions: number; broken?: string } {
+    return { version: this.version, vocabSize: this.vocabSize, maxPositions: this.maxPositions, broken: this.broken };
   }
 
   /**
@@ -88,5 +92,11 @@ export class EngineActor implements Generator {
   async generateBatch(prompts: number[][], p: SamplingParams): Promise<Generated[]> {
     if (this.broken) throw new Error(`engine cannot generate: ${this.broken}`);
     return generateWith(this.worker!, prompts, p, this.version);
+  }
+
+  /** Scorer: each continuation's log-prob after `prompt` (an execution-free verifier's P(YES)). */
+  async continuationLogprobs(prompt: number[], continuations: number[][]): Promise<number[]> {
+    if (this.broken) throw new Error(`engine cannot score: ${this.broken}`);
+    return scoreWith(this.worker!, prompt, continuations);
   }
 }

@@ -22,3 +22,9 @@ export async function generateWith(worker: NativeWorker, prompts: number[][], p:
   const gs = await worker.generate(prompts, { ...p, stop: p.stop ?? [] });  // unset parameters: the worker's defaults
   return gs.map((g) => ({ tokens: Array.from(g.tokens), logprobs: Array.from(g.logprobs), finish: g.finish, version }));
 }
+
+/** Each continuation's log-prob after `prompt` (Scorer), in one batched forward. */
+export async function scoreWith(worker: NativeWorker, prompt: number[], continuations: number[][]): Promise<number[]> {
+  const lps = await worker.logprobs(continuations.map((c) => [...prompt, ...c]));
+  return lps.map((l) => l.subarray(prompt.length).reduce((a, x) => a + x, 0));
+}

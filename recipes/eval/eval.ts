@@ -1,20 +1,23 @@
 // `node driver.js eval`: k rollouts of a policy on every task, spread over env actors, with
-// pass@1, pass@k and execution-based best-of-k. Writes DIR/results.jsonl (a row per task, as
+// pass@1, pass@k and test-time selection among the k (rl/selection.ts: oracle, regression,
+// verifier, hybrid, random; each candidate's index and scores kept in its row). Writes DIR/results.jsonl (a row per task, as
 // soon as its k rollouts are in), DIR/trajectories.jsonl (each as it ends), DIR/traces.jsonl,
 // and what SWE-bench's tools read: DIR/predictions.jsonl and DIR/report.json. A crashed
 // sandbox or actor marks that trajectory as an error and the evaluation goes on; a crashed
 // evaluation continues with `resume`, losing no finished task.
+import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tokenizerForVocab, type TokenizerName } from "../../llm/index.js";
+import { makeTokenizer, OpenAIClient, tokenizerForVocab, type Tokenizer, type TokenizerName } from "../../llm/index.js";
 import { EngineActorClass, parsePolicySpec, type Generator, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import { gradeTask, type BackendKind, type Task } from "../../envs/index.js";
-import { bestOfK, failed, passAtK, type Trajectory } from "../../rl/index.js";
+import { failed, passAtK, select, SELECTOR_NEEDS, type Candidate, type Selector, type Trajectory } from "../../rl/index.js";
 import { init, stopping, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
 import { readJsonl } from "../jsonl.js";
 import { rolloutSlots, runJobs } from "../rollouts.js";
 import { instanceReport, runReport, type InstanceReport, type Prediction } from "./harness-report.js";
+import { pYes, type Verifier } from "./verifier.js";
 
 export interface EvalOptions {
   tasks: Task[];
@@ -34,6 +37,26 @@ export interface EvalOptions {
   resume?: boolean;
   /** Progress lines (default: stderr). */
   progress?: ProgressSink;
+  /**
+   * Selection rules to report (default: oracle, regression, random; with a verifier also
+   * verifier and hybrid). The first that is not oracle chooses the submitted candidate.
+   */
+  select?: Selector[];
+  /** The execution-free verifier: native:CHECKPOINT_DIR or openai:URL[,URL…]:NAME. */
+  verifier?: string;
+}
+
+/** One candidate of a task's row: everything each rule looked at, under its rollout index. */
+export interface CandidateRow {
+  index: number;
+  /** sha256 of the final patch (null: none, the trajectory failed). */
+  patch_sha256: string | null;
+  empty: boolean;
+  /** null: the trajectory failed through the infrastructure; it is no candidate. */
+  reward: number | null;
+  regression_passed: number | null;
+  /** The verifier's P(YES). */
+  verifier?: number;
 }
 
 export interface TaskRow {
@@ -44,6 +67,13 @@ export interface TaskRow {
   pass_at_1: number;
   pass_at_k: number;
   best_of_k: { index: number; reward: number } | null;
+  candidates: CandidateRow[];
+  /** Each rule's choice (null: nothing to choose, or the rule lacked its scores). */
+  selected: Partial<Record<Selector, { index: number; reward: number } | null>>;
+  /** The rule whose choice was submitted (null: none chose). */
+  submitted_by: Selector | null;
+  /** Why the verifier scored none of this task's candidates. */
+  verifier_error?: string;
   terminations: string[];
   errors: number;
   /** Why the first failed trajectory failed (an error, or tests that did not run). */
@@ -59,6 +89,9 @@ export interface EvalSummary {
   pass_at_1: number;
   pass_at_k: number;
   best_of_k: number;
+  /** Per rule: the mean reward of what it chose (nothing chosen counts 0). */
+  selected: Partial<Record<Selector, number>>;
+  selectors: Selector[];
   rows: TaskRow[];
   /** From the first rollout's start to the last one's end (actor start-up excluded). */
   rolloutMs: number;
@@ -67,8 +100,20 @@ export interface EvalSummary {
 /** The files of an evaluation folder. */
 const FILES = { rows: "results.jsonl", trajectories: "trajectories.jsonl", predictions: "predictions.jsonl", report: "report.json" };
 
+/** The rules reported when none are asked for. */
+export function defaultSelectors(verifier: boolean): Selector[] {
+  return verifier ? ["hybrid", "verifier", "regression", "oracle", "random"] : ["regression", "oracle", "random"];
+}
+
 export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const spec = parsePolicySpec(o.model);
+  const selectors = o.select ?? defaultSelectors(!!o.verifier);
+  const needsVerifier = selectors.filter((s) => SELECTOR_NEEDS[s].includes("verifier"));
+  if (needsVerifier.length && !o.verifier) throw new TypeError(`--select ${needsVerifier.join(",")} needs --verifier MODEL (native:CHECKPOINT_DIR or openai:URL:NAME)`);
+  const needsRepro = selectors.filter((s) => SELECTOR_NEEDS[s].includes("repro"));
+  if (needsRepro.length) throw new TypeError(`--select ${needsRepro.join(",")}: reproduction tests are not written by eval yet`);
+  const verifierSpec = o.verifier ? parsePolicySpec(o.verifier) : undefined;
+  if (verifierSpec?.kind === "replay") throw new TypeError("--verifier must be a model: native:CHECKPOINT_DIR or openai:URL:NAME");
   mkdirSync(o.out, { recursive: true });
   const path = (f: string) => join(o.out, f);
   // What a crashed run finished: its rows (the commit mark of a task), the predictions and
@@ -94,6 +139,11 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
       const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
       const tokenizer = engine ? tokenizerForVocab((await engine.info()).vocabSize) : "qwen3";
       const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
+      const agentTok = makeTokenizer(tokenizer);
+      const verifier = verifierSpec ? await startVerifier(cluster, o.verifier!, verifierSpec as Exclude<typeof verifierSpec, { kind: "replay" }>) : undefined;
+      // Tasks are written one after the other, in the order their k rollouts came in; the
+      // verifier scores a task's candidates while the rollouts of others go on.
+      let writing = Promise.resolve();
       const jobs: RolloutJob[] = todo.flatMap((task) => Array.from({ length: o.k }, (_, i) => ({ task, rolloutIndex: i })));
       const byTask = new Map<string, (Trajectory | null)[]>(todo.map((t) => [t.id, Array(o.k).fill(null)]));
       let solved = 0, errors = 0;
@@ -106,16 +156,21 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
         const trs = byTask.get(job.task.id)!;
         trs[job.rolloutIndex] = tr;
         appendFileSync(path(FILES.trajectories), `${JSON.stringify(tr)}\n`);
-        // A task is written as soon as its k rollouts are in: its prediction, then its row.
+        // A task is written as soon as its k rollouts are in (and scored): its prediction, then its row.
         if (trs.every((t) => t !== null)) {
-          const { row, prediction } = taskResult(job.task, trs, o.k, o.model);
-          if (prediction) appendFileSync(path(FILES.predictions), `${JSON.stringify(prediction)}\n`);
-          appendFileSync(path(FILES.rows), `${JSON.stringify(row)}\n`);
-          rows.set(row.task_id, row);
-          if (prediction) predictions.set(prediction.instance_id, prediction);
+          writing = writing.then(async () => {
+            const scores = verifier ? await verify(verifier, job.task, trs, agentTok) : undefined;
+            if (stopping()) return;
+            const { row, prediction } = taskResult(job.task, trs, o.k, o.model, selectors, scores);
+            if (prediction) appendFileSync(path(FILES.predictions), `${JSON.stringify(prediction)}\n`);
+            appendFileSync(path(FILES.rows), `${JSON.stringify(row)}\n`);
+            rows.set(row.task_id, row);
+            if (prediction) predictions.set(prediction.instance_id, prediction);
+          });
         }
         report(progressBar("trajectories", n, jobs.length, t0, `${solved} solved, ${errors} errors`), false);
       });
+      await writing;
       rolloutMs = Date.now() - t0;
       report(progressBar("trajectories", jobs.length, jobs.length, t0, `${solved} solved, ${errors} errors`), true);
     }
@@ -126,6 +181,7 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
     return {
       tasks: all.length, trajectories: all.length * o.k, errors: all.reduce((a, r) => a + r.errors, 0),
       pass_at_1: mean((r) => r.pass_at_1), pass_at_k: mean((r) => r.pass_at_k), best_of_k: mean((r) => r.best_of_k?.reward ?? 0), rows: all, rolloutMs,
+      selectors, selected: Object.fromEntries(selectors.map((s) => [s, mean((r) => r.selected[s]?.reward ?? 0)])),
     };
   } finally {
     await cluster.shutdown();
@@ -138,23 +194,68 @@ function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokeniz
   }));
 }
 
+/** The verifier: an engine serving the checkpoint, or the OpenAI-compatible endpoints. */
+async function startVerifier(cluster: Cluster, name: string, spec: { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string }): Promise<Verifier> {
+  if (spec.kind === "openai") return { name, scorer: new OpenAIClient({ endpoints: spec.urls, model: spec.model }), tokenizer: makeTokenizer("qwen3"), maxPromptTokens: 32768 - 8 };
+  const engine = await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" });
+  const info = await engine.info();
+  return { name, scorer: engine, tokenizer: makeTokenizer(tokenizerForVocab(info.vocabSize)), maxPromptTokens: (info.maxPositions || 32768) - 8 };
+}
+
 /**
- * A task's row and its prediction. The candidate submitted is best-of-k's among those scored;
- * when none was, one whose scoring failed but that left a patch (its report is then missing,
- * and the harness counts it as an error).
+ * The verifier's P(YES) for each candidate (by rollout index; none for failed trajectories and
+ * empty patches, which are no candidates for it), or why it could not score them: a verifier
+ * that fails costs its rules this task, not the evaluation.
  */
-function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: string): { row: TaskRow; prediction?: Prediction } {
+async function verify(v: Verifier, task: Task, trs: (Trajectory | null)[], agentTok: Tokenizer): Promise<(number | undefined)[] | { error: string }> {
+  try {
+    return await Promise.all(trs.map((t) => (failed(t) || !t!.patch?.trim() ? undefined : pYes(v, task, t!, agentTok))));
+  } catch (e) {
+    return { error: `verifier ${v.name}: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
+/** A number in [0, 1) fixed by the task: the random rule's draw, the same run after run. */
+function taskDraw(id: string): number {
+  return createHash("sha256").update(id).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/**
+ * A task's row and its prediction. The candidate submitted is the first non-oracle rule's
+ * choice, else regression's (the verifier failed on the task); when none was scored, one whose
+ * scoring failed but that left a patch (its report is then missing, and the harness counts it
+ * as an error).
+ */
+function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: string, selectors: Selector[], scores?: (number | undefined)[] | { error: string }): { row: TaskRow; prediction?: Prediction } {
   const rewards = trs.map((t) => (failed(t) ? null : t!.reward));
   const c = rewards.filter((r) => r === 1).length;
-  const cands = trs.flatMap((t, index) => (!failed(t)
-    ? [{ index, reward: t!.reward, regressionPassed: gradeTask(task, t!.tests ?? {}).PASS_TO_PASS.success.length }]
+  const verifier = Array.isArray(scores) ? scores : undefined;
+  const cands: Candidate[] = trs.flatMap((t, index) => (!failed(t)
+    ? [{ index, reward: t!.reward, regressionPassed: gradeTask(task, t!.tests ?? {}).PASS_TO_PASS.success.length, empty: !t!.patch?.trim(), ...(verifier?.[index] !== undefined ? { verifier: verifier[index] } : {}) }]
     : []));
-  const best = bestOfK(cands);
+  const draw = taskDraw(task.id);
+  const choice = (s: Selector) => select(s, cands, draw);
+  const selected = Object.fromEntries(selectors.map((s) => {
+    const chosen = choice(s);
+    return [s, chosen ? { index: chosen.index, reward: chosen.reward } : null];
+  }));
+  const by = [...selectors.filter((s) => s !== "oracle"), "regression" as const].find((s) => choice(s));
+  const best = by ? choice(by) : undefined;
+  const regression = choice("regression");
   const firstFailure = trs.find((t) => failed(t));
   const pick = best ? trs[best.index]! : trs.find((t) => t?.scoringError && t.patch !== undefined);
   const row: TaskRow = {
     task_id: task.id, k, rewards, reward: c / k, pass_at_1: passAtK(k, c, 1), pass_at_k: passAtK(k, c, k),
-    best_of_k: best ? { index: best.index, reward: best.reward } : null,
+    best_of_k: regression ? { index: regression.index, reward: regression.reward } : null,
+    candidates: trs.map((t, index) => {
+      const cand = cands.find((x) => x.index === index);
+      return {
+        index, patch_sha256: t?.patch === undefined ? null : createHash("sha256").update(t.patch).digest("hex"), empty: !t?.patch?.trim(),
+        reward: cand?.reward ?? null, regression_passed: cand?.regressionPassed ?? null, ...(cand?.verifier !== undefined ? { verifier: cand.verifier } : {}),
+      };
+    }),
+    selected, submitted_by: by ?? null,
+    ...(scores && !Array.isArray(scores) ? { verifier_error: scores.error } : {}),
     terminations: trs.map((t) => t?.termination ?? "error"), errors: trs.filter(failed).length,
     ...(firstFailure ? { error: firstFailure.scoringError ?? firstFailure.error ?? "failed" } : {}),
     submitted: best ? instanceReport(task, trs[best.index]!) : null,
@@ -162,14 +263,21 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
   return { row, prediction: pick ? { instance_id: task.id, model_name_or_path: model, model_patch: pick.patch ?? "" } : undefined };
 }
 
-/** The terminal table: one line per task and the totals. */
+/** The terminal table: one line per task (each rule's choice as reward and #index) and the totals. */
 export function summaryTable(s: EvalSummary): string {
   const w = Math.max(4, ...s.rows.map((r) => r.task_id.length));
-  const lines = [`${"task".padEnd(w)}  rewards${" ".repeat(Math.max(0, 2 * (s.rows[0]?.k ?? 1) - 7))}  pass@1  pass@k  best-of-k`];
+  const rw = Math.max(7, 2 * (s.rows[0]?.k ?? 1) - 1);
+  const cols = s.selectors.map((x) => Math.max(x.length, 2 + String(s.rows[0]?.k ?? 1).length + 2));
+  const lines = [`${"task".padEnd(w)}  ${"rewards".padEnd(rw)}  pass@1  pass@k  ${s.selectors.map((x, i) => x.padStart(cols[i])).join("  ")}`];
   for (const r of s.rows) {
-    const rw = r.rewards.map((x) => (x === null ? "E" : String(x))).join(" ");
-    lines.push(`${r.task_id.padEnd(w)}  ${rw.padEnd(Math.max(7, 2 * r.k - 1))}  ${r.pass_at_1.toFixed(2).padStart(6)}  ${r.pass_at_k.toFixed(2).padStart(6)}  ${r.best_of_k ? `${r.best_of_k.reward} (#${r.best_of_k.index})` : "-"}`);
+    const rewards = r.rewards.map((x) => (x === null ? "E" : String(x))).join(" ");
+    const chosen = s.selectors.map((x, i) => {
+      const c = r.selected[x];
+      return (c ? `${c.reward} #${c.index}` : "-").padStart(cols[i]);
+    });
+    lines.push(`${r.task_id.padEnd(w)}  ${rewards.padEnd(rw)}  ${r.pass_at_1.toFixed(2).padStart(6)}  ${r.pass_at_k.toFixed(2).padStart(6)}  ${chosen.join("  ")}`);
   }
-  lines.push(`${s.tasks} tasks, ${s.trajectories} trajectories (${s.errors} errors): pass@1 ${(100 * s.pass_at_1).toFixed(1)}%, pass@k ${(100 * s.pass_at_k).toFixed(1)}%, best-of-k ${(100 * s.best_of_k).toFixed(1)}%`);
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  lines.push(`${s.tasks} tasks, ${s.trajectories} trajectories (${s.errors} errors): pass@1 ${pct(s.pass_at_1)}, pass@k ${pct(s.pass_at_k)}; selected: ${s.selectors.map((x) => `${x} ${pct(s.selected[x] ?? 0)}`).join(", ")}`);
   return lines.join("\n");
 }

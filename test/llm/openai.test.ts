@@ -43,6 +43,28 @@ describe("OpenAI-compatible client", function () {
     expect(got.finish).to.equal("length");
   });
 
+  it("Scorer over HTTP: a continuation's log-prob from echo equals the worker's own; a server that does not echo is a clear error", async () => {
+    const client = new OpenAIClient({ endpoints: [urls[0]], model: "tiny" });
+    const prompt = [5, 9, 2, 7, 7, 1];
+    const conts = [[3], [4, 8]];
+    const got = await client.continuationLogprobs(prompt, conts);
+    const want = (await workers[0].logprobs(conts.map((c) => [...prompt, ...c]))).map((l) => l.subarray(prompt.length).reduce((a, x) => a + x, 0));
+    expect(got[0]).to.be.closeTo(want[0], 1e-5);
+    expect(got[1]).to.be.closeTo(want[1], 1e-5);
+    expect(got[0]).to.be.below(0);
+    const plain = await listen((_req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ choices: [{ logprobs: { tokens: ["token_id:1"], token_logprobs: [-0.5] } }] }));
+    });
+    try {
+      const err = await new OpenAIClient({ endpoints: [plain.url], model: "x" }).continuationLogprobs(prompt, conts).then(() => undefined, (e) => e);
+      expect(err).to.be.instanceOf(OpenAIError);
+      expect(err.message).to.match(/did not return the prompt's log-probs.*echo/);
+    } finally {
+      plain.server.close();
+    }
+  });
+
   it("/update_weights_from_disk: both servers load a checkpoint, their replies then carry its version and match its weights; a bad path fails with the reason", async () => {
     const dir = mkdtempSync(join(tmpdir(), "troupe-weights-"));
     const other = await NativeWorker.start();

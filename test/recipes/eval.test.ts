@@ -1,5 +1,6 @@
 // `node driver.js eval` end to end: actors on an embedded cluster, real sandboxes, result files.
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -26,7 +27,7 @@ describe("eval", function () {
     const out = join(dir, "gold");
     const r = await driver(["eval", "--tasks", "bundled:validation", "--model", "replay:gold", "--k", "2", "--parallel", "2", "--out", out]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/8 tasks, 16 trajectories \(0 errors\): pass@1 100\.0%, pass@k 100\.0%, best-of-k 100\.0%/);
+    expect(r.stdout).to.match(/8 tasks, 16 trajectories \(0 errors\): pass@1 100\.0%, pass@k 100\.0%; selected: regression 100\.0%, oracle 100\.0%, random 100\.0%/);
     const rows = jsonl(join(out, "results.jsonl"));
     expect(rows).to.have.length(8);
     for (const row of rows) expect(row).to.deep.include({ k: 2, rewards: [1, 1], reward: 1, pass_at_1: 1, pass_at_k: 1 });
@@ -147,12 +148,13 @@ describe("eval", function () {
     }
   });
 
-  it("a mixed policy over k=3: pass@1, pass@k and best-of-k each come out as computed by hand, best-of-k's index included", async () => {
+  it("a mixed policy over k=3 and a scripted verifier: pass@1, pass@k and every selector's choice as computed by hand, indices kept; a failing verifier costs its rules one task", async () => {
     // An OpenAI-compatible server (/v1/completions, token ids) that plays a known plan: for
-    // each task, its n-th conversation gets the gold patch, a no-op (finish at once: reward 0,
-    // every regression test still passing) or a break (the package deleted: reward 0, every
-    // test failing). Best-of-k picks the most regression tests passed, ties to the lowest
-    // index, so a no-op ahead of the gold patch wins over it.
+    // each task, its n-th conversation gets the gold patch, a no-op (finish at once: an empty
+    // patch, every regression test still passing) or a break (the package deleted: reward 0,
+    // every test failing). The same server is the verifier (completions with echo): it gives a
+    // deletion P(YES) 0.9 and any other patch 0.6 — fooled by a bold patch, as verifiers are —
+    // and answers HTTP 400 for the last task.
     const { tasks } = await loadTasks("bundled:validation");
     const finish = renderToolCall({ name: "finish", params: { command: "submit" } });
     const plays: Record<string, (t: Task) => string[]> = {
@@ -160,15 +162,19 @@ describe("eval", function () {
       noop: () => [finish],
       break: (t) => [renderToolCall({ name: "execute_bash", params: { cmd: `rm -rf ${t.workdir}/${t.id.split("-")[0]}` } }), finish],
     };
-    const PLANS = [["gold", "gold", "gold"], ["noop", "gold", "break"], ["break", "gold", "noop"], ["break", "break", "noop"]];
+    const PLANS = [["gold", "gold", "gold"], ["noop", "gold", "break"], ["break", "gold", "gold"], ["break", "break", "noop"]];
+    // Regression: the most regression passes among non-empty patches (the no-op's empty patch
+    // passes them all, and is not eligible). Verifier: the highest P(YES), a break. Hybrid: the
+    // verifier's top half (2 of 3, 1 of 2), then regression passes: plan 2's gold beats its break.
     const expected = [
-      { rewards: [1, 1, 1], pass_at_1: 1, pass_at_k: 1, best_of_k: { index: 0, reward: 1 } },
-      { rewards: [0, 1, 0], pass_at_1: 1 / 3, pass_at_k: 1, best_of_k: { index: 0, reward: 0 } },
-      { rewards: [0, 1, 0], pass_at_1: 1 / 3, pass_at_k: 1, best_of_k: { index: 1, reward: 1 } },
-      { rewards: [0, 0, 0], pass_at_1: 0, pass_at_k: 0, best_of_k: { index: 2, reward: 0 } },
+      { rewards: [1, 1, 1], pass_at_1: 1, pass_at_k: 1, selected: { oracle: [0, 1], regression: [0, 1], verifier: [0, 1], hybrid: [0, 1] } },
+      { rewards: [0, 1, 0], pass_at_1: 1 / 3, pass_at_k: 1, selected: { oracle: [1, 1], regression: [1, 1], verifier: [2, 0], hybrid: [2, 0] } },
+      { rewards: [0, 1, 1], pass_at_1: 2 / 3, pass_at_k: 1, selected: { oracle: [1, 1], regression: [1, 1], verifier: [0, 0], hybrid: [1, 1] } },
+      { rewards: [0, 0, 0], pass_at_1: 0, pass_at_k: 0, selected: { oracle: [0, 0], regression: [0, 0], verifier: [0, 0], hybrid: [0, 0] } },
     ];
     const tok = new Qwen3Tokenizer();
     const conversations = new Map<string, number>();
+    let verifications = 0;
     const srv = createServer((req, res) => {
       let body = "";
       req.on("data", (d) => (body += d));
@@ -177,12 +183,22 @@ describe("eval", function () {
         const text = tok.decode(b.prompt);
         const ti = tasks.findIndex((t) => text.includes(t.problemStatement.slice(0, 60)));
         const task = tasks[ti];
+        res.setHeader("content-type", "application/json");
+        if (b.echo) {
+          verifications++;
+          if (ti === tasks.length - 1) return void ((res.statusCode = 400), res.end(JSON.stringify({ error: { message: "verifier down for this one" } })));
+          const patch = text.split("<final_patch>")[1].split("</final_patch>")[0];
+          const p = /deleted file mode/.test(patch) ? 0.9 : 0.6;
+          // One log-prob per prompt token (null for the first), the answer's on its last token.
+          const lps: (number | null)[] = b.prompt.map((_: number, i: number) => (i === 0 ? null : 0));
+          lps[lps.length - 1] = Math.log(text.endsWith("YES") ? p : 1 - p);
+          return void res.end(JSON.stringify({ choices: [{ finish_reason: "length", logprobs: { tokens: [...b.prompt, 0].map((t: number) => `token_id:${t}`), token_logprobs: [...lps, -1] } }] }));
+        }
         // --parallel 1: a task's conversations come one after the other; turn 0 opens the next.
         const turn = text.split(`${IM_START}assistant`).length - 2;
         if (turn === 0) conversations.set(task.id, (conversations.get(task.id) ?? -1) + 1);
         const play = PLANS[ti % PLANS.length][conversations.get(task.id)!];
         const g = await new ScriptedPolicy(tok, plays[play](task)).generate(b.prompt, { maxTokens: b.max_tokens });
-        res.setHeader("content-type", "application/json");
         res.end(JSON.stringify({ choices: [{ finish_reason: g.finish, logprobs: { tokens: g.tokens.map((t) => `token_id:${t}`), token_logprobs: g.logprobs } }] }));
       });
     });
@@ -190,24 +206,48 @@ describe("eval", function () {
     try {
       const out = join(dir, "mixed");
       const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
-      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${url}:plan`, "--k", "3", "--parallel", "1", "--out", out]);
+      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${url}:plan`, "--k", "3", "--parallel", "1", "--out", out, "--verifier", `openai:${url}:judge`]);
       expect(r.code, r.stderr).to.equal(0);
-      // Over the 8 tasks (each plan twice): pass@1 (1 + 1/3 + 1/3 + 0) / 4, pass@k 3/4, best-of-k 2/4.
-      expect(r.stdout, r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 41\.7%, pass@k 75\.0%, best-of-k 50\.0%/);
+      // Over the 8 tasks (each plan twice): pass@1 (1 + 1/3 + 2/3 + 0) / 4, pass@k 3/4,
+      // hybrid 2/4, verifier 1/4, regression and oracle 3/4.
+      expect(r.stdout, r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 50\.0%, pass@k 75\.0%; selected: hybrid 50\.0%, verifier 25\.0%, regression 75\.0%, oracle 75\.0%, random \d+\.\d%/);
       const rows = jsonl(join(out, "results.jsonl"));
       expect(rows.map((x) => x.task_id)).to.deep.equal(tasks.map((t) => t.id));
-      // Submitted: best-of-k's candidate. Plans 0 and 2 submit a gold patch (resolved); plans 1
-      // and 3 submit their no-op, an empty patch the harness counts apart.
-      const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
-      const byPlan = (ps: number[]) => tasks.filter((_, i) => ps.includes(i % PLANS.length)).map((t) => t.id).sort();
-      expect(report).to.deep.include({ resolved_ids: byPlan([0, 2]), empty_patch_ids: byPlan([1, 3]), unresolved_ids: [], error_ids: [] });
+      // Every non-empty candidate of the first 7 tasks was verified, each answer scored once.
+      const nonEmpty = rows.slice(0, 7).reduce((a, row) => a + row.candidates.filter((c: { empty: boolean }) => !c.empty).length, 0);
+      expect(verifications).to.be.at.least(2 * nonEmpty);
+      const trajs = jsonl(join(out, "trajectories.jsonl"));
       rows.forEach((row, i) => {
         const want = expected[i % expected.length];
         expect(row.rewards, row.task_id).to.deep.equal(want.rewards);
         expect(row.pass_at_1, row.task_id).to.be.closeTo(want.pass_at_1, 1e-12);
         expect(row.pass_at_k, row.task_id).to.equal(want.pass_at_k);
-        expect(row.best_of_k, row.task_id).to.deep.equal(want.best_of_k);
+        // Each candidate row is its own trajectory's: the index, the patch's hash, the reward.
+        row.candidates.forEach((c: Record<string, any>) => {
+          const t = trajs.find((x) => x.taskId === row.task_id && x.rolloutIndex === c.index);
+          expect(c.patch_sha256, `${row.task_id} #${c.index}`).to.equal(createHash("sha256").update(t.patch).digest("hex"));
+          expect(c.reward).to.equal(t.reward);
+          expect(c.empty).to.equal(PLANS[i % PLANS.length][c.index] === "noop");
+          if (!c.empty && i < 7) expect(c.verifier).to.be.closeTo(PLANS[i % PLANS.length][c.index] === "break" ? 0.9 : 0.6, 1e-6);
+        });
+        const last = i === rows.length - 1;
+        for (const [rule, [index, reward]] of Object.entries(want.selected)) {
+          const verifierRule = rule === "verifier" || rule === "hybrid";
+          expect(row.selected[rule], `${row.task_id} ${rule}`).to.deep.equal(last && verifierRule ? null : { index, reward });
+        }
+        const random = row.selected.random;
+        expect(row.rewards[random.index]).to.equal(random.reward);
+        expect(row.candidates[random.index].empty && row.candidates.some((c: { empty: boolean }) => !c.empty)).to.equal(false);
+        // The verifier failed on the last task: an error on its row, and the submission falls to regression.
+        expect(row.submitted_by).to.equal(last ? "regression" : "hybrid");
+        if (last) expect(row.verifier_error).to.match(/verifier openai:.*judge: .*HTTP 400.*verifier down/);
+        else expect(row).to.not.have.property("verifier_error");
       });
+      // Submitted: hybrid's candidate (regression's for the last task). Plans 0 and 2 submit a
+      // gold patch (resolved); plans 1 and 3 a break.
+      const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
+      const byPlan = (ps: number[]) => tasks.filter((_, i) => ps.includes(i % PLANS.length)).map((t) => t.id).sort();
+      expect(report).to.deep.include({ resolved_ids: byPlan([0, 2]), unresolved_ids: byPlan([1, 3]), empty_patch_ids: [], error_ids: [] });
     } finally {
       await new Promise((r) => srv.close(r));
     }
