@@ -91,6 +91,7 @@ COMMAND_HELP.score = `usage: node driver.js score --tasks SPEC --predictions FIL
 COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
                          [--backend auto|docker|local] [--cluster URL] [--temperature T] [--max-steps N]
                          [--max-response-tokens N] [--select RULE[,RULE…]] [--verifier MODEL]
+                         [--repro MODEL] [--repro-tests N]
        node driver.js eval --resume DIR
   Runs k rollouts of MODEL on every task of SPEC over N env actors and reports pass@1 (the mean
   over k), pass@k and what each selection RULE picks among the k (test-time scaling):
@@ -98,11 +99,17 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
     regression  the most regression tests (PASS_TO_PASS) passing
     verifier    the highest P(YES) of the execution-free verifier (--verifier MODEL: a model
                 asked whether the final patch resolves the issue, scored from its log-probs)
-    hybrid      the verifier's top half, then the most regression passes, then P(YES)
+    repro       the most reproduction tests passing (--repro MODEL writes N scripts per task,
+                --repro-tests N, default 2, from the issue alone; those that pass on the
+                unchanged repository reproduce nothing and are dropped; replay:gold writes the
+                task's hidden FAIL_TO_PASS tests instead: a check of the mechanism, not a score)
+    hybrid      the verifier's top half, then the most regression passes, then the most
+                reproduction passes, then P(YES)
     random      one drawn per task (fixed by the task id)
   An empty patch is chosen only when every candidate is one; ties go to the lowest rollout index.
-  Default: regression,oracle,random, or hybrid,verifier,regression,oracle,random with
-  --verifier. The first rule that is not oracle chooses the submitted candidate.
+  Default: regression,oracle,random, after hybrid,verifier with --verifier and repro with
+  --repro. The first rule that is not oracle chooses the submitted candidate; each task's row
+  in results.jsonl lists every candidate (index, patch hash, scores) and every rule's choice.
   MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR, or
   openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM; Qwen3 tokenizer).
   DIR (default runs/eval-<time>) receives results.jsonl (a row per task as soon as its k
@@ -270,13 +277,14 @@ async function validateCommand(argv: string[]): Promise<number> {
 }
 
 /** The flags an evaluation runs with, kept in DIR/eval.json so that --resume DIR runs the same. */
-const EVAL_FLAGS = ["tasks", "model", "k", "parallel", "backend", "cluster", "temperature", "max-steps", "max-response-tokens", "select", "verifier"] as const;
+const EVAL_FLAGS = ["tasks", "model", "k", "parallel", "backend", "cluster", "temperature", "max-steps", "max-response-tokens", "select", "verifier", "repro", "repro-tests"] as const;
 
 async function evalCommand(argv: string[]): Promise<number> {
   const parsed = parse(argv, {
     tasks: { type: "string" }, model: { type: "string" }, k: { type: "string" }, parallel: { type: "string" }, out: { type: "string" },
     backend: { type: "string" }, cluster: { type: "string" }, temperature: { type: "string" }, "max-steps": { type: "string" },
     "max-response-tokens": { type: "string" }, resume: { type: "string" }, select: { type: "string" }, verifier: { type: "string" },
+    repro: { type: "string" }, "repro-tests": { type: "string" },
   });
   if (parsed.values.help) return help("eval");
   const resume = parsed.values.resume as string | undefined;
@@ -312,6 +320,7 @@ async function evalCommand(argv: string[]): Promise<number> {
       tasks, model: values.model as string, k: int("k", 1), parallel: int("parallel", 2), out, backend: backend as BackendKind | undefined,
       cluster: values.cluster as string | undefined, temperature, maxSteps: int("max-steps", 50),
       maxResponseTokens: int("max-response-tokens", 32768), resume: !!resume, select: select as Selector[] | undefined, verifier: values.verifier as string | undefined,
+      repro: values.repro as string | undefined, reproTests: int("repro-tests", 2),
     });
   } catch (e) {
     if (e instanceof TypeError) throw new UsageError(`eval: ${e.message}`);

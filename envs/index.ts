@@ -6,6 +6,7 @@ export * from "./tools/index.js";
 export * from "./reward/index.js";
 export * from "./tasks/index.js";
 export { DEFAULT_DISK_BUDGET, SWEEnv, type SWEEnvOptions, type StepResult } from "./swe-env.js";
-export { scorePatch, type SandboxSource, type ScoringOptions } from "./score.js";
+export { applyCandidate, scorePatch, type SandboxSource, type ScoringOptions } from "./score.js";
+export { runRepro, type ReproResult } from "./repro.js";
 export { validateTask, validateTasks, type Validation } from "./validate.js";
 export * from "./swe/index.js";

@@ -38,16 +38,26 @@ export async function scorePatch(source: SandboxSource, task: Task, patch: strin
       const err = await runSolution(s, opts.solution);
       if (err) return err;
     } else if (patch !== undefined) {
-      const src = sourcePatch(patch, patchFiles(task.testPatch));
-      const err = await applyPatch(s, src.patch);
-      if (err) return `the patch does not apply: ${err}`;
-      dropped = [...src.dropped, ...await revertPytestConfig(s, patchFiles(src.patch))];
+      const applied = await applyCandidate(s, task, patch);
+      if (typeof applied === "string") return applied;
+      dropped = applied;
     }
     const r = await computeReward(s, task, { timeoutSec: opts.timeoutSec, state });
     return { ...r, ...(patch !== undefined ? { patch } : {}), ...(dropped.length ? { dropped } : {}) };
   } finally {
     await s.close();
   }
+}
+
+/**
+ * A candidate's change to the repository's source, applied to a set-up sandbox: its changes to
+ * test infrastructure dropped; the files dropped, or why it does not apply.
+ */
+export async function applyCandidate(s: Sandbox, task: Task, patch: string): Promise<string[] | string> {
+  const src = sourcePatch(patch, patchFiles(task.testPatch));
+  const err = await applyPatch(s, src.patch);
+  if (err) return `the patch does not apply: ${err}`;
+  return [...src.dropped, ...await revertPytestConfig(s, patchFiles(src.patch))];
 }
 
 /** Puts back setup.cfg / pyproject.toml where the patch changed their pytest sections; returns those files. */

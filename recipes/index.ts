@@ -1,5 +1,6 @@
 // recipes/: what the driver runs — evaluation, the arith proof of the trainer, deepswe next.
 export { runEval, summaryTable, type EvalOptions, type EvalSummary, type TaskRow } from "./eval/eval.js";
+export { hiddenTestsWriter, modelWriter, parseReproScript, reproMessages, type ReproWriter } from "./eval/repro.js";
 export { condensedTrajectory, pYes, verificationPrompt, VERDICT, type Verifier } from "./eval/verifier.js";
 export { readPredictions, scorePredictions, type ScoreOptions, type ScoreSummary } from "./eval/score.js";
 export { runArith, type ArithOptions, type ArithStep } from "./arith/arith.js";

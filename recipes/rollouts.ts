@@ -24,6 +24,15 @@ export function rolloutSlots(cluster: Cluster, n: number, env: EnvActorOptions, 
 /** Each slot's env actor, for closeSlots. */
 const envOf = new WeakMap<ActorHandle<RolloutActor>, ActorHandle<EnvActor>>();
 
+/** The env actor behind each slot made by rolloutSlots (to run more in its sandboxes). */
+export function envsOf(slots: ActorHandle<RolloutActor>[]): ActorHandle<EnvActor>[] {
+  return slots.map((s) => {
+    const e = envOf.get(s);
+    if (!e) throw new TypeError("envsOf: a slot not made by rolloutSlots");
+    return e;
+  });
+}
+
 /** Kills slots made by rolloutSlots before the cluster ends: their env actors (and sandboxes) too. */
 export async function closeSlots(cluster: Cluster, slots: ActorHandle<RolloutActor>[]): Promise<void> {
   await Promise.all(slots.map(async (s) => {

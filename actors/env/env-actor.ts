@@ -1,6 +1,6 @@
 // EnvActor: owns one SWE environment (its sandboxes, a warm spare included) on the node it was
 // placed on. A rollout drives it through reset/step/reward; everything crosses as plain data.
-import { openBackend, SWEEnv, WarmPool, type BackendKind, type RewardResult, type StepResult, type Task, type ToolCall } from "../../envs/index.js";
+import { openBackend, runRepro, SWEEnv, WarmPool, type BackendKind, type ReproResult, type RewardResult, type StepResult, type Task, type ToolCall } from "../../envs/index.js";
 
 export interface EnvActorOptions {
   backend?: BackendKind;
@@ -48,5 +48,13 @@ export class EnvActor {
 
   reward(): Promise<RewardResult> {
     return this.env!.reward();
+  }
+
+  /**
+   * Runs a reproduction script against a candidate's patch (undefined: the base state) in a
+   * fresh sandbox of the task, beside whatever trajectory this env is running.
+   */
+  reproduce(task: Task, patch: string | undefined, script: string, timeoutSec?: number): Promise<ReproResult> {
+    return runRepro({ create: (spec) => this.pool!.acquire(spec) }, task, patch, script, { timeoutSec });
   }
 }

@@ -8,16 +8,17 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeTokenizer, OpenAIClient, tokenizerForVocab, type Tokenizer, type TokenizerName } from "../../llm/index.js";
-import { EngineActorClass, parsePolicySpec, type Generator, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
+import { makeTokenizer, OpenAIClient, tokenizerForVocab, type Policy, type Tokenizer, type TokenizerName } from "../../llm/index.js";
+import { EngineActorClass, EnginePolicy, parsePolicySpec, type Generator, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import { gradeTask, type BackendKind, type Task } from "../../envs/index.js";
 import { failed, passAtK, select, SELECTOR_NEEDS, type Candidate, type Selector, type Trajectory } from "../../rl/index.js";
 import { init, stopping, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
 import { readJsonl } from "../jsonl.js";
-import { rolloutSlots, runJobs } from "../rollouts.js";
+import { envsOf, rolloutSlots, runJobs } from "../rollouts.js";
 import { instanceReport, runReport, type InstanceReport, type Prediction } from "./harness-report.js";
 import { pYes, type Verifier } from "./verifier.js";
+import { hiddenTestsWriter, modelWriter, reproduce, type ReproOutcome } from "./repro.js";
 
 export interface EvalOptions {
   tasks: Task[];
@@ -44,6 +45,10 @@ export interface EvalOptions {
   select?: Selector[];
   /** The execution-free verifier: native:CHECKPOINT_DIR or openai:URL[,URL…]:NAME. */
   verifier?: string;
+  /** Who writes reproduction tests: a model as for the verifier, or replay:gold (the hidden tests). */
+  repro?: string;
+  /** Reproduction scripts written per task (default 2). */
+  reproTests?: number;
 }
 
 /** One candidate of a task's row: everything each rule looked at, under its rollout index. */
@@ -57,6 +62,8 @@ export interface CandidateRow {
   regression_passed: number | null;
   /** The verifier's P(YES). */
   verifier?: number;
+  /** Reproduction scripts (of those that reproduce the issue) the patch passes. */
+  repro?: number;
 }
 
 export interface TaskRow {
@@ -74,6 +81,9 @@ export interface TaskRow {
   submitted_by: Selector | null;
   /** Why the verifier scored none of this task's candidates. */
   verifier_error?: string;
+  /** Reproduction scripts written, and of those the ones that fail on the base state. */
+  repro_tests?: { written: number; reproducing: number };
+  repro_error?: string;
   terminations: string[];
   errors: number;
   /** Why the first failed trajectory failed (an error, or tests that did not run). */
@@ -100,20 +110,21 @@ export interface EvalSummary {
 /** The files of an evaluation folder. */
 const FILES = { rows: "results.jsonl", trajectories: "trajectories.jsonl", predictions: "predictions.jsonl", report: "report.json" };
 
-/** The rules reported when none are asked for. */
-export function defaultSelectors(verifier: boolean): Selector[] {
-  return verifier ? ["hybrid", "verifier", "regression", "oracle", "random"] : ["regression", "oracle", "random"];
+/** The rules reported when none are asked for: hybrid and verifier with a verifier, repro with reproduction tests. */
+export function defaultSelectors(verifier: boolean, repro: boolean): Selector[] {
+  return [...(verifier ? ["hybrid", "verifier"] as const : []), ...(repro ? ["repro"] as const : []), "regression", "oracle", "random"];
 }
 
 export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   const spec = parsePolicySpec(o.model);
-  const selectors = o.select ?? defaultSelectors(!!o.verifier);
+  const selectors = o.select ?? defaultSelectors(!!o.verifier, !!o.repro);
   const needsVerifier = selectors.filter((s) => SELECTOR_NEEDS[s].includes("verifier"));
   if (needsVerifier.length && !o.verifier) throw new TypeError(`--select ${needsVerifier.join(",")} needs --verifier MODEL (native:CHECKPOINT_DIR or openai:URL:NAME)`);
   const needsRepro = selectors.filter((s) => SELECTOR_NEEDS[s].includes("repro"));
-  if (needsRepro.length) throw new TypeError(`--select ${needsRepro.join(",")}: reproduction tests are not written by eval yet`);
+  if (needsRepro.length && !o.repro) throw new TypeError(`--select ${needsRepro.join(",")} needs --repro MODEL (who writes the reproduction tests)`);
   const verifierSpec = o.verifier ? parsePolicySpec(o.verifier) : undefined;
   if (verifierSpec?.kind === "replay") throw new TypeError("--verifier must be a model: native:CHECKPOINT_DIR or openai:URL:NAME");
+  const reproSpec = o.repro ? parsePolicySpec(o.repro) : undefined;
   mkdirSync(o.out, { recursive: true });
   const path = (f: string) => join(o.out, f);
   // What a crashed run finished: its rows (the commit mark of a task), the predictions and
@@ -140,7 +151,12 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
       const tokenizer = engine ? tokenizerForVocab((await engine.info()).vocabSize) : "qwen3";
       const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
       const agentTok = makeTokenizer(tokenizer);
-      const verifier = verifierSpec ? await startVerifier(cluster, o.verifier!, verifierSpec as Exclude<typeof verifierSpec, { kind: "replay" }>) : undefined;
+      const verifier = verifierSpec ? await startModel(cluster, o.verifier!, verifierSpec as ModelSpec) : undefined;
+      const writer = !reproSpec ? undefined : reproSpec.kind === "replay" ? hiddenTestsWriter : await (async () => {
+        const m = await startModel(cluster, o.repro!, reproSpec);
+        return modelWriter(o.repro!, m.policy, m.tokenizer);
+      })();
+      const envs = envsOf(slots);
       // Tasks are written one after the other, in the order their k rollouts came in; the
       // verifier scores a task's candidates while the rollouts of others go on.
       let writing = Promise.resolve();
@@ -159,9 +175,12 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
         // A task is written as soon as its k rollouts are in (and scored): its prediction, then its row.
         if (trs.every((t) => t !== null)) {
           writing = writing.then(async () => {
-            const scores = verifier ? await verify(verifier, job.task, trs, agentTok) : undefined;
+            const [verified, reproduced] = await Promise.all([
+              verifier ? verify(verifier, job.task, trs, agentTok) : undefined,
+              writer ? reproduce(writer, envs, job.task, trs, o.reproTests ?? 2).catch((e: Error) => ({ error: `reproduction tests by ${writer.name}: ${e.message.split("\n")[0]}` })) : undefined,
+            ]);
             if (stopping()) return;
-            const { row, prediction } = taskResult(job.task, trs, o.k, o.model, selectors, scores);
+            const { row, prediction } = taskResult(job.task, trs, o.k, o.model, selectors, verified, reproduced);
             if (prediction) appendFileSync(path(FILES.predictions), `${JSON.stringify(prediction)}\n`);
             appendFileSync(path(FILES.rows), `${JSON.stringify(row)}\n`);
             rows.set(row.task_id, row);
@@ -194,12 +213,21 @@ function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokeniz
   }));
 }
 
-/** The verifier: an engine serving the checkpoint, or the OpenAI-compatible endpoints. */
-async function startVerifier(cluster: Cluster, name: string, spec: { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string }): Promise<Verifier> {
-  if (spec.kind === "openai") return { name, scorer: new OpenAIClient({ endpoints: spec.urls, model: spec.model }), tokenizer: makeTokenizer("qwen3"), maxPromptTokens: 32768 - 8 };
+type ModelSpec = { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string };
+
+/**
+ * A model that judges or writes for the selection (the verifier, the reproduction tests' writer):
+ * an engine serving the checkpoint, or the OpenAI-compatible endpoints; as a Scorer and as a
+ * Policy, with its tokenizer and context.
+ */
+async function startModel(cluster: Cluster, name: string, spec: ModelSpec): Promise<Verifier & { policy: (key: string) => Policy }> {
+  if (spec.kind === "openai") {
+    const client = new OpenAIClient({ endpoints: spec.urls, model: spec.model });
+    return { name, scorer: client, policy: (key) => client.session(key), tokenizer: makeTokenizer("qwen3"), maxPromptTokens: 32768 - 8 };
+  }
   const engine = await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" });
   const info = await engine.info();
-  return { name, scorer: engine, tokenizer: makeTokenizer(tokenizerForVocab(info.vocabSize)), maxPromptTokens: (info.maxPositions || 32768) - 8 };
+  return { name, scorer: engine, policy: () => new EnginePolicy(engine, name), tokenizer: makeTokenizer(tokenizerForVocab(info.vocabSize)), maxPromptTokens: (info.maxPositions || 32768) - 8 };
 }
 
 /**
@@ -226,12 +254,17 @@ function taskDraw(id: string): number {
  * scoring failed but that left a patch (its report is then missing, and the harness counts it
  * as an error).
  */
-function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: string, selectors: Selector[], scores?: (number | undefined)[] | { error: string }): { row: TaskRow; prediction?: Prediction } {
+function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: string, selectors: Selector[],
+  verified?: (number | undefined)[] | { error: string }, reproduced?: ReproOutcome | { error: string }): { row: TaskRow; prediction?: Prediction } {
   const rewards = trs.map((t) => (failed(t) ? null : t!.reward));
   const c = rewards.filter((r) => r === 1).length;
-  const verifier = Array.isArray(scores) ? scores : undefined;
+  const verifier = Array.isArray(verified) ? verified : undefined;
+  const repro = reproduced && "scores" in reproduced ? reproduced : undefined;
   const cands: Candidate[] = trs.flatMap((t, index) => (!failed(t)
-    ? [{ index, reward: t!.reward, regressionPassed: gradeTask(task, t!.tests ?? {}).PASS_TO_PASS.success.length, empty: !t!.patch?.trim(), ...(verifier?.[index] !== undefined ? { verifier: verifier[index] } : {}) }]
+    ? [{
+      index, reward: t!.reward, regressionPassed: gradeTask(task, t!.tests ?? {}).PASS_TO_PASS.success.length, empty: !t!.patch?.trim(),
+      ...(verifier?.[index] !== undefined ? { verifier: verifier[index] } : {}), ...(repro?.scores[index] !== undefined ? { repro: repro.scores[index] } : {}),
+    }]
     : []));
   const draw = taskDraw(task.id);
   const choice = (s: Selector) => select(s, cands, draw);
@@ -251,11 +284,14 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
       const cand = cands.find((x) => x.index === index);
       return {
         index, patch_sha256: t?.patch === undefined ? null : createHash("sha256").update(t.patch).digest("hex"), empty: !t?.patch?.trim(),
-        reward: cand?.reward ?? null, regression_passed: cand?.regressionPassed ?? null, ...(cand?.verifier !== undefined ? { verifier: cand.verifier } : {}),
+        reward: cand?.reward ?? null, regression_passed: cand?.regressionPassed ?? null,
+        ...(cand?.verifier !== undefined ? { verifier: cand.verifier } : {}), ...(cand?.repro !== undefined ? { repro: cand.repro } : {}),
       };
     }),
     selected, submitted_by: by ?? null,
-    ...(scores && !Array.isArray(scores) ? { verifier_error: scores.error } : {}),
+    ...(verified && !Array.isArray(verified) ? { verifier_error: verified.error } : {}),
+    ...(repro ? { repro_tests: { written: repro.written, reproducing: repro.reproducing } } : {}),
+    ...(reproduced && "error" in reproduced ? { repro_error: reproduced.error } : {}),
     terminations: trs.map((t) => t?.termination ?? "error"), errors: trs.filter(failed).length,
     ...(firstFailure ? { error: firstFailure.scoringError ?? firstFailure.error ?? "failed" } : {}),
     submitted: best ? instanceReport(task, trs[best.index]!) : null,

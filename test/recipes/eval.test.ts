@@ -148,7 +148,7 @@ describe("eval", function () {
     }
   });
 
-  it("a mixed policy over k=3 and a scripted verifier: pass@1, pass@k and every selector's choice as computed by hand, indices kept; a failing verifier costs its rules one task", async () => {
+  it("a mixed policy over k=3, a scripted verifier and the hidden tests as reproduction: pass@1, pass@k and every selector's choice as computed by hand, indices kept; a failing verifier costs its rules one task", async () => {
     // An OpenAI-compatible server (/v1/completions, token ids) that plays a known plan: for
     // each task, its n-th conversation gets the gold patch, a no-op (finish at once: an empty
     // patch, every regression test still passing) or a break (the package deleted: reward 0,
@@ -166,11 +166,12 @@ describe("eval", function () {
     // Regression: the most regression passes among non-empty patches (the no-op's empty patch
     // passes them all, and is not eligible). Verifier: the highest P(YES), a break. Hybrid: the
     // verifier's top half (2 of 3, 1 of 2), then regression passes: plan 2's gold beats its break.
+    // Repro (the hidden FAIL_TO_PASS tests, which fail on the base state): gold patches pass it.
     const expected = [
-      { rewards: [1, 1, 1], pass_at_1: 1, pass_at_k: 1, selected: { oracle: [0, 1], regression: [0, 1], verifier: [0, 1], hybrid: [0, 1] } },
-      { rewards: [0, 1, 0], pass_at_1: 1 / 3, pass_at_k: 1, selected: { oracle: [1, 1], regression: [1, 1], verifier: [2, 0], hybrid: [2, 0] } },
-      { rewards: [0, 1, 1], pass_at_1: 2 / 3, pass_at_k: 1, selected: { oracle: [1, 1], regression: [1, 1], verifier: [0, 0], hybrid: [1, 1] } },
-      { rewards: [0, 0, 0], pass_at_1: 0, pass_at_k: 0, selected: { oracle: [0, 0], regression: [0, 0], verifier: [0, 0], hybrid: [0, 0] } },
+      { rewards: [1, 1, 1], pass_at_1: 1, pass_at_k: 1, selected: { oracle: [0, 1], regression: [0, 1], verifier: [0, 1], hybrid: [0, 1], repro: [0, 1] } },
+      { rewards: [0, 1, 0], pass_at_1: 1 / 3, pass_at_k: 1, selected: { oracle: [1, 1], regression: [1, 1], verifier: [2, 0], hybrid: [2, 0], repro: [1, 1] } },
+      { rewards: [0, 1, 1], pass_at_1: 2 / 3, pass_at_k: 1, selected: { oracle: [1, 1], regression: [1, 1], verifier: [0, 0], hybrid: [1, 1], repro: [1, 1] } },
+      { rewards: [0, 0, 0], pass_at_1: 0, pass_at_k: 0, selected: { oracle: [0, 0], regression: [0, 0], verifier: [0, 0], hybrid: [0, 0], repro: [0, 0] } },
     ];
     const tok = new Qwen3Tokenizer();
     const conversations = new Map<string, number>();
@@ -206,11 +207,12 @@ describe("eval", function () {
     try {
       const out = join(dir, "mixed");
       const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
-      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${url}:plan`, "--k", "3", "--parallel", "1", "--out", out, "--verifier", `openai:${url}:judge`]);
+      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${url}:plan`, "--k", "3", "--parallel", "1", "--out", out,
+        "--verifier", `openai:${url}:judge`, "--repro", "replay:gold", "--repro-tests", "1"]);
       expect(r.code, r.stderr).to.equal(0);
       // Over the 8 tasks (each plan twice): pass@1 (1 + 1/3 + 2/3 + 0) / 4, pass@k 3/4,
-      // hybrid 2/4, verifier 1/4, regression and oracle 3/4.
-      expect(r.stdout, r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 50\.0%, pass@k 75\.0%; selected: hybrid 50\.0%, verifier 25\.0%, regression 75\.0%, oracle 75\.0%, random \d+\.\d%/);
+      // hybrid 2/4, verifier 1/4, repro, regression and oracle 3/4.
+      expect(r.stdout, r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 50\.0%, pass@k 75\.0%; selected: hybrid 50\.0%, verifier 25\.0%, repro 75\.0%, regression 75\.0%, oracle 75\.0%, random \d+\.\d%/);
       const rows = jsonl(join(out, "results.jsonl"));
       expect(rows.map((x) => x.task_id)).to.deep.equal(tasks.map((t) => t.id));
       // Every non-empty candidate of the first 7 tasks was verified, each answer scored once.
@@ -229,7 +231,9 @@ describe("eval", function () {
           expect(c.reward).to.equal(t.reward);
           expect(c.empty).to.equal(PLANS[i % PLANS.length][c.index] === "noop");
           if (!c.empty && i < 7) expect(c.verifier).to.be.closeTo(PLANS[i % PLANS.length][c.index] === "break" ? 0.9 : 0.6, 1e-6);
+          expect(c.repro).to.equal(c.empty ? undefined : PLANS[i % PLANS.length][c.index] === "gold" ? 1 : 0);
         });
+        expect(row.repro_tests).to.deep.equal({ written: 1, reproducing: 1 });
         const last = i === rows.length - 1;
         for (const [rule, [index, reward]] of Object.entries(want.selected)) {
           const verifierRule = rule === "verifier" || rule === "hybrid";

@@ -1,8 +1,9 @@
-// The execution-free verifier's prompt and score, over a scripted Scorer: what the model is
-// shown of a trajectory, that the prompt fits its context, and P(YES) from the two answers.
+// The models of test-time selection without sandboxes: the execution-free verifier's prompt and
+// score over a scripted Scorer (what it is shown of a trajectory, that the prompt fits its
+// context, P(YES) from the two answers), and the reproduction writer's prompt and parsing.
 import { expect } from "chai";
-import { ByteTokenizer, type Scorer } from "../../llm/index.js";
-import { condensedTrajectory, pYes, verificationPrompt, VERDICT, type Verifier } from "../../recipes/index.js";
+import { ByteTokenizer, ScriptedPolicy, type Scorer } from "../../llm/index.js";
+import { condensedTrajectory, modelWriter, parseReproScript, pYes, reproMessages, verificationPrompt, VERDICT, type Verifier } from "../../recipes/index.js";
 import type { Task } from "../../envs/index.js";
 import type { Trajectory } from "../../rl/index.js";
 
@@ -68,5 +69,17 @@ describe("execution-free verifier", () => {
     const broken: Scorer = { continuationLogprobs: async () => [Number.NaN, -1] };
     const err = await pYes({ ...v, scorer: broken }, task, trajectory(1), tok).then(() => undefined, (e) => e as Error);
     expect(err?.message).to.match(/log-probs NaN \(YES\)/);
+  });
+
+  it("reproduction scripts: the prompt holds the issue alone; the first python block of each reply, replies without one dropped", async () => {
+    expect(reproMessages(task).map((m) => m.content).join("\n")).to.include(task.problemStatement).and.to.not.include("+b");
+    expect(parseReproScript("I will check.\n```python\nimport x\nassert x.f() == 'b'\n```\nand more\n```python\nother\n```")).to.equal("import x\nassert x.f() == 'b'\n");
+    expect(parseReproScript("```\nprint(1)\n```")).to.equal("print(1)\n");
+    expect(parseReproScript("no code here")).to.equal(undefined);
+    expect(parseReproScript("```python\n\n```")).to.equal(undefined);
+    const replies = ["```python\nassert 1\n```", "sorry, no script"];
+    let n = 0;
+    const writer = modelWriter("scripted", () => new ScriptedPolicy(tok, [replies[n++ % 2]]), tok);
+    expect(await writer.write(task, 2)).to.deep.equal(["assert 1\n"]);
   });
 });
