@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote, stopping } from "./runtime/index.js";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LearnerGroupError, readPredictions, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, type DeepSWEConfig } from "./recipes/index.js";
+import { LearnerGroupError, readPredictions, readTrajectories, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, TOY_VERIFIER, trainVerifier, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
 import { tokenizerForVocab } from "./llm/index.js";
 import { SELECTORS, type Selector } from "./rl/index.js";
@@ -33,6 +33,8 @@ usage:
       tasks, a tiny model warmed up on gold demonstrations)
   node driver.js --recipe arith [--out DIR] [--steps N] [--seed N] [--backend reference|torch] [--device cpu|cuda|auto] [--async]
       prove the trainer on a CPU: a tiny model learns addition by RL alone (about 20 s)
+  node driver.js --recipe verifier --data DIR[,DIR…] [--tasks SPEC] [--init CHECKPOINT_DIR] [--epochs N] [--out DIR]
+      train an execution-free verifier (eval --verifier) on trajectories labelled by their rewards
   node driver.js export CHECKPOINT_DIR OUT [--dtype bf16|fp32] [--max-shard-size BYTES]
       a checkpoint in Hugging Face's consolidated layout, for transformers and vLLM
   node driver.js --help           (and --help after any command)
@@ -359,7 +361,8 @@ async function scoreCommand(argv: string[]): Promise<number> {
 async function recipeCommand(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === "deepswe") return deepsweCommand(rest);
-  if (name !== "arith") throw new UsageError(`--recipe: unknown recipe '${name ?? ""}' (available: deepswe, arith)`);
+  if (name === "verifier") return verifierCommand(rest);
+  if (name !== "arith") throw new UsageError(`--recipe: unknown recipe '${name ?? ""}' (available: deepswe, arith, verifier)`);
   const { values } = parse(rest, { out: { type: "string" }, steps: { type: "string" }, seed: { type: "string" }, cluster: { type: "string" }, backend: { type: "string" }, device: { type: "string" }, async: { type: "boolean" } });
   if (values.help) return help();
   const backend = (values.backend ?? "reference") as string, device = (values.device ?? "auto") as string;
@@ -375,6 +378,75 @@ async function recipeCommand(argv: string[]): Promise<number> {
   const w = Math.min(10, rows.length);
   console.log(`reward: ${mean(rows.slice(0, w)).toFixed(3)} over the first ${w} steps, ${mean(rows.slice(-w)).toFixed(3)} over the last ${w}`);
   console.log(`metrics in ${out}/metrics.jsonl`);
+  return 0;
+}
+
+COMMAND_HELP.verifier = `usage: node driver.js --recipe verifier --data DIR[,DIR…] [--tasks SPEC] [--init CHECKPOINT_DIR]
+                         [--epochs N] [--lr X] [--held-out F] [--seed N] [--out DIR]
+  Trains an execution-free verifier on the trajectories of eval or run folders (DIR/
+  trajectories.jsonl), each labelled by its reward: the verification prompt eval --verifier
+  asks, then YES (reward 1) or NO, the loss on the answer alone. Failed trajectories and empty
+  patches are skipped; a share F of the tasks (default 0.25) is held out; the training classes
+  are balanced. Prints accuracy and AUC of P(YES) on the held-out trajectories before and after,
+  writes DIR/verifier.json and the checkpoint DIR/verifier (for eval --verifier native:DIR).
+  --tasks  where the problem statements come from (default: the first folder's eval.json tasks)
+  --init   the model to train (default: a tiny random byte-level model: on a laptop this proves
+           the mechanism, not a verifier's quality)
+`;
+
+async function verifierCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    data: { type: "string" }, tasks: { type: "string" }, init: { type: "string" }, epochs: { type: "string" }, lr: { type: "string" },
+    "held-out": { type: "string" }, seed: { type: "string" }, out: { type: "string" }, cluster: { type: "string" },
+  });
+  if (values.help) return help("verifier");
+  if (!values.data) throw new UsageError("--recipe verifier: --data DIR[,DIR…] is required (eval or run folders with trajectories.jsonl)");
+  const dirs = (values.data as string).split(",");
+  let spec = values.tasks as string | undefined;
+  if (!spec) {
+    try {
+      spec = (JSON.parse(readFileSync(join(dirs[0], "eval.json"), "utf8")) as { tasks?: string }).tasks;
+    } catch {
+      /* said below */
+    }
+    if (!spec) throw new UsageError(`--recipe verifier: --tasks SPEC is required (${dirs[0]} has no eval.json naming its tasks)`);
+  }
+  const lr = values.lr === undefined ? 1e-3 : Number(values.lr);
+  const heldOut = values["held-out"] === undefined ? 0.25 : Number(values["held-out"]);
+  if (!(lr > 0)) throw new UsageError(`--recipe verifier: --lr must be a number > 0, got ${values.lr}`);
+  if (!(heldOut > 0 && heldOut < 1)) throw new UsageError(`--recipe verifier: --held-out must be between 0 and 1, got ${values["held-out"]}`);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed)) throw new UsageError(`--recipe verifier: --seed must be an integer, got ${values.seed}`);
+  let data;
+  try {
+    data = readTrajectories(dirs);
+  } catch (e) {
+    throw new UsageError(`--recipe verifier: ${(e as Error).message}`);
+  }
+  const init = values.init as string | undefined;
+  const vocab = init ? (() => {
+    try {
+      return (JSON.parse(readFileSync(join(init, "config.json"), "utf8")) as { vocab_size: number }).vocab_size;
+    } catch (e) {
+      throw new UsageError(`--init ${init}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
+    }
+  })() : TOY_VERIFIER.vocab_size;
+  const out = (values.out as string | undefined) ?? `runs/verifier-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  setInterruptNote("nothing is kept of a verifier's training cut short: run it again");
+  let r;
+  try {
+    r = await trainVerifier({
+      trajectories: data.trajectories, tasks: await tasksFrom(spec), out, init, config: init ? undefined : TOY_VERIFIER, tokenizer: tokenizerForVocab(vocab), agentTokenizer: data.tokenizer,
+      epochs: positiveInt("--recipe verifier: --epochs", values.epochs as string | undefined, 20), lr, heldOut, seed, cluster: values.cluster as string | undefined,
+      progress: (l) => console.error(l),
+    });
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(`--recipe verifier: ${e.message}`);
+    throw e;
+  }
+  const f = (x: { accuracy: number; auc: number }) => `accuracy ${x.accuracy.toFixed(3)}, AUC ${x.auc.toFixed(3)}`;
+  console.log(`held out (${r.examples.held_out} trajectories of ${r.tasks.held_out.length} tasks): before ${f(r.before)}; after ${f(r.after)}`);
+  console.log(`verifier in ${r.checkpoint} (eval --verifier native:${r.checkpoint}); report in ${out}/verifier.json`);
   return 0;
 }
 

@@ -3,7 +3,7 @@ export { failed, faultOf, type Fault, type Termination, type Trajectory } from "
 export { advantages, type AdvantageEstimator } from "./advantages.js";
 export { compactFilter, FILTERED, type Prepared } from "./filtering.js";
 export { aggregateLoss, packMicroBatches } from "./batch.js";
-export { solveCounts, trajectoryStats, type SolveCounts, type TrajectoryStats } from "./stats.js";
+export { auc, solveCounts, trajectoryStats, type SolveCounts, type TrajectoryStats } from "./stats.js";
 export { bestOfK, passAtK, select, SELECTOR_NEEDS, SELECTORS, type Candidate, type Selector } from "./selection.js";
 export { behaviourWeighted, mayStartGroup, oldestVersion, spansVersions, staleness } from "./off-policy.js";
 export { seededRandom, shuffled } from "./random.js";

@@ -53,3 +53,15 @@ export function trajectoryStats(trajs: Trajectory[]): TrajectoryStats {
     policy_versions: [...new Set(trajs.map((t) => t.policyVersion).filter((v) => v !== undefined))] as number[],
   };
 }
+
+/**
+ * Area under the ROC curve of `scores` for binary `labels`: the probability that a positive
+ * scores above a negative, ties counting half (Mann–Whitney). NaN without both classes.
+ */
+export function auc(scores: number[], labels: boolean[]): number {
+  const pos = scores.filter((_, i) => labels[i]), neg = scores.filter((_, i) => !labels[i]);
+  if (!pos.length || !neg.length) return Number.NaN;
+  let wins = 0;
+  for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
+  return wins / (pos.length * neg.length);
+}

@@ -6,7 +6,7 @@ import { networkInterfaces } from "node:os";
 import { NativeWorker, workerBackend, type WorkerBackend, type LossOptions, type Qwen3Config, type StepOptions, type TrainSequence } from "../../gpu/index.js";
 import { behaviourWeighted, packMicroBatches } from "../../rl/index.js";
 import type { SamplingParams } from "../../llm/index.js";
-import { generateWith, type Generated, type Generator } from "../engine/generator.js";
+import { generateWith, scoreWith, type Generated, type Generator } from "../engine/generator.js";
 import { publishWeights, weightsDigest, type SyncOptions, type SyncStats } from "../weights/weight-sync.js";
 
 export interface LearnerOptions extends WorkerBackend {
@@ -110,6 +110,11 @@ export class LearnerActor implements Generator {
   /** Log-probs of whole sequences under the current weights (the learner's "old" log-probs). */
   async logprobs(seqs: number[][]): Promise<number[][]> {
     return (await this.worker!.logprobs(seqs)).map((a) => Array.from(a));
+  }
+
+  /** Scorer: each continuation's log-prob after `prompt` (a verifier in training is scored so). */
+  async continuationLogprobs(prompt: number[], continuations: number[][]): Promise<number[]> {
+    return scoreWith(this.worker!, prompt, continuations);
   }
 
   /**

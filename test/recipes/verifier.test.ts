@@ -2,15 +2,19 @@
 // score over a scripted Scorer (what it is shown of a trajectory, that the prompt fits its
 // context, P(YES) from the two answers), and the reproduction writer's prompt and parsing.
 import { expect } from "chai";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { driver } from "../helpers.js";
 import { ByteTokenizer, ScriptedPolicy, type Scorer } from "../../llm/index.js";
-import { condensedTrajectory, modelWriter, parseReproScript, pYes, reproMessages, verificationPrompt, VERDICT, type Verifier } from "../../recipes/index.js";
+import { condensedTrajectory, modelWriter, parseReproScript, pYes, reproMessages, TOY_VERIFIER, trainVerifier, verificationPrompt, VERDICT, type Verifier } from "../../recipes/index.js";
 import type { Task } from "../../envs/index.js";
 import type { Trajectory } from "../../rl/index.js";
 
 const tok = new ByteTokenizer();
 
 /** A trajectory of `turns` agent replies, each followed by a long observation. */
-function trajectory(turns: number, patch = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"): Trajectory {
+function trajectory(turns: number, patch = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n", taskId = "t", reward = 0): Trajectory {
   const tokens: number[] = [], mask: number[] = [];
   const add = (text: string, m: number) => {
     const ids = tok.encode(text);
@@ -23,7 +27,7 @@ function trajectory(turns: number, patch = "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\
     add(`step ${i}: I look at x.py`, 1);
     add(`observation ${i} ${"#".repeat(5000)} end of ${i}`, 0);
   }
-  return { taskId: "t", rolloutIndex: 0, policy: "p", tokens, mask, logprobs: tokens.map(() => 0), promptLength, reward: 0, termination: "finished", steps: turns, patch, timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 } };
+  return { taskId, rolloutIndex: 0, policy: "p", tokens, mask, logprobs: tokens.map(() => 0), promptLength, reward, termination: "finished", steps: turns, patch, timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 } };
 }
 
 /** A scorer that likes YES by `margin` nats and records what it was asked. */
@@ -81,5 +85,40 @@ describe("execution-free verifier", () => {
     let n = 0;
     const writer = modelWriter("scripted", () => new ScriptedPolicy(tok, [replies[n++ % 2]]), tok);
     expect(await writer.write(task, 2)).to.deep.equal(["assert 1\n"]);
+  });
+});
+
+describe("--recipe verifier", function () {
+  this.timeout(300_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), "troupe-verifier-"))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("on a separable toy set (the right patches write Y, the wrong ones N) the tiny verifier learns to tell them apart on held-out tasks", async () => {
+    const tasks = Array.from({ length: 12 }, (_, i) => ({ id: `toy-${i}`, problemStatement: `f${i}() returns the wrong value` }) as Task);
+    const rows: Trajectory[] = tasks.flatMap((t) => [1, 1, 0, 0, 0].map((reward, i) =>
+      ({ ...trajectory(0, `+${(reward ? "Y" : "N").repeat(30)}\n`, t.id, reward), rolloutIndex: i })));
+    // An empty patch and an infrastructure failure: no examples.
+    rows.push({ ...trajectory(0, "", tasks[0].id, 0), rolloutIndex: 5 }, { ...trajectory(0, undefined, tasks[0].id, 0), rolloutIndex: 6, termination: "error" });
+    const out = join(dir, "out");
+    const report = await trainVerifier({
+      trajectories: rows, tasks, out, config: TOY_VERIFIER, tokenizer: "bytes", agentTokenizer: "bytes", epochs: 10, lr: 3e-3, seed: 3, progress: () => undefined,
+    });
+    // 3 of 12 tasks held out; in training 2 YES and 3 NO per task, balanced to 2 and 2.
+    expect(report.tasks.held_out).to.have.length(3);
+    expect(report.tasks.train.filter((t: string) => report.tasks.held_out.includes(t))).to.deep.equal([]);
+    expect(report.examples).to.deep.equal({ train: 9 * 4, held_out: 3 * 5, dropped_to_balance: 9, skipped: 2 });
+    expect(report.after.accuracy, JSON.stringify(report)).to.be.at.least(0.9);
+    expect(report.after.auc).to.be.at.least(0.95);
+    expect(report.losses.at(-1)).to.be.below(report.losses[0]);
+    expect(JSON.parse(readFileSync(join(out, "verifier.json"), "utf8"))).to.deep.equal(report);
+    expect(readFileSync(join(report.checkpoint, "config.json"), "utf8")).to.include("vocab_size");
+  });
+
+  it("a folder without trajectories is one usage error", async () => {
+    const bad = await driver(["--recipe", "verifier", "--data", dir, "--tasks", "bundled", "--out", join(dir, "bad")]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.match(/--recipe verifier: .*no trajectories/);
+    expect(bad.stderr).to.not.match(/\n\s+at /);
   });
 });
