@@ -110,7 +110,8 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
     random      one drawn per task (fixed by the task id)
   An empty patch is chosen only when every candidate is one; ties go to the lowest rollout index.
   Default: regression,oracle,random, after hybrid,verifier with --verifier and repro with
-  --repro. The first rule that is not oracle chooses the submitted candidate; each task's row
+  --repro. The submitted candidate is the choice of the first rule listed (oracle aside) that
+  made one (a verifier that failed on a task chooses nothing there); each task's row
   in results.jsonl lists every candidate (index, patch hash, scores) and every rule's choice.
   MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR, or
   openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM; Qwen3 tokenizer).

@@ -39,8 +39,9 @@ export interface EvalOptions {
   /** Progress lines (default: stderr). */
   progress?: ProgressSink;
   /**
-   * Selection rules to report (default: oracle, regression, random; with a verifier also
-   * verifier and hybrid). The first that is not oracle chooses the submitted candidate.
+   * Selection rules to report (default: regression, oracle, random; with a verifier also
+   * hybrid and verifier, with reproduction tests repro). The submitted candidate is the choice
+   * of the first listed (oracle aside) that made one.
    */
   select?: Selector[];
   /** The execution-free verifier: native:CHECKPOINT_DIR or openai:URL[,URL…]:NAME. */
@@ -249,8 +250,8 @@ function taskDraw(id: string): number {
 }
 
 /**
- * A task's row and its prediction. The candidate submitted is the first non-oracle rule's
- * choice, else regression's (the verifier failed on the task); when none was scored, one whose
+ * A task's row and its prediction. The candidate submitted is the choice of the first rule
+ * listed (oracle aside) that made one, else regression's; when none was scored, one whose
  * scoring failed but that left a patch (its report is then missing, and the harness counts it
  * as an error).
  */

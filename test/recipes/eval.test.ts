@@ -213,6 +213,7 @@ describe("eval", function () {
       // Over the 8 tasks (each plan twice): pass@1 (1 + 1/3 + 2/3 + 0) / 4, pass@k 3/4,
       // hybrid 2/4, verifier 1/4, repro, regression and oracle 3/4.
       expect(r.stdout, r.stdout).to.match(/8 tasks, 24 trajectories \(0 errors\): pass@1 50\.0%, pass@k 75\.0%; selected: hybrid 50\.0%, verifier 25\.0%, repro 75\.0%, regression 75\.0%, oracle 75\.0%, random \d+\.\d%/);
+      console.log(r.stdout.split("\n").filter((l) => l && !l.startsWith("results in")).map((l) => `      ${l}`).join("\n"));
       const rows = jsonl(join(out, "results.jsonl"));
       expect(rows.map((x) => x.task_id)).to.deep.equal(tasks.map((t) => t.id));
       // Every non-empty candidate of the first 7 tasks was verified, each answer scored once.
@@ -242,12 +243,13 @@ describe("eval", function () {
         const random = row.selected.random;
         expect(row.rewards[random.index]).to.equal(random.reward);
         expect(row.candidates[random.index].empty && row.candidates.some((c: { empty: boolean }) => !c.empty)).to.equal(false);
-        // The verifier failed on the last task: an error on its row, and the submission falls to regression.
-        expect(row.submitted_by).to.equal(last ? "regression" : "hybrid");
+        // The verifier failed on the last task: an error on its row, and the submission falls to
+        // the next rule listed that chose (repro).
+        expect(row.submitted_by).to.equal(last ? "repro" : "hybrid");
         if (last) expect(row.verifier_error).to.match(/verifier openai:.*judge: .*HTTP 400.*verifier down/);
         else expect(row).to.not.have.property("verifier_error");
       });
-      // Submitted: hybrid's candidate (regression's for the last task). Plans 0 and 2 submit a
+      // Submitted: hybrid's candidate (repro's for the last task). Plans 0 and 2 submit a
       // gold patch (resolved); plans 1 and 3 a break.
       const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
       const byPlan = (ps: number[]) => tasks.filter((_, i) => ps.includes(i % PLANS.length)).map((t) => t.id).sort();
