@@ -10,7 +10,7 @@
 // is u32 header length | msgpack {version, bucket, buckets, tensors: [{name, shape, offset,
 // nbytes}]} | the tensors' f32 bytes, exactly as the worker wrote them: bit-exact end to end.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, openSync, readSync, rmSync, writevSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, writevSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NativeWorker, WeightFileEntry, WeightRange } from "../../gpu/index.js";
@@ -142,9 +142,33 @@ function writevAll(fd: number, parts: Uint8Array[]): void {
   }
 }
 
-/** A file name for bytes on their way to or from a worker: on a tmpfs when there is one. */
+const SCRATCH = "troupe-weights-";
+let swept = false;
+
+/**
+ * A file name for bytes on their way to or from a worker: on a tmpfs when there is one. The
+ * first call of a process removes those left by processes that are gone (an engine killed in
+ * the middle of a sync): on a tmpfs they hold memory until someone does.
+ */
 function scratchFile(): string {
-  return join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), `troupe-weights-${process.pid}-${randomBytes(6).toString("hex")}`);
+  const dir = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+  if (!swept) {
+    swept = true;
+    for (const name of readdirSync(dir)) {
+      const pid = Number(name.startsWith(SCRATCH) ? name.slice(SCRATCH.length).split("-")[0] : NaN);
+      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(dir, name), { force: true });
+    }
+  }
+  return join(dir, `${SCRATCH}${process.pid}-${randomBytes(6).toString("hex")}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
 
 /** A digest of every weight, in name order: equal digests mean bit-identical weights. */

@@ -91,6 +91,8 @@ describe("weight sync (disaggregated mode)", function () {
     expect(dead).to.be.at.least(0);
     expect((await engines[dead].generate([1, 2, 3], { maxTokens: 2 }).then(() => undefined, (e) => e as Error))?.message).to.match(/no weights received/);
     expect(await repairEngines({ learner, engines, exclusive: (f) => f() }, c)).to.deep.equal([dead]);
+    // The restarted engine's first sync removed the scratch file its killed predecessor left.
+    expect(readdirSync("/dev/shm").filter((f) => f.startsWith(`troupe-weights-${victim}-`))).to.deep.equal([]);
     expect(await Promise.all(engines.map((e) => e.servedChecksum()))).to.deep.equal([want, want]);
     expect(await repairEngines({ learner, engines, exclusive: (f) => f() }, c)).to.deep.equal([]);
   });
