@@ -1,6 +1,7 @@
 // The command line: `node driver.js COMMAND …`. Exit codes: 0 success, 1 the work failed,
 // 2 bad usage. Errors go to stderr as one line that names what and where.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote, stopping } from "./runtime/index.js";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,10 +25,11 @@ usage:
   node driver.js validate-tasks --tasks SPEC [--parallel N] [--backend auto|docker|local]
       check every task: its gold patch must score 1, its untouched repository 0
   node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
-      run a policy on tasks: pass@1, pass@k, best-of-k; rows, trajectories and traces in DIR
+      run a policy on tasks: pass@1, pass@k, selection among the k; rows, trajectories, traces in DIR
   node driver.js score --tasks SPEC --predictions FILE [--parallel N] [--out DIR]
       score any agent's SWE-bench predictions file in Troupe's sandboxes, as the harness does
-  node driver.js --recipe deepswe [--profile laptop|cluster|smoke] [--config FILE] [--init CHECKPOINT_DIR] [--set key=value]… [--out DIR]
+  node driver.js --recipe deepswe [--profile laptop|cluster|smoke] [--config FILE.yaml|.json] [--init CHECKPOINT_DIR]
+                 [--set key.path=value]… [key.path=value]… [--print-config] [--out DIR]
   node driver.js --recipe deepswe --resume RUN_DIR
       the main job: DeepSWE's rollout-then-train RL (laptop profile: embedded cluster, bundled
       tasks, a tiny model warmed up on gold demonstrations)
@@ -139,10 +141,10 @@ function positiveInt(what: string, value: string | undefined, dflt: number): num
   return v;
 }
 
-function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>): { values: Record<string, string | boolean | string[] | undefined> } {
+function parse(argv: string[], options: NonNullable<ParseArgsConfig["options"]>, allowPositionals = false): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals: false, strict: true });
-    return { values: r.values as Record<string, string | boolean | string[] | undefined> };
+    const r = parseArgs({ args: argv, options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals, strict: true });
+    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -468,11 +470,14 @@ function initSets(dir: string | undefined): string[] {
 }
 
 async function deepsweCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
+  const { values, positionals } = parse(argv, {
     profile: { type: "string" }, config: { type: "string" }, set: { type: "string", multiple: true }, out: { type: "string" },
-    resume: { type: "string" }, cluster: { type: "string" }, init: { type: "string" },
-  });
+    resume: { type: "string" }, cluster: { type: "string" }, init: { type: "string" }, "print-config": { type: "boolean" },
+  }, true);
   if (values.help) return help();
+  // Bare key.path=value arguments, as verl's and rLLM's users pass overrides, are --sets.
+  const bare = positionals.filter((p) => p.indexOf("=") < 1);
+  if (bare.length) throw new UsageError(`--recipe deepswe: unexpected argument '${bare[0]}' (overrides are key.path=value, or --set key.path=value)`);
   const resume = values.resume as string | undefined;
   let config;
   if (resume) {
@@ -486,13 +491,19 @@ async function deepsweCommand(argv: string[]): Promise<number> {
   } else {
     let file: Record<string, unknown> | undefined;
     if (values.config) {
+      // YAML 1.2 reads JSON too: one parser for both kinds of file.
       try {
-        file = JSON.parse(readFileSync(values.config as string, "utf8"));
+        file = parseYaml(readFileSync(values.config as string, "utf8"));
       } catch (e) {
-        throw new UsageError(`--config ${values.config}: ${(e as Error).message}`);
+        throw new UsageError(`--config ${values.config}: ${(e as Error).message.split("\n")[0]}`);
       }
+      if (typeof file !== "object" || file === null || Array.isArray(file)) throw new UsageError(`--config ${values.config}: expected a mapping of settings at the top`);
     }
-    config = resolveConfig((values.profile as string | undefined) ?? "laptop", file, [...initSets(values.init as string | undefined), ...((values.set as string[] | undefined) ?? [])]);
+    config = resolveConfig((values.profile as string | undefined) ?? "laptop", file, [...initSets(values.init as string | undefined), ...((values.set as string[] | undefined) ?? []), ...positionals]);
+  }
+  if (values["print-config"]) {
+    process.stdout.write(stringifyYaml(config));
+    return 0;
   }
   if (!values.cluster) await preflight(config);
   const out = resume ?? (values.out as string | undefined) ?? `runs/deepswe-${new Date().toISOString().replace(/[:.]/g, "-")}`;

@@ -1,8 +1,12 @@
 // A policy behind OpenAI-compatible servers (vLLM, SGLang, llm/openai-server.ts): the
-// completions endpoint with token ids in and out, so trajectories stay token-exact. Several
+// completions endpoint with token ids in and out, so trajectories stay token-exact — asked for
+// both ways the servers give them (vLLM's return_tokens_as_token_ids in the log-probs, and the
+// `return_token_ids` both vLLM and SGLang answer with per-choice `token_ids`). Several
 // endpoints: each trajectory (session) sticks to one, for the server's prefix cache, and new
 // sessions go to the least loaded; a session moves only when its endpoint is far busier than
-// the idlest. Timeouts, and retries with exponential backoff on 429, 5xx and network errors.
+// the idlest. A base URL may end in /v1 or not; the key comes from OPENAI_API_KEY unless given.
+// Timeouts; retries on 429, 5xx and network errors with jittered exponential backoff, or after
+// the server's Retry-After; a timed-out request is retried once, not until the retries run out.
 import { SAMPLING_DEFAULTS, type Completion, type Policy, type SamplingParams } from "./policy.js";
 
 export interface OpenAIClientOptions {
@@ -19,9 +23,19 @@ export interface OpenAIClientOptions {
 /** The server answered in a way that cannot be used (bad request, no token ids, …). */
 export class OpenAIError extends Error {
   override name = "OpenAIError";
-  constructor(message: string, readonly status?: number) {
+  /** `retryAfterMs`: how long the server asked to wait (its Retry-After header). */
+  constructor(message: string, readonly status?: number, readonly retryAfterMs?: number) {
     super(message);
   }
+}
+
+/** A Retry-After header (seconds, or an HTTP date) in milliseconds from now. */
+function retryAfterMs(h: string | null): number | undefined {
+  if (!h) return undefined;
+  const s = Number(h);
+  if (Number.isFinite(s) && s >= 0) return s * 1000;
+  const at = Date.parse(h);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 interface Endpoint {
@@ -36,7 +50,9 @@ export class OpenAIClient {
 
   constructor(private o: OpenAIClientOptions) {
     if (!o.endpoints.length) throw new TypeError("OpenAIClient needs at least one endpoint");
-    this.eps = o.endpoints.map((u) => ({ url: u.replace(/\/+$/, ""), inFlight: 0, sessions: 0 }));
+    // The paths appended start with /v1 (and SGLang's weight update sits at the root).
+    this.eps = o.endpoints.map((u) => ({ url: u.replace(/\/+$/, "").replace(/\/v1$/, ""), inFlight: 0, sessions: 0 }));
+    this.o = { ...o, apiKey: o.apiKey ?? process.env.OPENAI_API_KEY };
   }
 
   /**
@@ -103,7 +119,7 @@ export class OpenAIClient {
       model: this.o.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature ?? SAMPLING_DEFAULTS.temperature, top_p: p.topP ?? SAMPLING_DEFAULTS.topP,
       ...(p.topK ? { top_k: p.topK } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}),
       ...(p.stop?.length ? { stop_token_ids: p.stop } : {}),
-      logprobs: 1, return_tokens_as_token_ids: true, skip_special_tokens: false,
+      logprobs: 1, return_tokens_as_token_ids: true, return_token_ids: true, skip_special_tokens: false,
     };
     return parseCompletion(await this.completions(this.pick(key), body));
   }
@@ -128,22 +144,30 @@ export class OpenAIClient {
     }));
   }
 
-  /** POST /v1/completions, retried with exponential backoff on 429, 5xx and network errors. */
+  /**
+   * POST /v1/completions, retried on 429, 5xx and network errors: after the server's
+   * Retry-After when it sends one (at most a minute), else a jittered exponential backoff, so
+   * that clients refused together do not come back together. A timeout is retried once: a
+   * server that took the whole timeout is unlikely to answer the next in time.
+   */
   private async completions(ep: Endpoint, body: unknown): Promise<unknown> {
     const retries = this.o.retries ?? 3;
-    let wait = this.o.backoffMs ?? 500;
+    let backoff = this.o.backoffMs ?? 500, timeouts = 0;
     for (let attempt = 0; ; attempt++) {
+      let wait = backoff * (0.5 + Math.random());
       ep.inFlight++;
       try {
         return await this.post(ep.url, "/v1/completions", body);
       } catch (e) {
+        const timedOut = (e as Error).name === "TimeoutError";
         const retryable = !(e instanceof OpenAIError) || e.status === 429 || (e.status ?? 0) >= 500;
-        if (!retryable || attempt >= retries) throw e;
+        if (!retryable || attempt >= retries || (timedOut && ++timeouts > 1)) throw e;
+        if (e instanceof OpenAIError && e.retryAfterMs !== undefined) wait = Math.min(e.retryAfterMs, 60_000);
       } finally {
         ep.inFlight--;
       }
       await new Promise((r) => setTimeout(r, wait));
-      wait *= 2;
+      backoff *= 2;
     }
   }
 
@@ -155,7 +179,7 @@ export class OpenAIClient {
       signal: AbortSignal.timeout(this.o.timeoutMs ?? 600_000),
     });
     const text = await res.text();
-    if (!res.ok) throw new OpenAIError(`${url}: HTTP ${res.status}: ${text.slice(0, 300)}`, res.status);
+    if (!res.ok) throw new OpenAIError(`${url}: HTTP ${res.status}: ${text.slice(0, 300)}`, res.status, retryAfterMs(res.headers.get("retry-after")));
     try {
       return JSON.parse(text);
     } catch {
@@ -169,15 +193,19 @@ export class OpenAIClient {
  * version, where the server reports one, as `weight_version` (top level or in `meta_info`).
  */
 function parseCompletion(r: unknown): { completion: Completion; version?: number } {
-  const c = (r as { choices?: { finish_reason?: string; logprobs?: { tokens?: string[]; token_logprobs?: (number | null)[] } }[] }).choices?.[0];
-  const toks = c?.logprobs?.tokens;
-  if (!c || !toks) throw new OpenAIError("the completion has no logprobs.tokens: the server must support logprobs and return_tokens_as_token_ids");
-  const tokens = toks.map((t) => {
+  const c = (r as { choices?: { finish_reason?: string; token_ids?: unknown; logprobs?: { tokens?: string[]; token_logprobs?: (number | null)[] } }[] }).choices?.[0];
+  if (!c) throw new OpenAIError("the completion has no choices");
+  const ids = Array.isArray(c.token_ids) && c.token_ids.every((x) => Number.isInteger(x)) ? c.token_ids as number[] : undefined;
+  const toks = c.logprobs?.tokens;
+  if (!ids && !toks) throw new OpenAIError("the completion has neither token_ids nor logprobs.tokens: the server must return token ids (return_token_ids, or logprobs with return_tokens_as_token_ids)");
+  const tokens = ids ?? toks!.map((t) => {
     const m = /^token_id:(\d+)$/.exec(t);
     if (!m) throw new OpenAIError(`token '${t.slice(0, 20)}' is not an id: the server ignored return_tokens_as_token_ids`);
     return Number(m[1]);
   });
-  const logprobs = (c.logprobs!.token_logprobs ?? []).map((x) => x ?? 0);
+  const given = c.logprobs?.token_logprobs ?? [];
+  // Log-probs that do not line up with the ids are none (0: unknown), never a shifted guess.
+  const logprobs = given.length === tokens.length ? given.map((x) => x ?? 0) : tokens.map(() => 0);
   const meta = r as { weight_version?: unknown; meta_info?: { weight_version?: unknown } };
   const v = Number(meta.weight_version ?? meta.meta_info?.weight_version);
   return { completion: { tokens, logprobs, finish: c.finish_reason === "length" ? "length" : "stop" }, version: Number.isInteger(v) ? v : undefined };

@@ -1,7 +1,12 @@
 // The command line's cluster and image commands, as a user runs them: `status` against an
 // embedded and a running cluster, `images build` on the Docker engine, and the Docker-less
-// path (bubblewrap) for `images build` and `validate-tasks` on a machine where no daemon answers.
+// path (bubblewrap) for `images build` and `validate-tasks` on a machine where no daemon answers;
+// the deepswe configuration as verl's users write it (YAML, bare overrides, --print-config).
 import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { init, type Cluster } from "../runtime/index.js";
 import { dockerEnv } from "./envs/helpers.js";
 import { driver as runDriver, Echo } from "./helpers.js";
@@ -12,6 +17,42 @@ const NO_DOCKER = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
 
 describe("the command line", function () {
   this.timeout(300_000);
+
+  describe("configuration", () => {
+    let dir: string;
+    before(() => (dir = mkdtempSync(join(tmpdir(), "troupe-config-"))));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("--print-config: a YAML file, then --set, then bare key.path=value overrides; what it prints reads back as the same config", async () => {
+      writeFileSync(join(dir, "c.yaml"), "rollout:\n  k: 5\n  tasksPerStep: 3\nmode: disaggregated\n");
+      const r = await driver(["--recipe", "deepswe", "--profile", "smoke", "--config", join(dir, "c.yaml"), "--set", "rollout.k=6", "rollout.tasksPerStep=4", "engines=2", "--print-config"]);
+      expect(r.code, r.stderr).to.equal(0);
+      const c = parseYaml(r.stdout);
+      expect(c).to.deep.include({ profile: "smoke", mode: "disaggregated", engines: 2 });
+      expect(c.rollout).to.deep.include({ k: 6, tasksPerStep: 4 });
+      writeFileSync(join(dir, "printed.yaml"), r.stdout);
+      const again = await driver(["--recipe", "deepswe", "--profile", "smoke", "--config", join(dir, "printed.yaml"), "--print-config"]);
+      expect(again.stdout).to.equal(r.stdout);
+      // JSON is YAML too.
+      writeFileSync(join(dir, "c.json"), JSON.stringify({ learners: 2 }));
+      expect(parseYaml((await driver(["--recipe", "deepswe", "--config", join(dir, "c.json"), "--print-config"])).stdout).learners).to.equal(2);
+    });
+
+    it("a malformed file, a stray argument and a bad value are each one line", async () => {
+      writeFileSync(join(dir, "bad.yaml"), "rollout: [1\n");
+      const cases: [string[], RegExp][] = [
+        [["--config", join(dir, "bad.yaml")], /--config .*bad\.yaml: .*line 2/],
+        [["foo"], /unexpected argument 'foo'/],
+        [["rollout.k=zero"], /rollout\.k/],
+      ];
+      for (const [args, want] of cases) {
+        const r = await driver(["--recipe", "deepswe", ...args, "--print-config"]);
+        expect(r.code, args.join(" ")).to.equal(2);
+        expect(r.stderr.trim().split("\n"), r.stderr).to.have.length(1);
+        expect(r.stderr).to.match(want);
+      }
+    });
+  });
 
   describe("status", () => {
     let cluster: Cluster;

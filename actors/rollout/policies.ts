@@ -24,9 +24,11 @@ export type PolicySpec = { kind: "replay" } | { kind: "engine"; name: string } |
 export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string } {
   if (model === "replay:gold") return { kind: "replay" };
   if (model.startsWith("native:") && model.length > 7) return { kind: "native", dir: model.slice(7) };
-  const m = /^openai:(https?:\/\/.+):([^:/]+)$/.exec(model);
-  if (m) return { kind: "openai", urls: m[1].split(","), model: m[2] };
-  throw new TypeError(`--model '${model}': expected replay:gold, native:CHECKPOINT_DIR or openai:URL:NAME`);
+  // The name follows the last colon: it may hold '/' (vLLM serves a model under its Hugging Face
+  // id, "Qwen/Qwen3-8B"), and a URL may end in /v1; all digits there is a port without a name.
+  const m = /^openai:(https?:\/\/.+):([^:]+)$/.exec(model);
+  if (m && !/^\d+(\/.*)?$/.test(m[2])) return { kind: "openai", urls: m[1].split(","), model: m[2] };
+  throw new TypeError(`--model '${model}': expected replay:gold, native:CHECKPOINT_DIR or openai:URL[,URL…]:NAME (e.g. openai:http://host:8000/v1:Qwen/Qwen3-8B)`);
 }
 
 /** The policy one trajectory uses; `session` keeps an OpenAI trajectory on one endpoint. */

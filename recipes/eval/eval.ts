@@ -65,6 +65,8 @@ export interface CandidateRow {
   verifier?: number;
   /** Reproduction scripts (of those that reproduce the issue) the patch passes. */
   repro?: number;
+  /** The rules that chose this candidate. */
+  chosen_by: Selector[];
 }
 
 export interface TaskRow {
@@ -269,7 +271,7 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
     : []));
   const draw = taskDraw(task.id);
   const choice = (s: Selector) => select(s, cands, draw);
-  const selected = Object.fromEntries(selectors.map((s) => {
+  const selected: TaskRow["selected"] = Object.fromEntries(selectors.map((s) => {
     const chosen = choice(s);
     return [s, chosen ? { index: chosen.index, reward: chosen.reward } : null];
   }));
@@ -287,6 +289,7 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
         index, patch_sha256: t?.patch === undefined ? null : createHash("sha256").update(t.patch).digest("hex"), empty: !t?.patch?.trim(),
         reward: cand?.reward ?? null, regression_passed: cand?.regressionPassed ?? null,
         ...(cand?.verifier !== undefined ? { verifier: cand.verifier } : {}), ...(cand?.repro !== undefined ? { repro: cand.repro } : {}),
+        chosen_by: selectors.filter((x) => selected[x]?.index === index),
       };
     }),
     selected, submitted_by: by ?? null,

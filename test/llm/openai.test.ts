@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NativeWorker } from "../../gpu/index.js";
 import { OpenAIClient, OpenAIError, serveOpenAI } from "../../llm/index.js";
+import { parsePolicySpec } from "../../actors/index.js";
 import { TINY } from "../gpu/worker-helpers.js";
 
 function listen(handler: Parameters<typeof createServer>[1]): Promise<{ url: string; server: Server }> {
@@ -162,6 +163,49 @@ describe("OpenAI-compatible client", function () {
     } finally {
       for (const s of [flaky, bad, silent]) s.server.closeAllConnections?.();
       await Promise.all([flaky, bad, silent].map((s) => new Promise((r) => s.server.close(r))));
+    }
+  });
+
+  it("interop: a name with '/', a base URL with /v1, the key from OPENAI_API_KEY, SGLang's token_ids, Retry-After honoured, a timeout retried once", async () => {
+    expect(parsePolicySpec("openai:http://h:8000:Qwen/Qwen3-8B")).to.deep.equal({ kind: "openai", urls: ["http://h:8000"], model: "Qwen/Qwen3-8B" });
+    expect(parsePolicySpec("openai:http://a:1/v1,http://b:2:m")).to.deep.equal({ kind: "openai", urls: ["http://a:1/v1", "http://b:2"], model: "m" });
+    expect(() => parsePolicySpec("openai:http://h:8000")).to.throw(TypeError, /openai:URL\[,URL…\]:NAME/);
+    const seen: { url?: string; auth?: string; body: Record<string, unknown>; at: number }[] = [];
+    let refuse = 1;
+    // Answers as SGLang does with return_token_ids: the ids per choice, log-probs without ids.
+    const sglang = await listen((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        seen.push({ url: req.url, auth: req.headers.authorization, body: JSON.parse(body), at: Date.now() });
+        if (refuse-- > 0) {
+          res.writeHead(429, { "retry-after": "1" });
+          return void res.end('{"error":"slow down"}');
+        }
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ choices: [{ finish_reason: "stop", token_ids: [7, 8, 9], logprobs: { tokens: ["a", "b", "c"], token_logprobs: [-0.5, -0.25, -1] } }] }));
+      });
+    });
+    let silentCalls = 0;
+    const silent = await listen(() => void silentCalls++);
+    const key = process.env.OPENAI_API_KEY;
+    process.env.OPENAI_API_KEY = "sk-test-123";
+    try {
+      const got = await new OpenAIClient({ endpoints: [`${sglang.url}/v1/`], model: "Qwen/Qwen3-8B", backoffMs: 5 }).session("x").generate([1, 2], { maxTokens: 3 });
+      expect(got).to.deep.equal({ tokens: [7, 8, 9], logprobs: [-0.5, -0.25, -1], finish: "stop" });
+      expect(seen.map((x) => x.url)).to.deep.equal(["/v1/completions", "/v1/completions"]);
+      expect(seen.every((x) => x.auth === "Bearer sk-test-123")).to.equal(true);
+      expect(seen[0].body).to.deep.include({ model: "Qwen/Qwen3-8B", return_token_ids: true, return_tokens_as_token_ids: true });
+      // Retry-After: 1 s, where the backoff alone would have waited a few milliseconds.
+      expect(seen[1].at - seen[0].at).to.be.at.least(900);
+      const t = await new OpenAIClient({ endpoints: [silent.url], model: "m", timeoutMs: 200, retries: 3, backoffMs: 5 }).session("x").generate([1], { maxTokens: 2 }).catch((x) => x);
+      expect(t.name).to.equal("TimeoutError");
+      expect(silentCalls).to.equal(2);
+    } finally {
+      if (key === undefined) delete process.env.OPENAI_API_KEY;
+      else process.env.OPENAI_API_KEY = key;
+      for (const s of [sglang, silent]) s.server.closeAllConnections?.();
+      await Promise.all([sglang, silent].map((s) => new Promise((r) => s.server.close(r))));
     }
   });
 });

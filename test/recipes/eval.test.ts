@@ -128,19 +128,19 @@ describe("eval", function () {
     }
   });
 
-  it("openai:URL:NAME against a local OpenAI-compatible server (a random model with Qwen3's vocabulary)", async () => {
+  it("openai:URL/v1:ORG/NAME against a local OpenAI-compatible server (a random model with Qwen3's vocabulary, served under a Hugging Face-style id)", async () => {
     const w = await NativeWorker.start();
     await w.init({ vocab_size: 151_669, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, max_position_embeddings: 8192, tie_word_embeddings: true }, { seed: 5 });
-    const srv = await serveOpenAI(w, { model: "tiny" });
+    const srv = await serveOpenAI(w, { model: "org/tiny" });
     try {
       const out = join(dir, "openai");
-      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${srv.url}:tiny`, "--k", "1", "--parallel", "2", "--max-steps", "2", "--max-response-tokens", "200", "--out", out]);
+      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${srv.url}/v1:org/tiny`, "--k", "1", "--parallel", "2", "--max-steps", "2", "--max-response-tokens", "200", "--out", out]);
       expect(r.code, r.stderr).to.equal(0);
       const trajs = jsonl(join(out, "trajectories.jsonl"));
       expect(trajs).to.have.length(8);
       for (const t of trajs) {
         expect(t.termination).to.be.oneOf(["context", "max_steps"]);
-        expect(t.policy).to.equal("openai:tiny");
+        expect(t.policy).to.equal("openai:org/tiny");
       }
     } finally {
       await srv.close();
@@ -233,6 +233,7 @@ describe("eval", function () {
           expect(c.empty).to.equal(PLANS[i % PLANS.length][c.index] === "noop");
           if (!c.empty && i < 7) expect(c.verifier).to.be.closeTo(PLANS[i % PLANS.length][c.index] === "break" ? 0.9 : 0.6, 1e-6);
           expect(c.repro).to.equal(c.empty ? undefined : PLANS[i % PLANS.length][c.index] === "gold" ? 1 : 0);
+          expect(c.chosen_by).to.deep.equal(Object.keys(row.selected).filter((rule) => row.selected[rule]?.index === c.index));
         });
         expect(row.repro_tests).to.deep.equal({ written: 1, reproducing: 1 });
         const last = i === rows.length - 1;
@@ -301,6 +302,6 @@ describe("eval", function () {
     const r = await driver(["eval", "--tasks", "bundled:validation", "--model", "gpt:whatever", "--out", join(dir, "bad")]);
     expect(r.code).to.equal(2);
     expect(r.stderr.trim().split("\n")).to.have.length(1);
-    expect(r.stderr).to.match(/replay:gold, native:CHECKPOINT_DIR or openai:URL:NAME/);
+    expect(r.stderr).to.match(/replay:gold, native:CHECKPOINT_DIR or openai:URL\[,URL…\]:NAME/);
   });
 });
