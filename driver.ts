@@ -4,10 +4,10 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote, stopping } from "./runtime/index.js";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { LearnerGroupError, readPredictions, readTrajectories, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, TOY_VERIFIER, trainVerifier, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
-import { tokenizerForVocab } from "./llm/index.js";
+import { makeTokenizer, serveOpenAI, tokenizerForVocab } from "./llm/index.js";
 import { SELECTORS, type Selector } from "./rl/index.js";
 import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
@@ -39,6 +39,8 @@ usage:
       train an execution-free verifier (eval --verifier) on trajectories labelled by their rewards
   node driver.js export CHECKPOINT_DIR OUT [--dtype bf16|fp32] [--max-shard-size BYTES]
       a checkpoint in Hugging Face's consolidated layout, for transformers and vLLM
+  node driver.js serve CHECKPOINT_DIR [--port N]
+      an OpenAI-compatible server (completions, chat, streaming) over a checkpoint
   node driver.js --help           (and --help after any command)
 
 shared flags:
@@ -115,13 +117,24 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
   --repro. The submitted candidate is the choice of the first rule listed (oracle aside) that
   made one (a verifier that failed on a task chooses nothing there); each task's row
   in results.jsonl lists every candidate (index, patch hash, scores) and every rule's choice.
-  MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR, or
-  openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM; Qwen3 tokenizer).
+  MODEL: replay:gold (each task's gold patch as tool calls), native:CHECKPOINT_DIR,
+  openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM, SGLang; NAME may
+  hold '/'; the Qwen3 tokenizer; OPENAI_API_KEY sent when set), or openai-chat:URL:NAME (a
+  chat-only API, e.g. a hosted model: the reply's text encoded again, not token-exact).
   DIR (default runs/eval-<time>) receives results.jsonl (a row per task as soon as its k
   rollouts are in), trajectories.jsonl (with each final patch), traces.jsonl, and SWE-bench's
   predictions.jsonl and report.json. --resume DIR continues a crashed evaluation with the same
   flags, skipping finished tasks. Exits 1 when any trajectory ended in an error or its tests did
   not run (the reason is printed).
+`;
+
+COMMAND_HELP.serve = `usage: node driver.js serve CHECKPOINT_DIR [--port N] [--host H] [--name NAME] [--backend reference|torch] [--device cpu|cuda|auto]
+  Serves the checkpoint (a run's RUN_DIR/checkpoints/step-N, or any Qwen3 folder) with an
+  OpenAI-compatible API until interrupted: GET /v1/models and /health; POST /v1/completions
+  (token ids or text, log-probs, echo, stream) and /v1/chat/completions (the chat template, stream);
+  POST /update_weights_from_disk as SGLang's. Concurrent requests with the same sampling are
+  batched into one worker call. --port 0 (the default 8000 otherwise) takes a free port; the URL
+  is printed. NAME (default: the folder's name) is the model's served name.
 `;
 
 COMMAND_HELP.export = `usage: node driver.js export CHECKPOINT_DIR OUT [--dtype bf16|fp32] [--max-shard-size BYTES]
@@ -224,6 +237,47 @@ async function exportCommand(argv: string[]): Promise<number> {
   const init = existsSync(runConfig) ? (JSON.parse(readFileSync(runConfig, "utf8")) as { model?: { init?: string } }).model?.init : undefined;
   const r = await exportCheckpoint(src, out, { dtype, maxShardBytes, tokenizerFrom: init ? [init] : [] });
   console.log(`exported ${src} to ${out}: ${r.files.length} weight file(s) in ${dtype}, ${r.tokenizerFiles.length ? `tokenizer files ${r.tokenizerFiles.join(", ")}` : "no tokenizer files (none known for this model)"}`);
+  return 0;
+}
+
+async function serveCommand(argv: string[]): Promise<number> {
+  const at = argv.findIndex((a) => a.startsWith("-"));
+  const [dir, ...extra] = at < 0 ? argv : argv.slice(0, at);
+  const { values } = parse(at < 0 ? [] : argv.slice(at), { port: { type: "string" }, host: { type: "string" }, name: { type: "string" }, backend: { type: "string" }, device: { type: "string" } });
+  if (values.help) return help("serve");
+  if (!dir || extra.length) throw new UsageError("serve: give one CHECKPOINT_DIR (node driver.js serve RUN_DIR/checkpoints/step-N)");
+  let vocab: number;
+  try {
+    vocab = (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { vocab_size: number }).vocab_size;
+  } catch (e) {
+    throw new UsageError(`serve: ${dir} is not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
+  }
+  const port = values.port === undefined ? 8000 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`serve: --port must be a port number, got ${values.port}`);
+  const backend = (values.backend ?? "reference") as string, device = (values.device ?? "auto") as string;
+  if (backend !== "reference" && backend !== "torch") throw new UsageError(`serve: --backend must be reference or torch, got ${backend}`);
+  if (device !== "cpu" && device !== "cuda" && device !== "auto") throw new UsageError(`serve: --device must be cpu, cuda or auto, got ${device}`);
+  const worker = await NativeWorker.start(workerBackend({ backend, device } as WorkerBackend));
+  let server;
+  try {
+    await worker.load(dir, { optimizer: false });
+    const name = (values.name as string | undefined) ?? basename(resolve(dir));
+    server = await serveOpenAI(worker, { model: name, port, host: (values.host as string | undefined) ?? "127.0.0.1", tokenizer: makeTokenizer(tokenizerForVocab(vocab)) });
+    console.log(`serving ${dir} as '${name}' at ${server.url}/v1 (chat and completions; GET /health)`);
+  } catch (e) {
+    await worker.close();
+    throw e;
+  }
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= (async () => {
+    await server.close();
+    await worker.close();
+  })());
+  onTeardown("serve", stop, () => undefined);
+  await new Promise<void>((done) => {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => done());
+  });
+  await stop();
   return 0;
 }
 
@@ -573,6 +627,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "eval") return evalCommand(rest);
   if (cmd === "score") return scoreCommand(rest);
   if (cmd === "export") return exportCommand(rest);
+  if (cmd === "serve") return serveCommand(rest);
   if (cmd === "--recipe" || cmd.startsWith("--recipe=")) return recipeCommand(cmd.startsWith("--recipe=") ? [cmd.slice(9), ...rest] : rest);
   throw new UsageError(`unknown command '${cmd}' (see node driver.js --help)`);
 }

@@ -8,6 +8,7 @@
 // Timeouts; retries on 429, 5xx and network errors with jittered exponential backoff, or after
 // the server's Retry-After; a timed-out request is retried once, not until the retries run out.
 import { SAMPLING_DEFAULTS, type Completion, type Policy, type SamplingParams } from "./policy.js";
+import { IM_END, parseChatML, type Tokenizer } from "./tokenizer/index.js";
 
 export interface OpenAIClientOptions {
   /** Base URLs, e.g. http://host:8000 (the /v1/completions path is appended). */
@@ -73,6 +74,31 @@ export class OpenAIClient {
   }
 
   /**
+   * A policy over /v1/chat/completions, for hosted models that speak only chat: the prompt's
+   * ids decoded into messages (parseChatML), the reply's text encoded again with `tok` and
+   * ended with <|im_end|> — the ids are not the model's own (`tokenExact: false`) and the
+   * log-probs are unknown (0).
+   */
+  chatSession(key: string, tok: Tokenizer): Policy {
+    return {
+      name: `openai-chat:${this.o.model}`, tokenExact: false,
+      generate: async (prompt, p) => {
+        const body = {
+          model: this.o.model, messages: parseChatML(tok.decode(prompt)), max_tokens: p.maxTokens,
+          temperature: p.temperature ?? SAMPLING_DEFAULTS.temperature, top_p: p.topP ?? SAMPLING_DEFAULTS.topP, ...(p.seed !== undefined ? { seed: p.seed } : {}),
+        };
+        const r = await this.request(this.pick(key), "/v1/chat/completions", body) as { choices?: { message?: { content?: string | null }; finish_reason?: string }[] };
+        const c = r.choices?.[0];
+        if (typeof c?.message?.content !== "string") throw new OpenAIError("the chat completion has no choices[0].message.content");
+        const finish = c.finish_reason === "length" ? "length" : "stop";
+        const end = tok.specialId(IM_END);
+        const tokens = [...tok.encode(c.message.content), ...(finish === "stop" && end !== undefined ? [end] : [])].slice(0, p.maxTokens);
+        return { tokens, logprobs: tokens.map(() => 0), finish };
+      },
+    };
+  }
+
+  /**
    * Every endpoint loads the weights in `modelPath` (a checkpoint folder it can read) and
    * reports `version` with its completions from then on: SGLang's /update_weights_from_disk.
    */
@@ -121,7 +147,7 @@ export class OpenAIClient {
       ...(p.stop?.length ? { stop_token_ids: p.stop } : {}),
       logprobs: 1, return_tokens_as_token_ids: true, return_token_ids: true, skip_special_tokens: false,
     };
-    return parseCompletion(await this.completions(this.pick(key), body));
+    return parseCompletion(await this.request(this.pick(key), "/v1/completions", body));
   }
 
   /**
@@ -132,7 +158,7 @@ export class OpenAIClient {
   async continuationLogprobs(prompt: number[], continuations: number[][]): Promise<number[]> {
     const ep = this.idlest();
     return Promise.all(continuations.map(async (cont) => {
-      const r = await this.completions(ep, {
+      const r = await this.request(ep, "/v1/completions", {
         model: this.o.model, prompt: [...prompt, ...cont], max_tokens: 1, temperature: 0, echo: true, logprobs: 1, return_tokens_as_token_ids: true,
       });
       const lps = (r as { choices?: { logprobs?: { token_logprobs?: (number | null)[] } }[] }).choices?.[0]?.logprobs?.token_logprobs;
@@ -145,19 +171,19 @@ export class OpenAIClient {
   }
 
   /**
-   * POST /v1/completions, retried on 429, 5xx and network errors: after the server's
+   * A POST to `path`, retried on 429, 5xx and network errors: after the server's
    * Retry-After when it sends one (at most a minute), else a jittered exponential backoff, so
    * that clients refused together do not come back together. A timeout is retried once: a
    * server that took the whole timeout is unlikely to answer the next in time.
    */
-  private async completions(ep: Endpoint, body: unknown): Promise<unknown> {
+  private async request(ep: Endpoint, path: string, body: unknown): Promise<unknown> {
     const retries = this.o.retries ?? 3;
     let backoff = this.o.backoffMs ?? 500, timeouts = 0;
     for (let attempt = 0; ; attempt++) {
       let wait = backoff * (0.5 + Math.random());
       ep.inFlight++;
       try {
-        return await this.post(ep.url, "/v1/completions", body);
+        return await this.post(ep.url, path, body);
       } catch (e) {
         const timedOut = (e as Error).name === "TimeoutError";
         const retryable = !(e instanceof OpenAIError) || e.status === 429 || (e.status ?? 0) >= 500;

@@ -28,6 +28,11 @@ export interface Policy {
   /** The weights' version (the learner's step); recorded with every trajectory. */
   readonly version?: number;
   generate(prompt: number[], params: SamplingParams): Promise<Completion>;
+  /**
+   * false: the ids are not what the model sampled but its text encoded again (a server that
+   * speaks only chat): fine to evaluate, never to train on.
+   */
+  readonly tokenExact?: boolean;
 }
 
 /**

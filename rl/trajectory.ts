@@ -42,6 +42,11 @@ export interface Trajectory {
    * the trajectory ran (asynchronous training), each turn sampled with the newest.
    */
   tokenVersions?: number[];
+  /**
+   * false: the generated ids are the reply's text encoded again, not what the model sampled (a
+   * chat-only server): an evaluation's record, never training data.
+   */
+  tokenExact?: false;
   /** Prompt, then every generated and observation token, in order. */
   tokens: number[];
   /** 1 on tokens the model generated, 0 on prompt and observations. */

@@ -96,3 +96,34 @@ export function pidAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * A TensorBoard event file read as TensorBoard reads it: TFRecord framing with each masked
+ * CRC-32C checked, each record decoded as tensorflow.Event from the .proto text (not from the
+ * writer's own schema). Throws on a bad checksum.
+ */
+export async function readEvents(file: string): Promise<{ step: number; wall_time: number; file_version?: string; scalars: Record<string, number> }[]> {
+  const { default: protobuf } = await import("protobufjs");
+  const { default: CRC32C } = await import("crc-32/crc32c.js");
+  const proto = `syntax = "proto3"; package tensorflow;
+    message Event { double wall_time = 1; int64 step = 2; oneof what { string file_version = 3; Summary summary = 5; } }
+    message Summary { message Value { string tag = 1; oneof value { float simple_value = 2; } } repeated Value value = 1; }`;
+  const Event = protobuf.parse(proto, { keepCase: true }).root.lookupType("tensorflow.Event");
+  const masked = (b: Uint8Array) => {
+    const c = CRC32C.buf(b) >>> 0;
+    return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
+  };
+  const buf = readFileSync(file);
+  const out = [];
+  for (let at = 0; at < buf.length;) {
+    const len = buf.subarray(at, at + 8);
+    if (buf.readUInt32LE(at + 8) !== masked(len)) throw new Error(`${file}: bad length checksum at byte ${at}`);
+    const n = Number(buf.readBigUInt64LE(at));
+    const data = buf.subarray(at + 12, at + 12 + n);
+    if (buf.readUInt32LE(at + 12 + n) !== masked(data)) throw new Error(`${file}: bad data checksum at byte ${at}`);
+    const e = Event.toObject(Event.decode(data), { longs: Number }) as { step?: number; wall_time: number; file_version?: string; summary?: { value?: { tag: string; simple_value: number }[] } };
+    out.push({ step: e.step ?? 0, wall_time: e.wall_time, file_version: e.file_version, scalars: Object.fromEntries((e.summary?.value ?? []).map((v) => [v.tag, v.simple_value])) });
+    at += 12 + n + 4;
+  }
+  return out;
+}

@@ -19,16 +19,18 @@ export class EnginePolicy implements Policy {
   }
 }
 
-export type PolicySpec = { kind: "replay" } | { kind: "engine"; name: string } | { kind: "openai"; urls: string[]; model: string };
+/** OpenAI-compatible servers: completions with token ids, or (`chat`) chat completions only. */
+export type OpenAISpec = { kind: "openai"; urls: string[]; model: string; chat?: boolean };
+export type PolicySpec = { kind: "replay" } | { kind: "engine"; name: string } | OpenAISpec;
 
-export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string } {
+export function parsePolicySpec(model: string): { kind: "replay" } | { kind: "native"; dir: string } | OpenAISpec {
   if (model === "replay:gold") return { kind: "replay" };
   if (model.startsWith("native:") && model.length > 7) return { kind: "native", dir: model.slice(7) };
   // The name follows the last colon: it may hold '/' (vLLM serves a model under its Hugging Face
   // id, "Qwen/Qwen3-8B"), and a URL may end in /v1; all digits there is a port without a name.
-  const m = /^openai:(https?:\/\/.+):([^:]+)$/.exec(model);
-  if (m && !/^\d+(\/.*)?$/.test(m[2])) return { kind: "openai", urls: m[1].split(","), model: m[2] };
-  throw new TypeError(`--model '${model}': expected replay:gold, native:CHECKPOINT_DIR or openai:URL[,URL…]:NAME (e.g. openai:http://host:8000/v1:Qwen/Qwen3-8B)`);
+  const m = /^openai(-chat)?:(https?:\/\/.+):([^:]+)$/.exec(model);
+  if (m && !/^\d+(\/.*)?$/.test(m[3])) return { kind: "openai", urls: m[2].split(","), model: m[3], ...(m[1] ? { chat: true } : {}) };
+  throw new TypeError(`--model '${model}': expected replay:gold, native:CHECKPOINT_DIR, openai:URL[,URL…]:NAME (e.g. openai:http://host:8000/v1:Qwen/Qwen3-8B) or openai-chat:URL:NAME`);
 }
 
 /** The policy one trajectory uses; `session` keeps an OpenAI trajectory on one endpoint. */
@@ -38,7 +40,7 @@ export function policyFor(spec: PolicySpec, task: Task, tok: Tokenizer, engine?:
   }
   if (spec.kind === "openai") {
     if (!openai) throw new TypeError("an openai policy needs its client");
-    return openai.session(session);
+    return spec.chat ? openai.chatSession(session, tok) : openai.session(session);
   }
   if (!engine) throw new TypeError(`policy ${spec.name} needs an engine`);
   return new EnginePolicy(engine, spec.name);

@@ -66,11 +66,11 @@ export function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
   });
 }
 
-/** "openai:NAME" → ["openai", NAME]; "native:DIR" → ["troupe.native", DIR]; else troupe.<kind>. */
+/** "openai:NAME" and "openai-chat:NAME" → ["openai", NAME]; "native:DIR" → ["troupe.native", DIR]; else troupe.<kind>. */
 function splitPolicyName(name: string): [string, string] {
   const i = name.indexOf(":");
   const kind = i < 0 ? name : name.slice(0, i);
-  return [kind === "openai" ? "openai" : `troupe.${kind}`, i < 0 ? name : name.slice(i + 1)];
+  return [kind === "openai" || kind === "openai-chat" ? "openai" : `troupe.${kind}`, i < 0 ? name : name.slice(i + 1)];
 }
 
 /** A child span around `fn`, ended with what `after` reads off the result. */
@@ -93,7 +93,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
   const tok = o.tokenizer;
   const stop = tok.specialId(IM_END);
   const rec: Trajectory = {
-    taskId: o.task.id, rolloutIndex: o.rolloutIndex ?? 0, policy: o.policy.name, policyVersion: o.policy.version,
+    taskId: o.task.id, rolloutIndex: o.rolloutIndex ?? 0, policy: o.policy.name, policyVersion: o.policy.version, ...(o.policy.tokenExact === false ? { tokenExact: false as const } : {}),
     tokens: [], mask: [], logprobs: [], tokenVersions: [], promptLength: 0, reward: 0, termination: "error", steps: 0,
     timings: { totalMs: 0, modelMs: 0, toolMs: 0, rewardMs: 0 },
   };

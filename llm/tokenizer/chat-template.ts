@@ -67,6 +67,25 @@ export function renderChatPieces(messages: ChatMessage[], opts: RenderOptions = 
   return out;
 }
 
+/**
+ * The messages of a rendered chat, for a server that takes messages rather than ids: each
+ * `<|im_start|>role\n…<|im_end|>` turn; a trailing generation prompt is dropped, and so are
+ * assistant turns' think blocks (a hosted model is not shown another model's reasoning).
+ */
+export function parseChatML(text: string): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const turn of text.split(IM_START).slice(1)) {
+    const nl = turn.indexOf("\n");
+    const role = turn.slice(0, nl < 0 ? turn.length : nl) as ChatMessage["role"];
+    const end = turn.indexOf(IM_END);
+    if (end < 0) continue;  // the generation prompt
+    let content = turn.slice(nl + 1, end);
+    if (role === "assistant") content = content.replace(/^<think>[\s\S]*?<\/think>\s*/, "");
+    out.push({ role, content });
+  }
+  return out;
+}
+
 /** The chat as one string (what Hugging Face's apply_chat_template returns with tokenize=False). */
 export function renderChat(messages: ChatMessage[], opts: RenderOptions = {}): string {
   return renderChatPieces(messages, opts).map((p) => p.text).join("");

@@ -127,6 +127,7 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
   if (needsRepro.length && !o.repro) throw new TypeError(`--select ${needsRepro.join(",")} needs --repro MODEL (who writes the reproduction tests)`);
   const verifierSpec = o.verifier ? parsePolicySpec(o.verifier) : undefined;
   if (verifierSpec?.kind === "replay") throw new TypeError("--verifier must be a model: native:CHECKPOINT_DIR or openai:URL:NAME");
+  if (verifierSpec?.kind === "openai" && verifierSpec.chat) throw new TypeError("--verifier needs the log-probs of its answers: openai:URL:NAME (completions with echo), not openai-chat");
   const reproSpec = o.repro ? parsePolicySpec(o.repro) : undefined;
   mkdirSync(o.out, { recursive: true });
   const path = (f: string) => join(o.out, f);
@@ -216,7 +217,7 @@ function makeSlots(cluster: Cluster, o: EvalOptions, policy: PolicySpec, tokeniz
   }));
 }
 
-type ModelSpec = { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string };
+type ModelSpec = { kind: "native"; dir: string } | { kind: "openai"; urls: string[]; model: string; chat?: boolean };
 
 /**
  * A model that judges or writes for the selection (the verifier, the reproduction tests' writer):
@@ -226,7 +227,8 @@ type ModelSpec = { kind: "native"; dir: string } | { kind: "openai"; urls: strin
 async function startModel(cluster: Cluster, name: string, spec: ModelSpec): Promise<Verifier & { policy: (key: string) => Policy }> {
   if (spec.kind === "openai") {
     const client = new OpenAIClient({ endpoints: spec.urls, model: spec.model });
-    return { name, scorer: client, policy: (key) => client.session(key), tokenizer: makeTokenizer("qwen3"), maxPromptTokens: 32768 - 8 };
+    const tokenizer = makeTokenizer("qwen3");
+    return { name, scorer: client, policy: (key) => (spec.chat ? client.chatSession(key, tokenizer) : client.session(key)), tokenizer, maxPromptTokens: 32768 - 8 };
   }
   const engine = await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" });
   const info = await engine.info();

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NativeWorker } from "../../gpu/index.js";
-import { OpenAIClient, OpenAIError, serveOpenAI } from "../../llm/index.js";
+import { encodeChat, IM_END, OpenAIClient, OpenAIError, parseChatML, Qwen3Tokenizer, renderChat, serveOpenAI, type ChatMessage } from "../../llm/index.js";
 import { parsePolicySpec } from "../../actors/index.js";
 import { TINY } from "../gpu/worker-helpers.js";
 
@@ -206,6 +206,43 @@ describe("OpenAI-compatible client", function () {
       else process.env.OPENAI_API_KEY = key;
       for (const s of [sglang, silent]) s.server.closeAllConnections?.();
       await Promise.all([sglang, silent].map((s) => new Promise((r) => s.server.close(r))));
+    }
+  });
+
+  it("a chat-only server: the prompt's ids become its messages, the reply's text is encoded again and marked not token-exact", async () => {
+    const tok = new Qwen3Tokenizer();
+    const messages: ChatMessage[] = [
+      { role: "system", content: "You fix bugs." },
+      { role: "user", content: "Fix it." },
+      { role: "assistant", content: "<think>\nlook first\n</think>\n\n<function=execute_bash><parameter=cmd>ls</parameter></function>" },
+      { role: "user", content: "<tool_response>\na.py\n</tool_response>" },
+    ];
+    // What a hosted model is shown: the turns, without the earlier reasoning.
+    const shown = messages.map((m) => (m.role === "assistant" ? { ...m, content: m.content.split("</think>\n\n")[1] } : m));
+    expect(parseChatML(renderChat(messages, { addGenerationPrompt: true }))).to.deep.equal(shown);
+    let got: Record<string, any> | undefined, path: string | undefined;
+    const chat = await listen((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        got = JSON.parse(body);
+        path = req.url;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: "Done: <function=finish><parameter=command>submit</parameter></function>" }, finish_reason: "stop" }] }));
+      });
+    });
+    try {
+      const policy = new OpenAIClient({ endpoints: [`${chat.url}/v1`], model: "gpt-x" }).chatSession("t", tok);
+      const c = await policy.generate(encodeChat(tok, messages, { addGenerationPrompt: true }).ids, { maxTokens: 200, temperature: 0.5 });
+      expect(path).to.equal("/v1/chat/completions");
+      expect(got).to.deep.include({ model: "gpt-x", messages: shown, max_tokens: 200, temperature: 0.5 });
+      expect(c.tokens).to.deep.equal([...tok.encode("Done: <function=finish><parameter=command>submit</parameter></function>"), tok.specialId(IM_END)]);
+      expect(c.finish).to.equal("stop");
+      expect(policy.tokenExact).to.equal(false);
+      expect(policy.name).to.equal("openai-chat:gpt-x");
+      expect(parsePolicySpec("openai-chat:https://api.example.com/v1:gpt-x")).to.deep.equal({ kind: "openai", urls: ["https://api.example.com/v1"], model: "gpt-x", chat: true });
+    } finally {
+      await new Promise((r) => chat.server.close(r));
     }
   });
 });

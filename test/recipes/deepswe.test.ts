@@ -4,7 +4,7 @@
 // corrupt one skipped with a message), and configs refused before anything starts.
 import { expect } from "chai";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -13,7 +13,7 @@ import { NativeWorker } from "../../gpu/index.js";
 import { PROFILES } from "../../recipes/index.js";
 import { serveOpenAI } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
-import { driver as runDriver, interruptDriver, ROOT, until } from "../helpers.js";
+import { driver as runDriver, interruptDriver, readEvents, ROOT, until } from "../helpers.js";
 import { descendants } from "../leftovers.js";
 
 const run = promisify(execFile);
@@ -73,6 +73,12 @@ describe("recipe deepswe (smoke profile)", function () {
     expect(existsSync(join(out, "checkpoints", "step-1", "model.safetensors"))).to.equal(true);
     expect(readFileSync(join(out, "plot.html"), "utf8")).to.match(/<svg/);
     expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).profile).to.equal("smoke");
+    // The same step for TensorBoard, under verl's and rLLM's names.
+    const events = await readEvents(join(out, readdirSync(out).find((f) => f.startsWith("events.out.tfevents."))!));
+    expect(events.map((e) => e.step)).to.deep.equal([0, 1]);
+    expect(events[0].file_version).to.equal("brain.Event:2");
+    expect(events[1].scalars).to.deep.include({ "critic/score/mean": 0.5, "batch/solve_partial": 2, "troupe/errors": 0 });
+    expect(events[1].scalars["actor/pg_loss"]).to.be.closeTo(row.loss, 1e-6 * Math.max(1, Math.abs(row.loss)));
   });
 
   it("two torch learners at ZeRO-3 train a step: identical replicas, and a checkpoint whose optimizer state is in two rank shards and an index", async () => {
@@ -320,6 +326,12 @@ describe("recipe deepswe (smoke profile)", function () {
     for (const x of after) expectTrained(x);
     expect(after[3].policy_versions).to.deep.equal([3]);
     expect(existsSync(join(out, "checkpoints", "step-4", "model.safetensors"))).to.equal(true);
+    // One event file, written again from the rows kept: each step once, as in metrics.jsonl.
+    const files = readdirSync(out).filter((f) => f.startsWith("events.out.tfevents."));
+    expect(files).to.have.length(1);
+    const events = (await readEvents(join(out, files[0]))).filter((e) => e.step > 0);
+    expect(events.map((e) => e.step)).to.deep.equal([1, 2, 3, 4]);
+    events.forEach((e, i) => expect(e.scalars["critic/score/mean"]).to.equal(Math.fround(after[i].reward_mean)));
   });
 
   it("kill -9 of the env and rollout actors' host during the rollout phase: the step still completes", async () => {
