@@ -1,7 +1,7 @@
 // `node driver.js serve` as an OpenAI user meets it: the official `openai` client against the
 // server over a saved checkpoint — models, completions and chat equal to the worker's own
 // greedy generation, streaming that adds up to the same text, concurrent requests batched into
-// one worker call, a bad request answered in OpenAI's error shape, SIGTERM ending it cleanly.
+// one worker call, a bad request answered in OpenAI's error shape, SIGTERM ending it and its worker.
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +11,7 @@ import OpenAI from "openai";
 import { NativeWorker } from "../../gpu/index.js";
 import { ByteTokenizer, encodeChat, END_OF_TEXT, IM_END } from "../../llm/index.js";
 import { ROOT, until } from "../helpers.js";
+import { descendants } from "../leftovers.js";
 
 const CONFIG = {
   vocab_size: new ByteTokenizer().vocabSize, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
@@ -93,8 +94,18 @@ describe("serve: an OpenAI-compatible server over a checkpoint", function () {
     const err = await client.chat.completions.create({ model: "org/tiny", messages: [], max_tokens: 4 }).then(() => undefined, (e) => e);
     expect(err).to.be.instanceOf(OpenAI.BadRequestError);
     expect(err.message).to.match(/messages must be a non-empty list/);
+    const worker = [...descendants(child.pid!).entries()].find(([, p]) => /troupe-worker/.test(p.args))?.[0];
+    expect(worker).to.be.a("number");
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     child.kill("SIGTERM");
-    expect(await exited).to.equal(0);
+    expect(await exited).to.equal(143);  // 128 + SIGTERM, as every command ends on a signal
+    await until("the server's worker to end", () => {
+      try {
+        process.kill(worker!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000);
   });
 });

@@ -302,6 +302,6 @@ describe("eval", function () {
     const r = await driver(["eval", "--tasks", "bundled:validation", "--model", "gpt:whatever", "--out", join(dir, "bad")]);
     expect(r.code).to.equal(2);
     expect(r.stderr.trim().split("\n")).to.have.length(1);
-    expect(r.stderr).to.match(/replay:gold, native:CHECKPOINT_DIR or openai:URL\[,URL…\]:NAME/);
+    expect(r.stderr).to.match(/replay:gold, native:CHECKPOINT_DIR, openai:URL\[,URL…\]:NAME .* or openai-chat:URL:NAME/);
   });
 });
