@@ -546,10 +546,16 @@ async function deepsweCommand(argv: string[]): Promise<number> {
     let file: Record<string, unknown> | undefined;
     if (values.config) {
       // YAML 1.2 reads JSON too: one parser for both kinds of file.
+      let text: string;
       try {
-        file = parseYaml(readFileSync(values.config as string, "utf8"));
+        text = readFileSync(values.config as string, "utf8");
       } catch (e) {
-        throw new UsageError(`--config ${values.config}: ${(e as Error).message.split("\n")[0]}`);
+        throw new UsageError(`--config ${values.config}: ${(e as Error).message}`);
+      }
+      try {
+        file = parseYaml(text);
+      } catch (e) {
+        throw new UsageError(`--config ${values.config}: not valid YAML or JSON: ${(e as Error).message.split("\n")[0].replace(/:$/, "")}`);
       }
       if (typeof file !== "object" || file === null || Array.isArray(file)) throw new UsageError(`--config ${values.config}: expected a mapping of settings at the top`);
     }
