@@ -204,7 +204,8 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
     return {
       tasks: all.length, trajectories: all.length * o.k, errors: all.reduce((a, r) => a + r.errors, 0),
       pass_at_1: mean((r) => r.pass_at_1), pass_at_k: mean((r) => r.pass_at_k), best_of_k: mean((r) => r.best_of_k?.reward ?? 0), rows: all, rolloutMs,
-      selectors, selected: Object.fromEntries(selectors.map((s) => [s, mean((r) => r.selected[s]?.reward ?? 0)])),
+      // A row written before selection rules existed (an older evaluation resumed) has none.
+      selectors, selected: Object.fromEntries(selectors.map((s) => [s, mean((r) => r.selected?.[s]?.reward ?? 0)])),
     };
   } finally {
     await cluster.shutdown();
@@ -314,7 +315,7 @@ export function summaryTable(s: EvalSummary): string {
   for (const r of s.rows) {
     const rewards = r.rewards.map((x) => (x === null ? "E" : String(x))).join(" ");
     const chosen = s.selectors.map((x, i) => {
-      const c = r.selected[x];
+      const c = r.selected?.[x];
       return (c ? `${c.reward} #${c.index}` : "-").padStart(cols[i]);
     });
     lines.push(`${r.task_id.padEnd(w)}  ${rewards.padEnd(rw)}  ${r.pass_at_1.toFixed(2).padStart(6)}  ${r.pass_at_k.toFixed(2).padStart(6)}  ${chosen.join("  ")}`);
