@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { LearnerGroupError, readPredictions, readTrajectories, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, TOY_VERIFIER, trainVerifier, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
-import { makeTokenizer, serveOpenAI, tokenizerForVocab } from "./llm/index.js";
+import { makeTokenizer, serveOpenAI, tokenizerForVocab, type TokenizerName } from "./llm/index.js";
 import { SELECTORS, type Selector } from "./rl/index.js";
 import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
@@ -246,12 +246,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parse(at < 0 ? [] : argv.slice(at), { port: { type: "string" }, host: { type: "string" }, name: { type: "string" }, backend: { type: "string" }, device: { type: "string" } });
   if (values.help) return help("serve");
   if (!dir || extra.length) throw new UsageError("serve: give one CHECKPOINT_DIR (node driver.js serve RUN_DIR/checkpoints/step-N)");
-  let vocab: number;
-  try {
-    vocab = (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { vocab_size: number }).vocab_size;
-  } catch (e) {
-    throw new UsageError(`serve: ${dir} is not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
-  }
+  const tokenizer = checkpointTokenizer(dir, "serve");
   const port = values.port === undefined ? 8000 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`serve: --port must be a port number, got ${values.port}`);
   const backend = (values.backend ?? "reference") as string, device = (values.device ?? "auto") as string;
@@ -262,7 +257,7 @@ async function serveCommand(argv: string[]): Promise<number> {
   try {
     await worker.load(dir, { optimizer: false });
     const name = (values.name as string | undefined) ?? basename(resolve(dir));
-    server = await serveOpenAI(worker, { model: name, port, host: (values.host as string | undefined) ?? "127.0.0.1", tokenizer: makeTokenizer(tokenizerForVocab(vocab)) });
+    server = await serveOpenAI(worker, { model: name, port, host: (values.host as string | undefined) ?? "127.0.0.1", tokenizer: makeTokenizer(tokenizer) });
     console.log(`serving ${dir} as '${name}' at ${server.url}/v1 (chat and completions; GET /health)`);
   } catch (e) {
     await worker.close();
@@ -481,19 +476,13 @@ async function verifierCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--recipe verifier: ${(e as Error).message}`);
   }
   const init = values.init as string | undefined;
-  const vocab = init ? (() => {
-    try {
-      return (JSON.parse(readFileSync(join(init, "config.json"), "utf8")) as { vocab_size: number }).vocab_size;
-    } catch (e) {
-      throw new UsageError(`--init ${init}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
-    }
-  })() : TOY_VERIFIER.vocab_size;
+  const tokenizer = init ? checkpointTokenizer(init, "--init") : tokenizerForVocab(TOY_VERIFIER.vocab_size);
   const out = (values.out as string | undefined) ?? `runs/verifier-${new Date().toISOString().replace(/[:.]/g, "-")}`;
   setInterruptNote("nothing is kept of a verifier's training cut short: run it again");
   let r;
   try {
     r = await trainVerifier({
-      trajectories: data.trajectories, tasks: await tasksFrom(spec), out, init, config: init ? undefined : TOY_VERIFIER, tokenizer: tokenizerForVocab(vocab), agentTokenizer: data.tokenizer,
+      trajectories: data.trajectories, tasks: await tasksFrom(spec), out, init, config: init ? undefined : TOY_VERIFIER, tokenizer, agentTokenizer: data.tokenizer,
       epochs: positiveInt("--recipe verifier: --epochs", values.epochs as string | undefined, 20), lr, heldOut, seed, cluster: values.cluster as string | undefined,
       progress: (l) => console.error(l),
     });
@@ -514,13 +503,21 @@ async function verifierCommand(argv: string[]): Promise<number> {
  */
 function initSets(dir: string | undefined): string[] {
   if (!dir) return [];
+  return [`model.init=${JSON.stringify(dir)}`, "warmup.epochs=0", `model.tokenizer=${checkpointTokenizer(dir, "--init")}`];
+}
+
+/**
+ * The tokenizer a checkpoint folder's vocabulary means (a Qwen3 vocabulary: Qwen3's BPE; none
+ * given: bytes); `what` names the folder in the error when it is not one.
+ */
+function checkpointTokenizer(dir: string, what: string): TokenizerName {
   let vocab: unknown;
   try {
     vocab = (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { vocab_size?: unknown }).vocab_size;
   } catch (e) {
-    throw new UsageError(`--init ${dir}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
+    throw new UsageError(`${what} ${dir}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
   }
-  return [`model.init=${JSON.stringify(dir)}`, "warmup.epochs=0", `model.tokenizer=${typeof vocab === "number" ? tokenizerForVocab(vocab) : "bytes"}`];
+  return typeof vocab === "number" ? tokenizerForVocab(vocab) : "bytes";
 }
 
 async function deepsweCommand(argv: string[]): Promise<number> {

@@ -36,7 +36,7 @@ class BadRequest extends Error {}
 export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promise<OpenAIServer> {
   const queue = new GenerationQueue(worker);
   let weightVersion = "0";
-  const stopIds = o.tokenizer ? [IM_END, END_OF_TEXT].map((s) => o.tokenizer!.encode(s)).filter((ids) => ids.length === 1).map((ids) => ids[0]) : [];
+  const stopIds = [IM_END, END_OF_TEXT].map((s) => o.tokenizer?.specialId(s)).filter((id): id is number => id !== undefined);
 
   async function completions(b: Record<string, any>, res: ServerResponse): Promise<void> {
     const prompt: number[] | undefined = Array.isArray(b.prompt) && b.prompt.every((x: unknown) => Number.isInteger(x)) ? b.prompt

@@ -14,6 +14,7 @@ import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, writevS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NativeWorker, WeightFileEntry, WeightRange } from "../../gpu/index.js";
+import { processGone } from "../../envs/index.js";
 import { broadcastOnCluster, pack, receiveOnCluster, unpack, type BroadcastOptions } from "../../runtime/index.js";
 
 interface BucketHeader {
@@ -155,20 +156,10 @@ function scratchFile(): string {
   if (!swept) {
     swept = true;
     for (const name of readdirSync(dir)) {
-      const pid = Number(name.startsWith(SCRATCH) ? name.slice(SCRATCH.length).split("-")[0] : NaN);
-      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(join(dir, name), { force: true });
+      if (name.startsWith(SCRATCH) && processGone(Number(name.slice(SCRATCH.length).split("-")[0]))) rmSync(join(dir, name), { force: true });
     }
   }
   return join(dir, `${SCRATCH}${process.pid}-${randomBytes(6).toString("hex")}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
 }
 
 /** A digest of every weight, in name order: equal digests mean bit-identical weights. */

@@ -28,7 +28,11 @@ export function ownerIsDead(owner: string | undefined): boolean {
   if (!owner) return false;
   const slash = owner.lastIndexOf("/");
   if (owner.slice(0, slash) !== hostname()) return false;
-  const pid = Number(owner.slice(slash + 1));
+  return processGone(Number(owner.slice(slash + 1)));
+}
+
+/** True when `pid` names no process of this host (false for what is not a pid). */
+export function processGone(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { makeTokenizer, OpenAIClient, tokenizerForVocab, type Policy, type Tokenizer, type TokenizerName } from "../../llm/index.js";
 import { EngineActorClass, EnginePolicy, parsePolicySpec, type Generator, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import { gradeTask, type BackendKind, type Task } from "../../envs/index.js";
-import { failed, passAtK, select, SELECTOR_NEEDS, type Candidate, type Selector, type Trajectory } from "../../rl/index.js";
+import { failed, passAtK, select, SELECTOR_NEEDS, SELECTORS, type Candidate, type Selector, type Trajectory } from "../../rl/index.js";
 import { init, stopping, type ActorHandle, type Cluster } from "../../runtime/index.js";
 import { progressBar, stderrProgress, type ProgressSink } from "../progress.js";
 import { readJsonl } from "../jsonl.js";
@@ -273,19 +273,16 @@ function taskResult(task: Task, trs: (Trajectory | null)[], k: number, model: st
     }]
     : []));
   const draw = taskDraw(task.id);
-  const choice = (s: Selector) => select(s, cands, draw);
-  const selected: TaskRow["selected"] = Object.fromEntries(selectors.map((s) => {
-    const chosen = choice(s);
-    return [s, chosen ? { index: chosen.index, reward: chosen.reward } : null];
-  }));
-  const by = [...selectors.filter((s) => s !== "oracle"), "regression" as const].find((s) => choice(s));
-  const best = by ? choice(by) : undefined;
-  const regression = choice("regression");
+  const choice = Object.fromEntries(SELECTORS.map((s) => [s, select(s, cands, draw)])) as Record<Selector, Candidate | undefined>;
+  const brief = (x: Candidate | undefined) => (x ? { index: x.index, reward: x.reward } : null);
+  const selected: TaskRow["selected"] = Object.fromEntries(selectors.map((s) => [s, brief(choice[s])]));
+  const by = [...selectors.filter((s) => s !== "oracle"), "regression" as const].find((s) => choice[s]);
+  const best = by ? choice[by] : undefined;
   const firstFailure = trs.find((t) => failed(t));
   const pick = best ? trs[best.index]! : trs.find((t) => t?.scoringError && t.patch !== undefined);
   const row: TaskRow = {
     task_id: task.id, k, rewards, reward: c / k, pass_at_1: passAtK(k, c, 1), pass_at_k: passAtK(k, c, k),
-    best_of_k: regression ? { index: regression.index, reward: regression.reward } : null,
+    best_of_k: brief(choice.regression),
     candidates: trs.map((t, index) => {
       const cand = cands.find((x) => x.index === index);
       return {
