@@ -8,7 +8,7 @@ import { toErrorData } from "./errors.js";
 import { Runtime } from "./runtime.js";
 import type { ActorRecord } from "./spec.js";
 import { actorSubject } from "./subjects.js";
-import { flushTracing, initTracingFromEnv, shutdownTracing } from "./tracing.js";
+import { flushTracing, initTracingFromEnv, SERVICE_NAME_ENV, shutdownTracing } from "./tracing.js";
 
 export type HostRequest = { op: "create"; rec: ActorRecord; url: string } | { op: "destroy"; id: string };
 export type HostReply = { op: "ready" } | { op: "created"; id: string } | { op: "failed"; id: string; error: ReturnType<typeof toErrorData> };
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   process.on("disconnect", () => process.exit(0));
-  await initTracingFromEnv();
+  await initTracingFromEnv(process.env, process.env[SERVICE_NAME_ENV] || "actors");
   const rt = await Runtime.connect(address, `troupe-host-${process.pid}`);
   const actors = new Map<string, { endpoint: Endpoint; instance: object }>();
 

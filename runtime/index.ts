@@ -15,7 +15,8 @@ export { parseClusterUrl, authFromEnv, type ClusterAddress, type ClusterAuth } f
 export { parseResources, detectResources, format as formatResources, type Resources } from "./resources.js";
 export type { ClusterInfo } from "./head.js";
 export { broadcastOnCluster, currentRuntime, dropReceiverOnCluster, receiveOnCluster } from "./runtime.js";
-export { setTracingEnabled, initTracingFromEnv, shutdownTracing, startSpan, type AppSpan } from "./tracing.js";
+export { setTracingEnabled, initTracingFromEnv, shutdownTracing, startSpan, otlpProtocol, OTLP_PROTOCOLS, type AppSpan, type OtlpProtocol } from "./tracing.js";
+export { readTraceLines, type TraceSpan } from "./trace-lines.js";
 export { onTeardown, setInterruptNote, stopping } from "./lifecycle.js";
 export type { Strategy } from "./scheduler.js";
 export { dropReceiver, sendBroadcast, receiveBroadcast, type BroadcastOptions, type BroadcastReceiver, type BroadcastStats } from "./broadcast.js";

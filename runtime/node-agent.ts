@@ -19,7 +19,7 @@ import { detectGpus, detectResources, type Resources } from "./resources.js";
 import { Runtime } from "./runtime.js";
 import { isDedicated, type ActorRecord, type NodeRecord } from "./spec.js";
 import { BUCKET, HEAD_ELECTED, heartbeat, nodeSubject, TASKS } from "./subjects.js";
-import { TRACES_FILE_ENV } from "./tracing.js";
+import { SERVICE_NAME_ENV, TRACES_FILE_ENV } from "./tracing.js";
 
 export interface NodeOptions {
   address: ClusterAddress;
@@ -222,7 +222,7 @@ export class NodeAgent {
     let host: Host;
     if (dedicated) {
       const gpus = this.allocGpus(rec.id, gpuDemand);
-      const env: Record<string, string> = { ...(o.env ?? {}) };
+      const env: Record<string, string> = { [SERVICE_NAME_ENV]: roleOf(rec.spec.export), ...(o.env ?? {}) };
       if (gpuDemand > 0) env.CUDA_VISIBLE_DEVICES = gpus.join(",");
       host = this.startHost(true, env);
     } else {
@@ -315,3 +315,11 @@ function range(n: number): number[] {
 }
 
 export { TRACES_FILE_ENV };
+
+/**
+ * A dedicated host's role for its spans' `service.name`: its actor's class in kebab case without
+ * "Actor" (EngineActor → engine). A shared host holds actors of several roles: "actors".
+ */
+function roleOf(name: string): string {
+  return name.replace(/Actor$/, "").replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/[^A-Za-z0-9-]+/g, "-").toLowerCase() || "actors";
+}

@@ -3,6 +3,7 @@
 // created at all (one boolean test per call), so the cost is near zero.
 import { appendFileSync } from "node:fs";
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Span, type TracerProvider } from "@opentelemetry/api";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { redactValue } from "./redact.js";
 
 let enabled = false;
@@ -18,27 +19,44 @@ export function setTracingEnabled(on: boolean): void {
 }
 
 export const TRACES_FILE_ENV = "TROUPE_TRACES_FILE";
+/** The `service.name` of a host process's spans, set by its node (the role of what it holds). */
+export const SERVICE_NAME_ENV = "TROUPE_SERVICE_NAME";
+
+/** What OTEL_EXPORTER_OTLP_PROTOCOL may say; the specification's default first. */
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json", "grpc"] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
+/** The traces' OTLP protocol from the standard variables (the traces-specific one first). */
+export function otlpProtocol(env: NodeJS.ProcessEnv = process.env): OtlpProtocol {
+  const name = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  const p = (env[name] ?? "").trim() || "http/protobuf";
+  if (!(OTLP_PROTOCOLS as readonly string[]).includes(p)) throw new Error(`${name}=${p}: the protocol must be one of ${OTLP_PROTOCOLS.join(", ")}`);
+  return p as OtlpProtocol;
+}
 
 /**
  * Starts the OpenTelemetry SDK when the environment asks for it: the standard OTEL_*
- * variables (OTLP over HTTP by default when an endpoint is set) and/or TROUPE_TRACES_FILE,
- * a JSONL file that any process of the run appends its spans to. Loaded lazily, so a
- * process that traces nothing never loads the SDK.
+ * variables (OTLP in the protocol OTEL_EXPORTER_OTLP_PROTOCOL names, headers from
+ * OTEL_EXPORTER_OTLP_HEADERS, both read as the specification says) and/or TROUPE_TRACES_FILE,
+ * a file of OTLP-JSON lines that any process of the run appends its spans to. Loaded lazily,
+ * so a process that traces nothing never loads the SDK. `role` names the process's
+ * `service.name` (troupe-ROLE) unless OTEL_SERVICE_NAME names one for every process.
  */
-export async function initTracingFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function initTracingFromEnv(env: NodeJS.ProcessEnv = process.env, role = "driver"): Promise<void> {
   if (enabled) return;
   const file = env[TRACES_FILE_ENV];
   const exporterName = env.OTEL_TRACES_EXPORTER;
   const otlp = !!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || (exporterName !== undefined && exporterName !== "none");
   if (!file && !otlp) return;
+  const protocol = otlp ? otlpProtocol(env) : undefined;
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const { BatchSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
   const processors = [];
-  if (file) processors.push(new BatchSpanProcessor(new JsonlFileExporter(file), { scheduledDelayMillis: 200 }));
-  if (otlp) {
-    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
-    processors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+  if (file) {
+    const { JsonTraceSerializer } = await import("@opentelemetry/otlp-transformer");
+    processors.push(new BatchSpanProcessor(new OtlpJsonFileExporter(file, (s) => JsonTraceSerializer.serializeRequest(s)), { scheduledDelayMillis: 200 }));
   }
+  if (protocol) processors.push(new BatchSpanProcessor(await otlpExporter(protocol)));
   // The process detector records the command line, where a cluster URL may carry a token: its
   // attributes go out redacted.
   const { envDetector, hostDetector, osDetector, processDetector } = await import("@opentelemetry/resources");
@@ -49,12 +67,21 @@ export async function initTracingFromEnv(env: NodeJS.ProcessEnv = process.env): 
     },
   };
   const sdk = new NodeSDK({
+    // The SDK's own `serviceName` would override OTEL_SERVICE_NAME; the user's choice wins.
+    ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: `troupe-${role}` }),
     spanProcessors: processors, metricReaders: [], logRecordProcessors: [], instrumentations: [],
     resourceDetectors: [envDetector, hostDetector, osDetector, redactedProcess],
   });
   sdk.start();
   enabled = true;
   shutdownHook = () => sdk.shutdown();
+}
+
+/** The OTLP exporter of one protocol; each reads its endpoint, headers and timeout from the environment. */
+async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
+  if (protocol === "grpc") return new (await import("@opentelemetry/exporter-trace-otlp-grpc")).OTLPTraceExporter();
+  if (protocol === "http/json") return new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter();
+  return new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter();
 }
 
 /** Exports the spans ended so far, without stopping (before slow clean-up that may be cut short). */
@@ -79,28 +106,19 @@ export async function shutdownTracing(): Promise<void> {
   }
 }
 
-/** Writes each finished span as one JSON line: readable without a collector. */
-export class JsonlFileExporter {
-  constructor(private path: string) {}
-  export(spans: ReadonlyArray<import("@opentelemetry/sdk-trace-base").ReadableSpan>, done: (r: { code: number; error?: Error }) => void): void {
+/**
+ * Appends each batch of finished spans as one line of OTLP-JSON (an ExportTraceServiceRequest,
+ * ids in hex as OTLP/JSON says): the format an OpenTelemetry Collector's file exporter writes and
+ * its `otlpjsonfile` receiver replays, readable here by `readTraceLines`.
+ */
+export class OtlpJsonFileExporter implements SpanExporter {
+  constructor(private path: string, private serialize: (spans: ReadableSpan[]) => Uint8Array | undefined) {}
+  export(spans: ReadableSpan[], done: (r: { code: number; error?: Error }) => void): void {
     try {
-      const lines = spans.map((s) =>
-        JSON.stringify({
-          traceId: s.spanContext().traceId,
-          spanId: s.spanContext().spanId,
-          parentSpanId: s.parentSpanContext?.spanId,
-          name: s.name,
-          kind: SpanKind[s.kind],
-          startTimeUnixNano: hrToNanos(s.startTime),
-          endTimeUnixNano: hrToNanos(s.endTime),
-          attributes: s.attributes,
-          status: s.status,
-          events: s.events.map((e) => ({ name: e.name, attributes: e.attributes })),
-          resource: s.resource.attributes,
-          pid: process.pid,
-        }),
-      );
-      if (lines.length) appendFileSync(this.path, lines.join("\n") + "\n");
+      if (spans.length) {
+        const bytes = this.serialize(spans);
+        if (bytes) appendFileSync(this.path, Buffer.from(bytes).toString("utf8") + "\n");
+      }
       done({ code: 0 });
     } catch (e) {
       done({ code: 1, error: e as Error });
@@ -108,10 +126,6 @@ export class JsonlFileExporter {
   }
   async shutdown(): Promise<void> {}
   async forceFlush(): Promise<void> {}
-}
-
-function hrToNanos([s, ns]: [number, number]): string {
-  return (BigInt(s) * 1_000_000_000n + BigInt(ns)).toString();
 }
 
 const tracer = () => trace.getTracer("troupe");

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser } from "@nats-io/nkeys";
-import { ConfigError, init, NodeAgent, RemoteMethodError, startNatsServer, actorClass, type Cluster } from "../runtime/index.js";
+import { ConfigError, init, NodeAgent, readTraceLines, RemoteMethodError, startNatsServer, actorClass, type Cluster, type TraceSpan } from "../runtime/index.js";
 import { Chain, Echo, ROOT, TASKS, until } from "./helpers.js";
 
 describe("stateless tasks", function () {
@@ -177,10 +177,10 @@ describe("tracing", function () {
     } finally {
       await cluster.shutdown();
     }
-    type S = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: string; pid: number };
+    type S = TraceSpan;
     const spans = await until("the hosts to flush their spans", () => {
       if (!existsSync(file)) return undefined;
-      const all = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as S);
+      const all = readTraceLines(readFileSync(file, "utf8"));
       return all.some((s) => s.name.endsWith(".echo") && s.kind === "CONSUMER") ? all : undefined;
     }, 10_000);
     const byId = new Map(spans.map((s) => [s.spanId, s]));
@@ -205,9 +205,9 @@ describe("tracing", function () {
       await cluster.shutdown();
     }
     const spans = await until("spans", () => {
-      const all = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+      const all = existsSync(file) ? readTraceLines(readFileSync(file, "utf8")) : [];
       return all.filter((s) => /\.fail( send)?$/.test(s.name)).length >= 2 ? all : undefined;
     }, 10_000);
-    for (const s of spans.filter((x: { name: string }) => /\.fail( send)?$/.test(x.name))) expect(s.status.code).to.equal(2);
+    for (const s of spans.filter((x) => /\.fail( send)?$/.test(x.name))) expect(s.status.code).to.equal(2);
   });
 });

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openBackend } from "../envs/index.js";
-import { init, redact, type Cluster } from "../runtime/index.js";
+import { init, readTraceLines, redact, type Cluster } from "../runtime/index.js";
 import { dockerEnv } from "./envs/helpers.js";
 import { driver } from "./helpers.js";
 
@@ -57,10 +57,11 @@ describe("secrets", function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(leaks(out, r.stdout + r.stderr)).to.deep.equal([]);
     // The spans were exported, their resource's command line redacted.
-    const spans = readFileSync(join(out, "traces.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    const driverSpan = spans.find((s) => (s.resource["process.command_args"] ?? []).includes("eval"));
+    const spans = readTraceLines(readFileSync(join(out, "traces.jsonl"), "utf8"));
+    const driverSpan = spans.find((s) => ((s.resource["process.command_args"] ?? []) as string[]).includes("eval"));
     expect(driverSpan, "a span of the eval's own process").to.not.equal(undefined);
-    expect(driverSpan.resource["process.command_args"]).to.include("nats://***@" + cluster.address.url.split("://")[1]);
+    expect(driverSpan!.service).to.equal("troupe-driver");
+    expect(driverSpan!.resource["process.command_args"]).to.include("nats://***@" + cluster.address.url.split("://")[1]);
     // --resume takes its flags from eval.json, which holds no credentials.
     expect(JSON.parse(readFileSync(join(out, "eval.json"), "utf8")).cluster).to.equal(`nats://***@${cluster.address.url.split("://")[1]}`);
     // The eval's actors were its own: they stopped with it, and their sandboxes went.

@@ -45,7 +45,8 @@ export interface TrajectoryOptions {
  * Runs one trajectory under an OpenTelemetry `invoke_agent` span (GenAI conventions): a `chat`
  * span per model call, an `execute_tool` span per tool call, a `reward` span, `rl.*`
  * attributes. Calls to env actors made inside carry the trace to their processes. Message
- * contents never go into spans.
+ * contents go into spans only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
+ * (`captureContent`).
  */
 export function runTrajectory(o: TrajectoryOptions): Promise<Trajectory> {
   const [provider, model] = splitPolicyName(o.policy.name);
@@ -71,6 +72,22 @@ function splitPolicyName(name: string): [string, string] {
   const i = name.indexOf(":");
   const kind = i < 0 ? name : name.slice(0, i);
   return [kind === "openai" || kind === "openai-chat" ? "openai" : `troupe.${kind}`, i < 0 ? name : name.slice(i + 1)];
+}
+
+/**
+ * Whether spans carry what was said, as the GenAI conventions' opt-in variable asks. Then a
+ * `chat` span's `gen_ai.input.messages` holds the turns added since the previous call (the whole
+ * history on each would make a trajectory's trace quadratic in its length; the first call's is
+ * the system and user prompt), its `gen_ai.output.messages` the decoded reply, and an
+ * `execute_tool` span the call's arguments and result.
+ */
+export function captureContent(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT ?? "").trim().toLowerCase() === "true";
+}
+
+/** Messages in the conventions' JSON form: a role and text parts. */
+function messagesJson(messages: { role: string; content: string; finish?: string }[]): string {
+  return JSON.stringify(messages.map((m) => ({ role: m.role, parts: [{ type: "text", content: m.content }], ...(m.finish ? { finish_reason: m.finish } : {}) })));
 }
 
 /** A child span around `fn`, ended with what `after` reads off the result. */
@@ -109,7 +126,10 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
   try {
     const problem = await o.env.reset(o.task);
     const scaffold = o.scaffold ?? "full";
-    const prompt = encodeChat(tok, scaffoldMessages(scaffold, problem, o.task.workdir), { addGenerationPrompt: true }).ids;
+    const messages = scaffoldMessages(scaffold, problem, o.task.workdir);
+    const prompt = encodeChat(tok, messages, { addGenerationPrompt: true }).ids;
+    const capture = captureContent();
+    let newTurns: { role: string; content: string }[] = messages;
     push(prompt, false);
     rec.promptLength = prompt.length;
     if (prompt.length > lim.maxPromptTokens) return finishRecord(rec, "context", t0);
@@ -121,8 +141,10 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
       const tm = Date.now();
       const out = await traced(`chat ${model}`, {
         "gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model, "gen_ai.usage.input_tokens": rec.tokens.length,
+        "gen_ai.input.messages": capture ? messagesJson(newTurns) : undefined,
       }, () => o.policy.generate(rec.tokens, { ...o.sampling, maxTokens: budget, stop: stop === undefined ? [] : [stop] }), (r, s) => s.set({
         "gen_ai.usage.output_tokens": r.tokens.length, "gen_ai.response.finish_reasons": [r.finish],
+        "gen_ai.output.messages": capture ? messagesJson([{ role: "assistant", content: tok.decode(r.tokens.filter((t) => t !== stop)), finish: r.finish }]) : undefined,
       }));
       rec.timings.modelMs += Date.now() - tm;
       rec.policyVersion = o.policy.version ?? rec.policyVersion;  // an engine reports it with each reply
@@ -142,8 +164,10 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
         const call = parsed.call;
         const step = await traced(`execute_tool ${call.name}`, {
           "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": call.name, "gen_ai.tool.call.id": `call_${rec.steps + 1}`,
+          "gen_ai.tool.call.arguments": capture ? JSON.stringify(call.params) : undefined,
         }, () => withDeadline(o.env.step(call), (o.env.stepTimeoutSec + lim.toolGraceSec) * 1000), (r, s) => s.set({
           "rl.tool.exit_code": r ? exitCodeOf(r.observation) : undefined, "rl.tool.error": r?.error, "rl.tool.timed_out": r === undefined,
+          "gen_ai.tool.call.result": capture && r ? r.observation : undefined,
         }));
         rec.timings.toolMs += Date.now() - tt;
         if (step === undefined) return finishRecord(rec, "tool_timeout", t0);
@@ -156,6 +180,7 @@ async function loop(o: TrajectoryOptions, provider: string, model: string): Prom
       const left = responseLeft();
       // The compact scaffold's budgets are small throughout: no notice (it would double every observation).
       if (scaffold === "full" && left < Math.max(1024, lim.maxResponseTokens / 10)) observation += budgetNotice(left);
+      newTurns = [{ role: "user", content: observation }];
       // Exactly the chat template's pieces: "\n" after the reply's <|im_end|>, the user turn, the next prompt.
       const obsIds = tok.encode(`${closed ? "" : IM_END}\n${IM_START}user\n${observation}${IM_END}\n${IM_START}assistant\n`);
       if (obsIds.length >= left) return finishRecord(rec, "context", t0);

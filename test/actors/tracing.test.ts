@@ -7,14 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EnvActorClass, RolloutActorClass } from "../../actors/index.js";
 import { goldReplies } from "../../envs/index.js";
-import { actorClass, init } from "../../runtime/index.js";
+import { actorClass, init, readTraceLines, type TraceSpan } from "../../runtime/index.js";
 import { dockerEnv, task } from "../envs/helpers.js";
 import { Echo } from "../helpers.js";
 import type { ScriptedEngine } from "../fixtures/scripted-engine.js";
 
 const Scripted = actorClass<typeof ScriptedEngine>(new URL("../fixtures/scripted-engine.js", import.meta.url), "ScriptedEngine");
 
-interface Span { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes: Record<string, unknown>; pid: number }
+type Span = TraceSpan;
 
 describe("trajectory tracing", function () {
   this.timeout(120_000);
@@ -37,7 +37,7 @@ describe("trajectory tracing", function () {
     }
     const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(info.traceparent ?? "");
     expect(m, info.traceparent).to.not.equal(null);
-    const spans: Span[] = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const spans: Span[] = readTraceLines(readFileSync(file, "utf8"));
     // The caller's producer span for the call is the parent the context names.
     const producer = spans.find((s) => s.spanId === m![2]);
     expect(producer, "the span named by traceparent").to.not.equal(undefined);
@@ -61,7 +61,7 @@ describe("trajectory tracing", function () {
     }
     expect(rec.reward).to.equal(1);
     expect(rec.policyVersion).to.equal(7);
-    const spans: Span[] = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const spans: Span[] = readTraceLines(readFileSync(file, "utf8"));
     const trace = spans.filter((s) => s.traceId === rec.traceId);
     const byId = new Map(trace.map((s) => [s.spanId, s]));
     const agent = trace.filter((s) => s.name === "invoke_agent troupe-swe");
@@ -100,5 +100,43 @@ describe("trajectory tracing", function () {
     const blob = JSON.stringify(trace.map((s) => s.attributes));
     expect(blob).to.not.include("<function=");
     expect(blob).to.not.include(t.problemStatement.slice(0, 30));
+  });
+
+  it("with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true, spans say what was said: the new turns and the reply of each chat, each tool's arguments and result", async () => {
+    const file = join(dir, "content-traces.jsonl");
+    const { tasks } = await dockerEnv();
+    const t = task(tasks, "textkit-005");
+    process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = "true";
+    const cluster = await init({ tracesFile: file });
+    let rec;
+    try {
+      const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
+      const engine = await cluster.actor(Scripted, [goldReplies(t)], { process: "dedicated" });
+      const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine }]);
+      rec = await rollout.run({ task: t, rolloutIndex: 0 });
+    } finally {
+      delete process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
+      await cluster.shutdown();
+    }
+    const trace = readTraceLines(readFileSync(file, "utf8")).filter((s) => s.traceId === rec.traceId);
+    const byStart = (a: Span, b: Span) => Number(BigInt(a.startTimeUnixNano) - BigInt(b.startTimeUnixNano));
+    const chats = trace.filter((s) => s.name.startsWith("chat ")).sort(byStart);
+    const tools = trace.filter((s) => s.name.startsWith("execute_tool ")).sort(byStart);
+    expect(chats).to.have.length(rec.steps);
+    type Msg = { role: string; parts: { type: string; content: string }[]; finish_reason?: string };
+    const input = (s: Span) => JSON.parse(s.attributes["gen_ai.input.messages"] as string) as Msg[];
+    const output = (s: Span) => JSON.parse(s.attributes["gen_ai.output.messages"] as string) as Msg[];
+    // The first call's input is the prompt; each later one's, the observation since.
+    expect(input(chats[0]).map((m) => m.role)).to.deep.equal(["system", "user"]);
+    expect(input(chats[0])[1].parts[0].content).to.include(t.problemStatement.slice(0, 30));
+    for (let i = 1; i < chats.length; i++) {
+      expect(input(chats[i]).map((m) => m.role)).to.deep.equal(["user"]);
+      expect(input(chats[i])[0].parts[0].content.startsWith(tools[i - 1].attributes["gen_ai.tool.call.result"] as string)).to.equal(true);
+    }
+    // Each reply is the scripted one, decoded, without its end token.
+    expect(chats.map((c) => output(c)[0].parts[0].content)).to.deep.equal(goldReplies(t).slice(0, chats.length));
+    expect(output(chats[0])[0]).to.include({ role: "assistant", finish_reason: "stop" });
+    const args = tools.map((s) => JSON.parse(s.attributes["gen_ai.tool.call.arguments"] as string) as Record<string, string>);
+    expect(args.some((a) => typeof a.command === "string")).to.equal(true);
   });
 });
