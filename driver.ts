@@ -5,7 +5,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { authFromEnv, ConfigError, formatResources, init, NodeAgent, onTeardown, parseClusterUrl, parseResources, redact, redactValue, setInterruptNote, stopping } from "./runtime/index.js";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { LearnerGroupError, readPredictions, readTrajectories, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, TOY_VERIFIER, trainVerifier, type DeepSWEConfig } from "./recipes/index.js";
+import { LearnerGroupError, readPredictions, readTrajectories, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, TOY_VERIFIER, trainVerifier, writeView, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
 import { makeTokenizer, serveOpenAI, tokenizerForVocab, type TokenizerName } from "./llm/index.js";
 import { SELECTORS, type Selector } from "./rl/index.js";
@@ -41,6 +41,8 @@ usage:
       a checkpoint in Hugging Face's consolidated layout, for transformers and vLLM
   node driver.js serve CHECKPOINT_DIR [--port N]
       an OpenAI-compatible server (completions, chat, streaming) over a checkpoint
+  node driver.js view RUN_DIR [--out FILE.html]
+      a run or an evaluation as one self-contained HTML page: curves, trajectories, traces
   node driver.js --help           (and --help after any command)
 
 shared flags:
@@ -135,6 +137,16 @@ COMMAND_HELP.serve = `usage: node driver.js serve CHECKPOINT_DIR [--port N] [--h
   POST /update_weights_from_disk as SGLang's. Concurrent requests with the same sampling are
   batched into one worker call. --port 0 (the default 8000 otherwise) takes a free port; the URL
   is printed. NAME (default: the folder's name) is the model's served name.
+`;
+
+COMMAND_HELP.view = `usage: node driver.js view RUN_DIR [--out FILE.html]
+  Writes one HTML file (default RUN_DIR/view.html) that opens offline in a browser: a deepswe
+  run's reward and solve-rate curves per step, or an evaluation's pass rates and selection
+  rules; a table of every trajectory (task, reward, termination, steps, tokens, policy version)
+  with filters; each trajectory as its conversation (decoded replies with the tool call each
+  made, observations, the final diff, the hidden tests' statuses) beside its trace as a
+  waterfall of spans; an evaluation's k candidates of a task side by side. #t=N in the URL
+  opens trajectory N.
 `;
 
 COMMAND_HELP.export = `usage: node driver.js export CHECKPOINT_DIR OUT [--dtype bf16|fp32] [--max-shard-size BYTES]
@@ -237,6 +249,23 @@ async function exportCommand(argv: string[]): Promise<number> {
   const init = existsSync(runConfig) ? (JSON.parse(readFileSync(runConfig, "utf8")) as { model?: { init?: string } }).model?.init : undefined;
   const r = await exportCheckpoint(src, out, { dtype, maxShardBytes, tokenizerFrom: init ? [init] : [] });
   console.log(`exported ${src} to ${out}: ${r.files.length} weight file(s) in ${dtype}, ${r.tokenizerFiles.length ? `tokenizer files ${r.tokenizerFiles.join(", ")}` : "no tokenizer files (none known for this model)"}`);
+  return 0;
+}
+
+async function viewCommand(argv: string[]): Promise<number> {
+  const at = argv.findIndex((a) => a.startsWith("-"));
+  const [dir, ...extra] = at < 0 ? argv : argv.slice(0, at);
+  const { values } = parse(at < 0 ? [] : argv.slice(at), { out: { type: "string" } });
+  if (values.help) return help("view");
+  if (!dir || extra.length) throw new UsageError("view: give one RUN_DIR (node driver.js view runs/deepswe-…)");
+  let r;
+  try {
+    r = writeView(dir, values.out as string | undefined);
+  } catch (e) {
+    if (e instanceof TypeError) throw new UsageError(`view: ${e.message}`);
+    throw e;
+  }
+  console.log(`wrote ${r.out}: ${r.trajectories} trajectories of ${r.tasks} tasks${r.steps ? `, ${r.steps} steps` : ""} (open it in a browser; it needs no network)`);
   return 0;
 }
 
@@ -631,6 +660,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === "score") return scoreCommand(rest);
   if (cmd === "export") return exportCommand(rest);
   if (cmd === "serve") return serveCommand(rest);
+  if (cmd === "view") return viewCommand(rest);
   if (cmd === "--recipe" || cmd.startsWith("--recipe=")) return recipeCommand(cmd.startsWith("--recipe=") ? [cmd.slice(9), ...rest] : rest);
   throw new UsageError(`unknown command '${cmd}' (see node driver.js --help)`);
 }

@@ -10,3 +10,4 @@ export { PROFILES, resolveConfig, DeepSWEConfigSchema, type DeepSWEConfig } from
 export { runDeepSWE, type RunOptions } from "./deepswe/run.js";
 export { repairEngines, syncEngines } from "./deepswe/crew.js";
 export { LearnerGroupError, type StepRow } from "./deepswe/step.js";
+export { loadRun, turnsOf, viewHtml, writeView, type Turn, type ViewData } from "./view/index.js";

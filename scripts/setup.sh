@@ -24,6 +24,8 @@ command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 # machine CMake takes the CUDA libtorch of the installed PyTorch instead (scripts/gpu-check.sh).
 [ -e /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake ] || ls /usr/lib/*/cmake/Torch/TorchConfig.cmake >/dev/null 2>&1 || need_apt+=(libtorch-dev)
 [ -e /usr/include/gloo/config.h ] || need_apt+=(libgloo-dev)
+# The run viewer's test opens its page in Debian's Chromium (playwright-core drives it; no browser download).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${need_apt[*]}: run as root, or: sudo apt-get install -y ${need_apt[*]}" >&2

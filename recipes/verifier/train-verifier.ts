@@ -80,7 +80,7 @@ export function verifierExamples(trajs: Trajectory[], tasks: Task[]): { examples
 
 /**
  * The trajectories of run or evaluation folders (their trajectories.jsonl), and the tokenizer
- * they are in: a byte model's ids never pass the byte vocabulary, Qwen3's text always does.
+ * they are in.
  */
 export function readTrajectories(dirs: string[]): { trajectories: Trajectory[]; tokenizer: TokenizerName } {
   const trajectories = dirs.flatMap((d) => {
@@ -88,8 +88,13 @@ export function readTrajectories(dirs: string[]): { trajectories: Trajectory[]; 
     if (!rows.length) throw new TypeError(`${d}: no trajectories (trajectories.jsonl is missing or empty)`);
     return rows;
   });
+  return { trajectories, tokenizer: tokenizerOfTrajectories(trajectories) };
+}
+
+/** The tokenizer trajectories are in: a byte model's ids never pass the byte vocabulary, Qwen3's text always does. */
+export function tokenizerOfTrajectories(trajectories: Trajectory[]): TokenizerName {
   const top = trajectories.reduce((m, t) => t.tokens.reduce((a, x) => (x > a ? x : a), m), 0);
-  return { trajectories, tokenizer: top < new ByteTokenizer().vocabSize ? "bytes" : "qwen3" };
+  return top < new ByteTokenizer().vocabSize ? "bytes" : "qwen3";
 }
 
 /** Tasks split in two by a seeded draw: the held-out share (at least one task when there are two). */
