@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { LearnerGroupError, readPredictions, readTrajectories, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, TOY_VERIFIER, trainVerifier, writeView, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
-import { makeTokenizer, serveOpenAI, tokenizerForVocab, type TokenizerName } from "./llm/index.js";
+import { makeTokenizer, modelTokenizer, serveOpenAI, tokenizerForVocab, writeTokenizerFiles, type TokenizerName } from "./llm/index.js";
 import { SELECTORS, type Selector } from "./rl/index.js";
 import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
@@ -99,7 +99,7 @@ COMMAND_HELP.score = `usage: node driver.js score --tasks SPEC --predictions FIL
 COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k N] [--parallel N] [--out DIR]
                          [--backend auto|docker|local] [--cluster URL] [--temperature T] [--max-steps N]
                          [--max-response-tokens N] [--select RULE[,RULE…]] [--verifier MODEL]
-                         [--repro MODEL] [--repro-tests N]
+                         [--repro MODEL] [--repro-tests N] [--tokenizer DIR]
        node driver.js eval --resume DIR
   Runs k rollouts of MODEL on every task of SPEC over N env actors and reports pass@1 (the mean
   over k), pass@k and what each selection RULE picks among the k (test-time scaling):
@@ -123,6 +123,8 @@ COMMAND_HELP.eval = `usage: node driver.js eval --tasks SPEC --model MODEL [--k 
   openai:URL[,URL…]:NAME (OpenAI-compatible servers with token ids, e.g. vLLM, SGLang; NAME may
   hold '/'; the Qwen3 tokenizer; OPENAI_API_KEY sent when set), or openai-chat:URL:NAME (a
   chat-only API, e.g. a hosted model: the reply's text encoded again, not token-exact).
+  --tokenizer DIR: the model folder whose tokenizer.json an openai model's ids are in (default:
+  Qwen3's); a native checkpoint uses its own tokenizer files, else its vocabulary's.
   DIR (default runs/eval-<time>) receives results.jsonl (a row per task as soon as its k
   rollouts are in), trajectories.jsonl (with each final patch), traces.jsonl, and SWE-bench's
   predictions.jsonl and report.json. --resume DIR continues a crashed evaluation with the same
@@ -153,7 +155,9 @@ COMMAND_HELP.export = `usage: node driver.js export CHECKPOINT_DIR OUT [--dtype 
   Writes the checkpoint's weights (a run's RUN_DIR/checkpoints/step-N, sharded optimizer state
   or not) to the new folder OUT in Hugging Face's layout: config.json, model-0000K-of-0000N
   .safetensors of at most BYTES each (default 5 GiB) with model.safetensors.index.json, and the
-  tokenizer's files when the checkpoint or the run's model.init folder has them.
+  tokenizer's files: the checkpoint's own (Troupe's checkpoints carry them), else those its
+  vocabulary means (Qwen3's, from the run's model.init folder when it has them; a byte model's
+  tokenizer.json and Qwen3's chat template).
   --dtype  bf16 (default, Qwen3's published dtype) or fp32 (the master weights bit for bit)
 `;
 
@@ -244,10 +248,11 @@ async function exportCommand(argv: string[]): Promise<number> {
   const problem = exportProblem(src, out);
   if (problem) throw new UsageError(problem);
   const maxShardBytes = positiveInt("--max-shard-size", values["max-shard-size"] as string | undefined, 5 * 2 ** 30);
-  // A run's checkpoint: the tokenizer may be in the folder the run started from (model.init).
+  // An older checkpoint without tokenizer files: Qwen3's may be in the folder the run started from.
   const runConfig = join(src, "..", "..", "config.json");
   const init = existsSync(runConfig) ? (JSON.parse(readFileSync(runConfig, "utf8")) as { model?: { init?: string } }).model?.init : undefined;
-  const r = await exportCheckpoint(src, out, { dtype, maxShardBytes, tokenizerFrom: init ? [init] : [] });
+  const tokenizer = checkpointTokenizer(src, "export");
+  const r = await exportCheckpoint(src, out, { dtype, maxShardBytes, writeTokenizer: (d) => writeTokenizerFiles(tokenizer, d, init) });
   console.log(`exported ${src} to ${out}: ${r.files.length} weight file(s) in ${dtype}, ${r.tokenizerFiles.length ? `tokenizer files ${r.tokenizerFiles.join(", ")}` : "no tokenizer files (none known for this model)"}`);
   return 0;
 }
@@ -360,14 +365,14 @@ async function validateCommand(argv: string[]): Promise<number> {
 }
 
 /** The flags an evaluation runs with, kept in DIR/eval.json so that --resume DIR runs the same. */
-const EVAL_FLAGS = ["tasks", "model", "k", "parallel", "backend", "cluster", "temperature", "max-steps", "max-response-tokens", "select", "verifier", "repro", "repro-tests"] as const;
+const EVAL_FLAGS = ["tasks", "model", "k", "parallel", "backend", "cluster", "temperature", "max-steps", "max-response-tokens", "select", "verifier", "repro", "repro-tests", "tokenizer"] as const;
 
 async function evalCommand(argv: string[]): Promise<number> {
   const parsed = parse(argv, {
     tasks: { type: "string" }, model: { type: "string" }, k: { type: "string" }, parallel: { type: "string" }, out: { type: "string" },
     backend: { type: "string" }, cluster: { type: "string" }, temperature: { type: "string" }, "max-steps": { type: "string" },
     "max-response-tokens": { type: "string" }, resume: { type: "string" }, select: { type: "string" }, verifier: { type: "string" },
-    repro: { type: "string" }, "repro-tests": { type: "string" },
+    repro: { type: "string" }, "repro-tests": { type: "string" }, tokenizer: { type: "string" },
   });
   if (parsed.values.help) return help("eval");
   const resume = parsed.values.resume as string | undefined;
@@ -387,6 +392,10 @@ async function evalCommand(argv: string[]): Promise<number> {
   const select = values.select === undefined ? undefined : (values.select as string).split(",").map((x) => x.trim());
   const unknown = select?.filter((x) => !(SELECTORS as readonly string[]).includes(x));
   if (unknown?.length || select?.length === 0) throw new UsageError(`eval: --select ${unknown?.join(",") ?? ""}: rules are ${SELECTORS.join(", ")}`);
+  const tokenizer = values.tokenizer as string | undefined;
+  if (tokenizer !== undefined && tokenizer !== "qwen3" && tokenizer !== "bytes" && !existsSync(join(tokenizer, "tokenizer.json"))) {
+    throw new UsageError(`eval: --tokenizer ${tokenizer}: not qwen3, bytes, or a model folder holding a tokenizer.json`);
+  }
   const tasks = await tasksFrom(values.tasks as string);
   const backend = values.backend as string | undefined;
   await backendWithImages(backend, tasks);
@@ -403,7 +412,7 @@ async function evalCommand(argv: string[]): Promise<number> {
       tasks, model: values.model as string, k: int("k", 1), parallel: int("parallel", 2), out, backend: backend as BackendKind | undefined,
       cluster: values.cluster as string | undefined, temperature, maxSteps: int("max-steps", 50),
       maxResponseTokens: int("max-response-tokens", 32768), resume: !!resume, select: select as Selector[] | undefined, verifier: values.verifier as string | undefined,
-      repro: values.repro as string | undefined, reproTests: int("repro-tests", 2),
+      repro: values.repro as string | undefined, reproTests: int("repro-tests", 2), tokenizer,
     });
   } catch (e) {
     if (e instanceof TypeError) throw new UsageError(`eval: ${e.message}`);
@@ -532,21 +541,19 @@ async function verifierCommand(argv: string[]): Promise<number> {
  */
 function initSets(dir: string | undefined): string[] {
   if (!dir) return [];
-  return [`model.init=${JSON.stringify(dir)}`, "warmup.epochs=0", `model.tokenizer=${checkpointTokenizer(dir, "--init")}`];
+  return [`model.init=${JSON.stringify(dir)}`, "warmup.epochs=0", `model.tokenizer=${JSON.stringify(checkpointTokenizer(dir, "--init"))}`];
 }
 
 /**
- * The tokenizer a checkpoint folder's vocabulary means (a Qwen3 vocabulary: Qwen3's BPE; none
- * given: bytes); `what` names the folder in the error when it is not one.
+ * The tokenizer of a checkpoint folder: its own tokenizer.json, else what its vocabulary means
+ * (llm's modelTokenizer); `what` names the folder in the error when it is not one.
  */
 function checkpointTokenizer(dir: string, what: string): TokenizerName {
-  let vocab: unknown;
   try {
-    vocab = (JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { vocab_size?: unknown }).vocab_size;
+    return modelTokenizer(dir);
   } catch (e) {
     throw new UsageError(`${what} ${dir}: not a checkpoint folder (no readable config.json: ${(e as Error).message})`);
   }
-  return typeof vocab === "number" ? tokenizerForVocab(vocab) : "bytes";
 }
 
 async function deepsweCommand(argv: string[]): Promise<number> {

@@ -1,5 +1,5 @@
 // gpu/: the native learner worker and its client. Usable from a plain script (no NATS).
-export { exportCheckpoint, exportProblem, TOKENIZER_FILES, type ExportOptions, type ExportResult } from "./export.js";
+export { exportCheckpoint, exportProblem, type ExportOptions, type ExportResult } from "./export.js";
 export { WorkerCrashedError, WorkerError } from "./errors.js";
 export { encodeFrame, FrameReader, type Frame, type WireArray, type WireTensor } from "./protocol.js";
 export {

@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { GenerateOptions, Generation, NativeWorker } from "../gpu/index.js";
 import { GenerationQueue } from "./batcher.js";
 import { SAMPLING_DEFAULTS } from "./policy.js";
-import { encodeChat, END_OF_TEXT, IM_END, type ChatMessage, type Tokenizer } from "./tokenizer/index.js";
+import { encodeChat, END_OF_TEXT, HFTokenizer, IM_END, type ChatMessage, type Tokenizer } from "./tokenizer/index.js";
 
 export interface ServeOptions {
   model: string;
@@ -68,7 +68,11 @@ export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promis
     if (!Array.isArray(messages) || !messages.length || !messages.every((m) => ["system", "user", "assistant", "tool"].includes(m?.role) && typeof m.content === "string")) {
       throw new BadRequest("messages must be a non-empty list of {role: system|user|assistant|tool, content: string}");
     }
-    const { ids: prompt } = encodeChat(tok, messages, { addGenerationPrompt: true });
+    // The model folder's own template when its tokenizer has one (a server needs no assistant mask).
+    const enableThinking = typeof b.chat_template_kwargs?.enable_thinking === "boolean" ? b.chat_template_kwargs.enable_thinking as boolean : undefined;
+    const prompt = tok instanceof HFTokenizer && tok.hasChatTemplate
+      ? tok.encode(tok.applyChatTemplate(messages, { addGenerationPrompt: true, enableThinking }))
+      : encodeChat(tok, messages, { addGenerationPrompt: true, enableThinking }).ids;
     const g = await queue.generate(prompt, sampling(b, stopIds));
     const ids = Array.from(g.tokens);
     const body = g.finish === "stop" && stopIds.includes(ids[ids.length - 1]) ? ids.slice(0, -1) : ids;

@@ -5,6 +5,8 @@
 // supervised on gold demonstrations (a model from scratch never finds a reward on SWE tasks);
 // `smoke` is the laptop's pipeline in a minute (a tiny model that learns nothing, two tasks of two
 // rollouts per step): what the tests and benches run when they check a mechanism, not learning.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../../runtime/index.js";
 
@@ -12,7 +14,10 @@ const Model = z.strictObject({
   /** A checkpoint folder to start from (a real Qwen3 folder included); else `config`, random. */
   init: z.string().optional(),
   config: z.record(z.string(), z.unknown()).optional(),
-  tokenizer: z.enum(["qwen3", "bytes"]),
+  /** "bytes", "qwen3", or a model folder whose tokenizer.json (and chat template) to use. */
+  tokenizer: z.string().refine((t) => t === "bytes" || t === "qwen3" || existsSync(join(t, "tokenizer.json")), {
+    message: "must be bytes, qwen3, or a folder holding a tokenizer.json",
+  }),
   seed: z.number().int().default(1),
 });
 

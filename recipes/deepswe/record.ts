@@ -7,6 +7,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LearnerActor } from "../../actors/index.js";
+import { writeTokenizerFiles } from "../../llm/index.js";
 import type { Trajectory } from "../../rl/index.js";
 import type { ActorHandle } from "../../runtime/index.js";
 import type { DeepSWEConfig } from "./config.js";
@@ -113,6 +114,8 @@ export class RunRecord {
     const tmp = join(this.checkpoints, `.step-${step}.tmp`);
     rmSync(tmp, { recursive: true, force: true });
     await Promise.all(learners.map((l) => l.save(tmp)));
+    // The tokenizer's files go with the weights: the folder then serves and exports as it is.
+    writeTokenizerFiles(this.config.model.tokenizer, tmp, this.config.model.init);
     rmSync(join(this.checkpoints, `step-${step}`), { recursive: true, force: true });
     renameSync(tmp, join(this.checkpoints, `step-${step}`));
   }

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeTokenizer, OpenAIClient, tokenizerForVocab, type Policy, type Tokenizer, type TokenizerName } from "../../llm/index.js";
+import { makeTokenizer, modelTokenizer, OpenAIClient, type Policy, type Tokenizer, type TokenizerName } from "../../llm/index.js";
 import { EngineActorClass, EnginePolicy, parsePolicySpec, type Generator, type PolicySpec, type RolloutActor, type RolloutJob } from "../../actors/index.js";
 import { gradeTask, type BackendKind, type Task } from "../../envs/index.js";
 import { failed, passAtK, select, SELECTOR_NEEDS, SELECTORS, type Candidate, type Selector, type Trajectory } from "../../rl/index.js";
@@ -36,6 +36,8 @@ export interface EvalOptions {
   maxResponseTokens?: number;
   /** Continue the evaluation in `out`: tasks with a row in results.jsonl are not run again. */
   resume?: boolean;
+  /** The tokenizer of an OpenAI-compatible model (default qwen3): a model folder, for a model that is not Qwen3. */
+  tokenizer?: TokenizerName;
   /** Progress lines (default: stderr). */
   progress?: ProgressSink;
   /**
@@ -152,7 +154,8 @@ export async function runEval(o: EvalOptions): Promise<EvalSummary> {
     if (todo.length) {
       const engine = spec.kind === "native" ? await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" }) : undefined;
       const policy: PolicySpec = spec.kind === "native" ? { kind: "engine", name: o.model } : spec;
-      const tokenizer = engine ? tokenizerForVocab((await engine.info()).vocabSize) : "qwen3";
+      // A checkpoint's own tokenizer files, else its vocabulary's; an API's model: --tokenizer, else Qwen3's.
+      const tokenizer = spec.kind === "native" ? modelTokenizer(spec.dir) : (o.tokenizer ?? "qwen3");
       const slots = await makeSlots(cluster, o, policy, tokenizer, engine);
       const agentTok = makeTokenizer(tokenizer);
       const verifier = verifierSpec ? await startModel(cluster, o.verifier!, verifierSpec as ModelSpec) : undefined;
@@ -233,7 +236,7 @@ async function startModel(cluster: Cluster, name: string, spec: ModelSpec): Prom
   }
   const engine = await cluster.actor(EngineActorClass, [{ checkpoint: spec.dir }], { process: "dedicated" });
   const info = await engine.info();
-  return { name, scorer: engine, policy: () => new EnginePolicy(engine, name), tokenizer: makeTokenizer(tokenizerForVocab(info.vocabSize)), maxPromptTokens: (info.maxPositions || 32768) - 8 };
+  return { name, scorer: engine, policy: () => new EnginePolicy(engine, name), tokenizer: makeTokenizer(modelTokenizer(spec.dir)), maxPromptTokens: (info.maxPositions || 32768) - 8 };
 }
 
 /**

@@ -1,6 +1,11 @@
-// Tokenizers and Qwen3's chat template, against ids and strings known from Qwen3's own files.
+// Tokenizers and Qwen3's chat template, against ids and strings known from Qwen3's own files;
+// the hand renderer against Qwen3's real template run by @huggingface/jinja; a model folder's
+// files through @huggingface/tokenizers, the byte tokenizer's among them.
 import { expect } from "chai";
-import { ByteTokenizer, encodeChat, Qwen3Tokenizer, renderChat, type ChatMessage } from "../../llm/index.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ByteTokenizer, encodeChat, HFTokenizer, makeTokenizer, modelTokenizer, Qwen3Tokenizer, renderChat, writeTokenizerFiles, type ChatMessage, type RenderOptions } from "../../llm/index.js";
 
 describe("tokenizers and the chat template", function () {
   const qwen = new Qwen3Tokenizer();
@@ -70,5 +75,49 @@ describe("tokenizers and the chat template", function () {
     expect(mask.length).to.equal(ids.length);
     const kept = ids.filter((_, i) => mask[i] === 1);
     expect(qwen.decode(kept)).to.equal("Let me look.<|im_end|>");
+  });
+
+  // Conversations that take every branch of Qwen3's template the agent uses (tools aside).
+  const CHATS: [ChatMessage[], RenderOptions][] = [
+    [[{ role: "system", content: "sys" }, { role: "user", content: "hi" }], { addGenerationPrompt: true }],
+    [[{ role: "user", content: "hi" }], { addGenerationPrompt: true, enableThinking: false }],
+    [[{ role: "system", content: "s" }, { role: "user", content: "q1" }, { role: "assistant", content: "<think>\nr1\n</think>\n\na1" }, { role: "user", content: "q2" }, { role: "assistant", content: "<think>\nr2\n</think>\n\na2" }], {}],
+    [[{ role: "user", content: "q1" }, { role: "assistant", content: "a1" }, { role: "tool", content: "out1" }, { role: "tool", content: "out2" }, { role: "assistant", content: "a2" }], {}],
+    [[{ role: "user", content: "q1" }, { role: "assistant", content: "a1", reasoning_content: "because" }], {}],
+    [[{ role: "user", content: "q" }, { role: "assistant", content: "a" }, { role: "user", content: "<tool_response>\nx\n</tool_response>" }, { role: "assistant", content: "<think>\nr\n</think>\n\nb" }], { addGenerationPrompt: true }],
+  ];
+
+  it("the hand renderer (kept for the token-exact assistant mask) gives what Qwen3's own template gives under @huggingface/jinja", () => {
+    expect(qwen.hasChatTemplate).to.equal(true);
+    for (const [msgs, o] of CHATS) expect(renderChat(msgs, o), JSON.stringify(msgs)).to.equal(qwen.applyChatTemplate(msgs, o));
+  });
+
+  it("a model folder's tokenizer.json and template: the byte tokenizer's files give ByteTokenizer's ids under @huggingface/tokenizers", () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-tok-"));
+    try {
+      expect(writeTokenizerFiles("bytes", dir)).to.deep.equal(["tokenizer.json", "tokenizer_config.json"]);
+      const hf = new HFTokenizer(dir);
+      const bytes = new ByteTokenizer();
+      expect(hf.vocabSize).to.equal(bytes.vocabSize);
+      const texts = ["hé", "def f(x):\n    return x ** 2  # ünïcödé ✓ 中文 🎉\n\n\tend  ", renderChat(CHATS[2][0], { addGenerationPrompt: true }), "<think>\n\n</think>\n\n<|endoftext|>"];
+      for (const t of texts) {
+        expect(hf.encode(t), t).to.deep.equal(bytes.encode(t));
+        expect(hf.decode(bytes.encode(t))).to.equal(t);
+      }
+      for (const sp of ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>"]) expect(hf.specialId(sp)).to.equal(bytes.specialId(sp));
+      expect(hf.applyChatTemplate(CHATS[0][0], CHATS[0][1])).to.equal(renderChat(CHATS[0][0], CHATS[0][1]));
+      // A folder with a tokenizer.json is its own tokenizer; without one, its config's vocabulary says.
+      expect(modelTokenizer(dir)).to.equal(dir);
+      expect(makeTokenizer(dir).encode("añb")).to.deep.equal(bytes.encode("añb"));
+      const bare = join(dir, "bare");
+      writeTokenizerFiles("qwen3", bare);
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ vocab_size: 151936 }));
+      rmSync(join(dir, "tokenizer.json"));
+      expect(modelTokenizer(dir)).to.equal("qwen3");
+      expect(new HFTokenizer(bare).encode("Hello world!")).to.deep.equal([9707, 1879, 0]);
+      expect(() => new HFTokenizer(join(dir, "nothing"))).to.throw(/nothing: no tokenizer\.json/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { weightsDigest } from "../../actors/index.js";
 import { NativeWorker } from "../../gpu/index.js";
 import { PROFILES } from "../../recipes/index.js";
-import { serveOpenAI } from "../../llm/index.js";
+import { ByteTokenizer, HFTokenizer, modelTokenizer, serveOpenAI } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
 import { driver as runDriver, interruptDriver, readEvents, ROOT, until } from "../helpers.js";
 import { descendants } from "../leftovers.js";
@@ -71,6 +71,13 @@ describe("recipe deepswe (smoke profile)", function () {
     expect(trajs.filter((t) => t.policy === "learner").map((t) => t.policyVersion)).to.deep.equal([0, 0]);
     expect(trajs.filter((t) => t.policy === "replay:gold").map((t) => t.reward)).to.deep.equal([1, 1]);
     expect(existsSync(join(out, "checkpoints", "step-1", "model.safetensors"))).to.equal(true);
+    // The checkpoint carries its tokenizer: the byte model's, as a tokenizer.json that any
+    // tokenizers library reads into the same ids, with the chat template it was trained on.
+    const ck = join(out, "checkpoints", "step-1");
+    expect(modelTokenizer(ck)).to.equal(ck);
+    const text = "<|im_start|>user\nfix ünïcode<|im_end|>\n";
+    expect(new HFTokenizer(ck).encode(text)).to.deep.equal(new ByteTokenizer().encode(text));
+    expect(new HFTokenizer(ck).hasChatTemplate).to.equal(true);
     expect(readFileSync(join(out, "plot.html"), "utf8")).to.match(/<svg/);
     expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).profile).to.equal("smoke");
     // The same step for TensorBoard, under verl's and rLLM's names.
@@ -401,6 +408,7 @@ describe("recipe deepswe (smoke profile)", function () {
       [["--profile", "desktop"], /laptop, cluster, smoke/],
       [["--set", "learner.zero=2"], /learner\.zero: stage 2 needs learner\.backend=torch/],
       [["--set", "learner.zero=4"], /learner\.zero/],
+      [["--set", `model.tokenizer=${join(dir, "ck")}`], /model\.tokenizer: must be bytes, qwen3, or a folder holding a tokenizer\.json/],
       [["--set", "learner.backend=torch", "--set", "learner.zero=3", "--set", "learners=2", "--set", "async.enabled=true"], /stage 3 with async\.enabled in hybrid mode/],
     ] as const) {
       const r = await driver(["--recipe", "deepswe", ...args, "--out", join(dir, "bad")]);
