@@ -4,12 +4,12 @@
 // one worker call, a bad request answered in OpenAI's error shape, SIGTERM ending it and its worker.
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { NativeWorker } from "../../gpu/index.js";
-import { ByteTokenizer, encodeChat, END_OF_TEXT, IM_END } from "../../llm/index.js";
+import { ByteTokenizer, encodeChat, END_OF_TEXT, IM_END, writeTokenizerFiles } from "../../llm/index.js";
 import { ROOT, until } from "../helpers.js";
 import { descendants } from "../leftovers.js";
 
@@ -17,6 +17,17 @@ const CONFIG = {
   vocab_size: new ByteTokenizer().vocabSize, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
   head_dim: 16, max_position_embeddings: 4096, rope_theta: 10000, tie_word_embeddings: true,
 };
+
+/** `node driver.js serve DIR` on a free port, once it prints its URL. */
+async function serve(ckpt: string, name: string): Promise<{ child: ChildProcess; url: string; client: OpenAI }> {
+  const child = spawn(process.execPath, ["driver.js", "serve", ckpt, "--port", "0", "--name", name], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  await until("the server's URL", () => /at (http:\/\/\S+\/v1)/.test(out), 60_000);
+  const url = /at (http:\/\/\S+\/v1)/.exec(out)![1];
+  return { child, url, client: new OpenAI({ baseURL: url, apiKey: "unused", maxRetries: 0 }) };
+}
 
 describe("serve: an OpenAI-compatible server over a checkpoint", function () {
   this.timeout(120_000);
@@ -27,13 +38,7 @@ describe("serve: an OpenAI-compatible server over a checkpoint", function () {
     reference = await NativeWorker.start();
     await reference.init(CONFIG, { seed: 3, initStd: 0.3 });
     await reference.save(join(dir, "ckpt"), { optimizer: false });
-    child = spawn(process.execPath, ["driver.js", "serve", join(dir, "ckpt"), "--port", "0", "--name", "org/tiny"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    await until("the server's URL", () => /at (http:\/\/\S+\/v1)/.test(out), 60_000);
-    url = /at (http:\/\/\S+\/v1)/.exec(out)![1];
-    client = new OpenAI({ baseURL: url, apiKey: "unused", maxRetries: 0 });
+    ({ child, url, client } = await serve(join(dir, "ckpt"), "org/tiny"));
   });
   after(async () => {
     if (child.exitCode === null) child.kill("SIGKILL");
@@ -56,6 +61,25 @@ describe("serve: an OpenAI-compatible server over a checkpoint", function () {
     const body = stops.includes(want[want.length - 1]) ? want.slice(0, -1) : want;
     expect(chat.choices[0].message).to.deep.include({ role: "assistant", content: tok.decode(body) });
     expect(chat.choices[0].finish_reason).to.equal(body.length < want.length ? "stop" : "length");
+  });
+
+  it("a folder with its own tokenizer.json and chat_template.jinja: chats are rendered by that template under jinja", async () => {
+    const ck = join(dir, "templated");
+    await reference.save(ck, { optimizer: false });
+    writeTokenizerFiles("bytes", ck);
+    writeFileSync(join(ck, "chat_template.jinja"), "{% for m in messages %}<|im_start|>{{ m.role | upper }}: {{ m.content }}<|im_end|>{% endfor %}{% if add_generation_prompt %}<|im_start|>A:{% endif %}");
+    const s = await serve(ck, "templated");
+    try {
+      const chat = await s.client.chat.completions.create({ model: "templated", messages: [{ role: "user", content: "say hi" }], max_tokens: 8, temperature: 0 });
+      const prompt = tok.encode("<|im_start|>USER: say hi<|im_end|><|im_start|>A:");
+      expect(chat.usage?.prompt_tokens).to.equal(prompt.length);
+      const stops = [IM_END, END_OF_TEXT].map((x) => tok.encode(x)[0]);
+      const want = await greedy(prompt, 8, stops);
+      expect(chat.choices[0].message.content).to.equal(tok.decode(stops.includes(want[want.length - 1]) ? want.slice(0, -1) : want));
+    } finally {
+      s.child.kill("SIGTERM");
+      await until("the server to stop", () => s.child.exitCode !== null || s.child.signalCode !== null, 20_000);
+    }
   });
 
   it("streaming: the chunks add up to the reply, the last one says why it ended", async () => {
