@@ -1,6 +1,7 @@
 // The viewer's page: one self-contained HTML file (inline style and script, the run's data as
-// JSON inside it; nothing fetched). The table draws rows a page at a time and a trajectory's
-// conversation and waterfall only when it is opened, so a run of thousands stays quick.
+// JSON inside it; nothing fetched). The table draws rows a page at a time; a trajectory's
+// conversation, diff, tests and spans sit in a JSON element of their own, parsed only when it is
+// opened, so a run of thousands loads no more than its table.
 import type { ViewData } from "./load.js";
 
 /** JSON that is safe inside a <script> element (no "</script>", no "<!--"). */
@@ -27,7 +28,8 @@ export function viewHtml(data: ViewData): string {
 <table id="table"><thead><tr><th>#</th><th>task</th><th>rollout</th><th>step</th><th>reward</th><th>termination</th><th>steps</th><th>tokens</th><th>generated</th><th>version</th></tr></thead><tbody></tbody></table>
 <button id="more">show more</button>
 <section id="detail" hidden></section>
-<script id="data" type="application/json">${scriptJson(data)}</script>
+<script id="data" type="application/json">${scriptJson({ ...data, trajectories: data.trajectories.map(({ turns: _t, spans: _s, patch: _p, tests: _x, ...row }) => row) })}</script>
+${data.trajectories.map((t) => `<script id="d-${t.i}" type="application/json">${scriptJson({ turns: t.turns, spans: t.spans, patch: t.patch, tests: t.tests })}</script>`).join("\n")}
 <script>${SCRIPT}</script>
 </body></html>
 `;
@@ -68,6 +70,8 @@ svg text{font-size:11px}
 const SCRIPT = String.raw`
 const D = JSON.parse(document.getElementById("data").textContent);
 const T = D.trajectories;
+const details = new Map();
+const detail = (i) => details.get(i) || details.set(i, JSON.parse(document.getElementById("d-" + i).textContent)).get(i);
 const $ = (id) => document.getElementById(id);
 const el = (tag, attrs, ...kids) => { const e = document.createElement(tag); for (const [k, v] of Object.entries(attrs || {})) { if (k === "class") e.className = v; else if (k === "onclick") e.onclick = v; else e.setAttribute(k, v); } for (const k of kids) e.append(k instanceof Node ? k : String(k ?? "")); return e; };
 const PAGE = 100;
@@ -185,13 +189,13 @@ function candidates(t) {
     grid.append(el("div", { class: "cand" + (c.chosen_by.length ? " chosen" : "") },
       el("b", {}, "candidate " + c.index + (tr && tr.i === t.i ? " (this one)" : "")), el("div", {}, scores.join(" · ")),
       el("div", {}, c.chosen_by.length ? "chosen by " + c.chosen_by.join(", ") : "not chosen"),
-      tr ? el("a", { href: "#t=" + tr.i }, "open") : "", diffView(tr ? tr.patch : "")));
+      tr ? el("a", { href: "#t=" + tr.i }, "open") : "", diffView(tr ? detail(tr.i).patch : "")));
   }
   return el("div", {}, el("h3", {}, "Candidates of " + t.task + (row.submitted_by ? " (submitted: " + row.submitted_by + "'s choice)" : "")), grid);
 }
 function open(i) {
-  const t = T[i];
-  if (!t) return;
+  if (!T[i]) return;
+  const t = { ...T[i], ...detail(i) };
   if (location.hash !== "#t=" + i) history.replaceState(null, "", "#t=" + i);
   const det = $("detail");
   det.hidden = false;

@@ -16,6 +16,21 @@ const Scripted = actorClass<typeof ScriptedEngine>(new URL("../fixtures/scripted
 
 type Span = TraceSpan;
 
+/** One gold trajectory of textkit-005 through RolloutActor, EnvActor and a dedicated engine, traced into `file`. */
+async function tracedTrajectory(file: string, rolloutIndex: number) {
+  const { tasks } = await dockerEnv();
+  const t = task(tasks, "textkit-005");
+  const cluster = await init({ tracesFile: file });
+  try {
+    const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
+    const engine = await cluster.actor(Scripted, [goldReplies(t)], { process: "dedicated" });
+    const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine }]);
+    return { t, rec: await rollout.run({ task: t, rolloutIndex }) };
+  } finally {
+    await cluster.shutdown();
+  }
+}
+
 describe("trajectory tracing", function () {
   this.timeout(120_000);
   let dir: string;
@@ -47,18 +62,7 @@ describe("trajectory tracing", function () {
 
   it("gives each trajectory one trace: invoke_agent → chat / execute_tool / reward, through three actors in several processes", async () => {
     const file = join(dir, "traces.jsonl");
-    const { tasks } = await dockerEnv();
-    const t = task(tasks, "textkit-005");
-    const cluster = await init({ tracesFile: file });
-    let rec;
-    try {
-      const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
-      const engine = await cluster.actor(Scripted, [goldReplies(t)], { process: "dedicated" });
-      const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine }]);
-      rec = await rollout.run({ task: t, rolloutIndex: 3 });
-    } finally {
-      await cluster.shutdown();
-    }
+    const { t, rec } = await tracedTrajectory(file, 3);
     expect(rec.reward).to.equal(1);
     expect(rec.policyVersion).to.equal(7);
     const spans: Span[] = readTraceLines(readFileSync(file, "utf8"));
@@ -104,19 +108,12 @@ describe("trajectory tracing", function () {
 
   it("with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true, spans say what was said: the new turns and the reply of each chat, each tool's arguments and result", async () => {
     const file = join(dir, "content-traces.jsonl");
-    const { tasks } = await dockerEnv();
-    const t = task(tasks, "textkit-005");
     process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = "true";
-    const cluster = await init({ tracesFile: file });
-    let rec;
+    let t, rec;
     try {
-      const env = await cluster.actor(EnvActorClass, [{ maxSteps: 20 }]);
-      const engine = await cluster.actor(Scripted, [goldReplies(t)], { process: "dedicated" });
-      const rollout = await cluster.actor(RolloutActorClass, [{ env, policy: { kind: "engine", name: "scripted:gold" }, engine }]);
-      rec = await rollout.run({ task: t, rolloutIndex: 0 });
+      ({ t, rec } = await tracedTrajectory(file, 0));
     } finally {
       delete process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
-      await cluster.shutdown();
     }
     const trace = readTraceLines(readFileSync(file, "utf8")).filter((s) => s.traceId === rec.traceId);
     const byStart = (a: Span, b: Span) => Number(BigInt(a.startTimeUnixNano) - BigInt(b.startTimeUnixNano));

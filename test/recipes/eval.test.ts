@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { NativeWorker } from "../../gpu/index.js";
 import { goldReplies, loadTasks, renderToolCall, validateTask, type Task } from "../../envs/index.js";
 import { runEval } from "../../recipes/index.js";
-import { IM_START, Qwen3Tokenizer, ScriptedPolicy, serveOpenAI } from "../../llm/index.js";
+import { ByteTokenizer, IM_START, Qwen3Tokenizer, ScriptedPolicy, serveOpenAI, writeTokenizerFiles } from "../../llm/index.js";
 import { dockerEnv } from "../envs/helpers.js";
 import { driver, jsonl, ROOT, until } from "../helpers.js";
 
@@ -296,6 +296,32 @@ describe("eval", function () {
     expect(bad.code).to.equal(2);
     expect(bad.stderr.trim().split("\n")).to.have.length(1);
     expect(bad.stderr).to.match(/bad\.jsonl:2: instance_id/);
+  });
+
+  it("openai with --tokenizer DIR: a model that is not Qwen3 (bytes, from a folder's tokenizer.json) gets its own ids", async () => {
+    const tokDir = join(dir, "byte-tokenizer");
+    writeTokenizerFiles("bytes", tokDir);
+    const w = await NativeWorker.start();
+    await w.init({ vocab_size: 261, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, max_position_embeddings: 8192, tie_word_embeddings: true }, { seed: 5 });
+    const srv = await serveOpenAI(w, { model: "bytes" });
+    try {
+      const out = join(dir, "openai-bytes");
+      const r = await driver(["eval", "--tasks", "bundled:validation", "--model", `openai:${srv.url}:bytes`, "--tokenizer", tokDir, "--k", "1", "--parallel", "2", "--max-steps", "2", "--max-response-tokens", "200", "--out", out]);
+      expect(r.code, r.stderr).to.equal(0);
+      const trajs = jsonl(join(out, "trajectories.jsonl"));
+      expect(trajs).to.have.length(8);
+      const bytes = new ByteTokenizer();
+      for (const t of trajs) {
+        expect(t.termination).to.be.oneOf(["context", "max_steps"]);
+        expect(Math.max(...t.tokens)).to.be.below(bytes.vocabSize);
+        expect(bytes.decode(t.tokens.slice(0, t.promptLength))).to.match(/^<\|im_start\|>system\n/);
+      }
+    } finally {
+      await srv.close();
+      await w.close();
+    }
+    const bad = await driver(["eval", "--tasks", "bundled:validation", "--model", "replay:gold", "--tokenizer", join(dir, "nowhere"), "--out", join(dir, "bad-tok")]);
+    expect([bad.code, bad.stderr.trim()]).to.deep.equal([2, `troupe: eval: --tokenizer ${join(dir, "nowhere")}: not qwen3, bytes, or a model folder holding a tokenizer.json`]);
   });
 
   it("a bad --model is a usage error in one line", async () => {

@@ -3,7 +3,7 @@
 // folder holds, filters, opens a trajectory's conversation, trace and candidates. Screenshots
 // go to test-output/ (kept after the run).
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -87,6 +87,25 @@ describe("the run viewer", function () {
       expect(problems).to.deep.equal([]);
     } finally {
       await page.context().close();
+    }
+    // A large run stays usable: 2,000 trajectories (this evaluation's, repeated), the table drawn
+    // 100 rows at a time, a trajectory's details parsed only when it is opened.
+    const big = join(dir, "big");
+    mkdirSync(big);
+    const text = readFileSync(join(out, "trajectories.jsonl"), "utf8");
+    const copies = Math.ceil(2000 / trs.length), n = copies * trs.length;
+    writeFileSync(join(big, "trajectories.jsonl"), text.repeat(copies));
+    expect((await driver(["view", big])).code).to.equal(0);
+    const { page: large, problems: largeProblems } = await open(join(big, "view.html"), `#t=${n - 1}`);
+    try {
+      expect(await large.textContent("#shown")).to.equal(`showing 100 of ${n}`);
+      expect(await large.locator("tbody tr").count()).to.equal(100);
+      await large.click("#more");
+      expect(await large.locator("tbody tr").count()).to.equal(200);
+      expect(await large.textContent("#detail-title")).to.include(trs[trs.length - 1].taskId);
+      expect(largeProblems).to.deep.equal([]);
+    } finally {
+      await large.context().close();
     }
     // A deep link opens the trajectory it names.
     const { page: linked } = await open(join(out, "view.html"), "#t=5");
