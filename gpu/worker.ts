@@ -113,6 +113,11 @@ export interface GenerateOptions {
   seed?: number;
   /** false: recompute the whole prefix for every token (a reference; slow). */
   useCache?: boolean;
+  /**
+   * Called after each decoding step with the prompts (by index) that took a token and the token
+   * each took, stop tokens included, while the batch is still generating.
+   */
+  onTokens?: (rows: number[], tokens: number[]) => void;
 }
 
 export interface Generation {
@@ -168,6 +173,8 @@ interface Pending {
   op: string;
   resolve: (f: Frame) => void;
   reject: (e: Error) => void;
+  /** Partial replies the request asked for, before its reply. */
+  partial?: (p: Record<string, unknown>) => void;
 }
 
 const live = new Set<ChildProcess>();
@@ -261,18 +268,22 @@ export class NativeWorker {
     const id = Number(f.header.id);
     const p = this.pending.get(id);
     if (!p) return;
+    if (f.header.ok && f.header.partial) {
+      p.partial?.(f.header.partial);
+      return;
+    }
     this.pending.delete(id);
     if (f.header.ok) p.resolve(f);
     else p.reject(new WorkerError(String(f.header.error?.code ?? "internal"), p.op, String(f.header.error?.message ?? "failed")));
   }
 
   /** One raw request; the typed methods below build on it. */
-  request(op: string, args: Record<string, unknown> = {}, tensors: Record<string, WireTensor> = {}): Promise<Frame> {
+  request(op: string, args: Record<string, unknown> = {}, tensors: Record<string, WireTensor> = {}, partial?: Pending["partial"]): Promise<Frame> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     const frame = encodeFrame({ id, op, args }, tensors);
     return new Promise<Frame>((resolve, reject) => {
-      this.pending.set(id, { op, resolve, reject });
+      this.pending.set(id, { op, resolve, reject, partial });
       for (const b of frame) this.child.stdin!.write(b);
     });
   }
@@ -308,8 +319,8 @@ export class NativeWorker {
   async generate(prompts: (Int32Array | number[])[], opts: GenerateOptions = {}): Promise<Generation[]> {
     const f = await this.request("generate", {
       max_tokens: opts.maxTokens ?? 256, temperature: opts.temperature ?? 1, top_p: opts.topP ?? 1, top_k: opts.topK ?? 0,
-      stop: opts.stop ?? [], seed: opts.seed ?? 0, use_cache: opts.useCache ?? true,
-    }, packSequences(prompts));
+      stop: opts.stop ?? [], seed: opts.seed ?? 0, use_cache: opts.useCache ?? true, stream: !!opts.onTokens,
+    }, packSequences(prompts), opts.onTokens && ((p) => opts.onTokens!(p.rows as number[], p.tokens as number[])));
     const lens = f.tensors.lengths.data as Int32Array;
     const toks = f.tensors.tokens.data as Int32Array;
     const lps = f.tensors.logprobs.data as Float32Array;

@@ -3,8 +3,8 @@
 // text, given a tokenizer), log-probs, `echo` (the prompt's tokens and their log-probs first,
 // as vLLM gives them: null for the first), vLLM's return_tokens_as_token_ids and
 // stop_token_ids; POST /v1/chat/completions (the model's chat template, given a tokenizer);
-// `stream: true` on both (server-sent events, one token's text a chunk, once the generation is
-// done: the worker generates a batch whole). Concurrent requests are batched into the worker
+// `stream: true` on both (server-sent events, each token's text sent as the worker samples it).
+// Concurrent requests are batched into the worker
 // (batcher.ts). POST /update_weights_from_disk takes new weights from a checkpoint folder as
 // SGLang's endpoint of that name does ({model_path, weight_version} → {success, message}), so a
 // training run can use this server as its engine; every completion then says which weights
@@ -42,15 +42,22 @@ export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promis
     const prompt: number[] | undefined = Array.isArray(b.prompt) && b.prompt.every((x: unknown) => Number.isInteger(x)) ? b.prompt
       : typeof b.prompt === "string" && o.tokenizer ? o.tokenizer.encode(b.prompt) : undefined;
     if (!prompt?.length) throw new BadRequest("prompt must be a non-empty list of token ids (or text, when the server has a tokenizer)");
-    const version = weightVersion;
-    const g: Generation = b.max_tokens === 0 ? { tokens: new Int32Array(0), logprobs: new Float32Array(0), finish: "length" } : await queue.generate(prompt, sampling(b, []));
+    const head = { id: `cmpl-${Date.now()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: o.model, weight_version: weightVersion };
+    const opts = sampling(b, []);
+    const none: Generation = { tokens: new Int32Array(0), logprobs: new Float32Array(0), finish: "length" };
+    if (b.stream) {
+      const sse = eventStream(res);
+      const text = new TextDeltas(o.tokenizer);
+      const send = (t: string, finish: string | null = null) => (t || finish) && sse.send({ ...head, choices: [{ index: 0, text: t, finish_reason: finish }] });
+      if (b.echo) send(o.tokenizer?.decode(prompt) ?? "");
+      const g = b.max_tokens === 0 ? none : await queue.generate(prompt, opts, (id) => send(text.push(id)));
+      send(text.flush());
+      send("", g.finish);
+      return sse.end();
+    }
+    const g = b.max_tokens === 0 ? none : await queue.generate(prompt, opts);
     const echoed = b.echo ? Array.from((await worker.logprobs([prompt]))[0], (x, i) => (i === 0 ? null : x)) : [];
     const ids = [...(b.echo ? prompt : []), ...Array.from(g.tokens)];
-    const head = { id: `cmpl-${Date.now()}`, object: "text_completion", created: Math.floor(Date.now() / 1000), model: o.model, weight_version: version };
-    if (b.stream) {
-      return stream(res, [...textDeltas(o.tokenizer, ids).map((text) => ({ ...head, choices: [{ index: 0, text, finish_reason: null }] })),
-        { ...head, choices: [{ index: 0, text: "", finish_reason: g.finish }] }]);
-    }
     reply(res, 200, {
       ...head,
       choices: [{
@@ -73,17 +80,22 @@ export async function serveOpenAI(worker: NativeWorker, o: ServeOptions): Promis
     const prompt = tok instanceof HFTokenizer && tok.hasChatTemplate
       ? tok.encode(tok.applyChatTemplate(messages, { addGenerationPrompt: true, enableThinking }))
       : encodeChat(tok, messages, { addGenerationPrompt: true, enableThinking }).ids;
+    const head = { id: `chatcmpl-${Date.now()}`, created: Math.floor(Date.now() / 1000), model: o.model, weight_version: weightVersion };
+    if (b.stream) {
+      const sse = eventStream(res);
+      const text = new TextDeltas(tok);
+      const send = (delta: Record<string, string>, finish: string | null = null) => sse.send({ ...head, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
+      const content = (t: string) => t && send({ content: t });
+      send({ role: "assistant", content: "" });
+      // A stop token ends the reply and is not part of it.
+      const g = await queue.generate(prompt, sampling(b, stopIds), (id) => stopIds.includes(id) || content(text.push(id)));
+      content(text.flush());
+      send({}, g.finish);
+      return sse.end();
+    }
     const g = await queue.generate(prompt, sampling(b, stopIds));
     const ids = Array.from(g.tokens);
     const body = g.finish === "stop" && stopIds.includes(ids[ids.length - 1]) ? ids.slice(0, -1) : ids;
-    const head = { id: `chatcmpl-${Date.now()}`, created: Math.floor(Date.now() / 1000), model: o.model, weight_version: weightVersion };
-    if (b.stream) {
-      return stream(res, [
-        { ...head, object: "chat.completion.chunk", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
-        ...textDeltas(tok, body).map((content) => ({ ...head, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }] })),
-        { ...head, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: g.finish }] },
-      ]);
-    }
     reply(res, 200, {
       ...head, object: "chat.completion",
       choices: [{
@@ -145,26 +157,34 @@ function sampling(b: Record<string, any>, stop: number[]): GenerateOptions {
 }
 
 /**
- * The text each token adds, decoded incrementally: a token that ends inside a multi-byte
+ * The text each token adds, decoded as tokens come: a token that ends inside a multi-byte
  * character adds nothing until the character is whole, so the pieces join to the whole text.
  */
-function textDeltas(tok: Tokenizer | undefined, ids: number[]): string[] {
-  if (!tok) return ids.map(() => "");
-  const out: string[] = [];
-  let emitted = "";
-  for (let i = 1; i <= ids.length; i++) {
-    const text = tok.decode(ids.slice(0, i));
-    if (text.endsWith("\uFFFD") && i < ids.length) continue;
-    out.push(text.slice(emitted.length));
-    emitted = text;
+class TextDeltas {
+  private pending: number[] = [];
+  constructor(private tok: Tokenizer | undefined) {}
+
+  push(id: number): string {
+    if (!this.tok) return "";
+    this.pending.push(id);
+    const text = this.tok.decode(this.pending);
+    if (text.endsWith("\uFFFD")) return "";
+    this.pending = [];
+    return text;
   }
-  return out;
+
+  /** What is held back at the end (bytes that never made a whole character). */
+  flush(): string {
+    const text = this.tok && this.pending.length ? this.tok.decode(this.pending) : "";
+    this.pending = [];
+    return text;
+  }
 }
 
-function stream(res: ServerResponse, chunks: unknown[]): void {
+/** Server-sent events: the head now, then each chunk as it is sent. */
+function eventStream(res: ServerResponse): { send: (chunk: unknown) => void; end: () => void } {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-  for (const c of chunks) res.write(`data: ${JSON.stringify(c)}\n\n`);
-  res.end("data: [DONE]\n\n");
+  return { send: (c) => res.write(`data: ${JSON.stringify(c)}\n\n`), end: () => res.end("data: [DONE]\n\n") };
 }
 
 function reply(res: ServerResponse, status: number, v: unknown): void {

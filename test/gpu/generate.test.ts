@@ -52,6 +52,22 @@ describe("native worker: generation", function () {
     expect(out[0].finish).to.equal("stop");
   });
 
+  it("streams: each step's tokens reach onTokens as they are sampled, adding up to what the reply holds", async () => {
+    const free = await w.generate(prompts, { maxTokens: 10, temperature: 0 });
+    const stop = [free[1].tokens[2]];
+    const seen: number[][] = prompts.map(() => []);
+    const steps: number[] = [];
+    const out = await w.generate(prompts, { maxTokens: 10, temperature: 0, stop, onTokens: (rows, tokens) => {
+      steps.push(rows.length);
+      rows.forEach((r, i) => seen[r].push(tokens[i]));
+    } });
+    expect(seen).to.deep.equal(out.map((g) => [...g.tokens]));
+    // One call per step, each with the sequences still going: the stopped one drops out.
+    expect(steps).to.have.length(10);
+    expect(steps[0]).to.equal(3);
+    expect(steps[steps.length - 1]).to.equal(out.filter((g) => g.finish === "length").length);
+  });
+
   it("ends at the model's context length, and refuses a prompt that already fills it", async () => {
     const long = sequences(1, 500, 64, 3)[0];  // TINY's context is 512
     const [g] = await w.generate([long], { maxTokens: 100, seed: 1 });

@@ -97,6 +97,16 @@ describe("serve: an OpenAI-compatible server over a checkpoint", function () {
     let completion = "";
     for await (const chunk of await client.completions.create({ model: "org/tiny", prompt: "abc", max_tokens: 10, temperature: 0, stream: true })) completion += chunk.choices[0]?.text ?? "";
     expect(completion).to.equal(tok.decode(await greedy(tok.encode("abc"), 10)));
+    // Tokens stream as they are sampled: when the first text arrives the worker is still
+    // generating that request (3,000 tokens), and the chunks still add up to the whole reply.
+    let first: { generating: number } | undefined, long = "";
+    for await (const chunk of await client.completions.create({ model: "org/tiny", prompt: "x", max_tokens: 3000, temperature: 0, stream: true })) {
+      const t = chunk.choices[0]?.text ?? "";
+      if (t && !first) first = (await (await fetch(url.replace(/\/v1$/, "/health"))).json()) as { generating: number };
+      long += t;
+    }
+    expect(first?.generating).to.equal(1);
+    expect(long).to.equal(tok.decode(await greedy(tok.encode("x"), 3000)));
   });
 
   it("requests that wait while the worker is busy go to it as one batch, each answered as alone", async () => {

@@ -88,11 +88,12 @@ GenOutput generate(Decoder& d, int64_t v, int64_t context, const std::vector<std
       }
     }
     std::vector<size_t> next_live;
-    std::vector<int32_t> feed;
+    std::vector<int32_t> feed, sampled;
     for (size_t i : live) {
       auto [tok, lp] = sample(last.data() + i * v, v, p, rngs[i]);
       out.tokens[i].push_back(tok);
       out.logprobs[i].push_back(lp);
+      sampled.push_back(tok);
       if (std::find(p.stop.begin(), p.stop.end(), tok) != p.stop.end()) {
         out.finish[i] = "stop";
         continue;
@@ -102,6 +103,7 @@ GenOutput generate(Decoder& d, int64_t v, int64_t context, const std::vector<std
         feed.push_back(tok);
       }
     }
+    if (p.on_tokens) p.on_tokens(live, sampled);
     live = std::move(next_live);
     if (p.use_cache && !live.empty()) {
       fed.resize(live.size() * v);

@@ -9,6 +9,7 @@
 // same weights, prompts and seed give the same tokens whichever backend runs the model.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct GenParams {
   std::vector<int32_t> stop;
   uint64_t seed = 0;
   bool use_cache = true;  // false: recompute every prefix (the reference the cache is tested against)
+  // Called after each decoding step with the sequences that took a token and the token each
+  // took (a stop token included): what a streaming caller sends on before the batch ends.
+  std::function<void(const std::vector<size_t>& rows, const std::vector<int32_t>& tokens)> on_tokens;
 };
 
 struct GenOutput {

@@ -235,6 +235,14 @@ Reply Worker::generate(const Frame& req) {
   p.use_cache = a.value("use_cache", true);
   if (p.max_tokens < 1) throw RequestError("bad_request", "max_tokens must be at least 1");
   if (p.top_p <= 0 || p.top_p > 1) throw RequestError("bad_request", "top_p must be in (0, 1]");
+  if (a.value("stream", false)) {
+    // Each step's tokens go out at once as a partial reply of this request (ok, no result),
+    // before the whole batch's reply: a server streams them to its clients as they come.
+    const json id = req.header.value("id", json());
+    p.on_tokens = [id](const std::vector<size_t>& rows, const std::vector<int32_t>& tokens) {
+      write_frame(1, {{"id", id}, {"ok", true}, {"partial", {{"rows", rows}, {"tokens", tokens}}}}, {});
+    };
+  }
   std::vector<std::vector<int32_t>> prompts;
   size_t at = 0;
   for (auto len : b.lengths) {

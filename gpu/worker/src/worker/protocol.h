@@ -3,7 +3,8 @@
 // The header names its tensors in order, {"name", "dtype": "f32"|"i32", "shape"}; their raw
 // little-endian bytes follow back to back, so tensors cost no per-element encoding.
 // Requests: {"id", "op", "args", "tensors"}. Replies: {"id", "ok": true, "result", "tensors"}
-// or {"id", "ok": false, "error": {"code", "message"}}.
+// or {"id", "ok": false, "error": {"code", "message"}}. A request that asks to stream (generate
+// with args.stream) also gets partial replies before its reply: {"id", "ok": true, "partial"}.
 #pragma once
 #include <cstdint>
 #include <map>
