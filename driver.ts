@@ -609,7 +609,7 @@ async function deepsweCommand(argv: string[]): Promise<number> {
   });
   const last = rows[rows.length - 1];
   console.log(`${rows.length} steps; last step reward ${last ? last.reward_mean.toFixed(3) : "-"}${last?.val_reward !== undefined ? `, validation ${last.val_reward.toFixed(3)}` : ""}`);
-  console.log(`run folder: ${out} (metrics.jsonl, trajectories.jsonl, traces.jsonl, checkpoints/, plot.html, a TensorBoard event file)`);
+  console.log(`run folder: ${out} (metrics.jsonl, trajectories.jsonl, traces.jsonl, checkpoints/, plot.html, a TensorBoard event file); read it with: node driver.js view ${out}`);
   return 0;
 }
 
