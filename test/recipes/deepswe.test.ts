@@ -26,7 +26,9 @@ const GUIDED = ["--set", "rollout.goldPerGroup=1"];
 /** Pids of the actor hosts under `root` that run a native worker, oldest first. */
 function workerHosts(root: number): number[] {
   const workers = [...descendants(root).values()].filter((p) => /troupe-worker/.test(p.args));
-  return [...new Set(workers.map((p) => p.ppid))].sort((a, b) => a - b);
+  // In the order they started: /proc's start time (pids wrap around on a busy machine), then pid.
+  const started = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[19]);
+  return [...new Set(workers.map((p) => p.ppid))].sort((a, b) => started(a) - started(b) || a - b);
 }
 
 const rows = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -275,7 +277,7 @@ describe("recipe deepswe (smoke profile)", function () {
     }
   });
 
-  it("async: kill -9 of the engine mid-run costs trajectories (infrastructure failures), the engine restarts and the run goes on", async () => {
+  it("async: kill -9 of the engine mid-run: the engine restarts in a new process and the run goes on", async () => {
     const out = join(dir, "async-engine-killed");
     const child = spawn(process.execPath, ["driver.js", "--recipe", "deepswe", ...TINY, ...GUIDED, "--set", "warmup.epochs=0", "--set", "schedule.steps=4", "--set", "mode=disaggregated",
       "--set", "async.enabled=true", "--out", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
@@ -299,12 +301,19 @@ describe("recipe deepswe (smoke profile)", function () {
       last = now;
       return busy;
     }, 120_000);
+    const killedAt = rows(out).length;
     process.kill(hosts[1], "SIGKILL");
+    // It comes back in a new host (engines restart without limit) while the run goes on.
+    const restarted = await until("the engine back, or the run over", () => (child.exitCode !== null ? "ended" : workerHosts(child.pid!).some((h) => !hosts.includes(h)) && "restarted"), 120_000);
     expect(await exited, stderr).to.equal(0);
     const all = rows(out);
     expect(all.map((x) => x.step)).to.deep.equal([1, 2, 3, 4]);
-    // What the engine was serving when it died, and what it refused until the next sync, failed.
-    expect(all.reduce((a, x) => a + x.errors + x.groups_failed, 0)).to.be.above(0);
+    if (killedAt < 3) expect(restarted, "the run had two steps left to go when the engine was killed").to.equal("restarted");
+    // The calls it was serving fail as infrastructure failures (not trained on), and so do those
+    // the restarted engine refuses until a sync or repair gives it the weights; a kill between
+    // two calls, with no call in that window, costs nothing (seen in CI): how many failed depends
+    // on where the kill lands. Either way no trajectory was trained on weights more than one
+    // version old.
     for (const row of all) expect(Object.keys(row.staleness).map(Number).every((s) => s <= 1)).to.equal(true);
   });
 
