@@ -5,7 +5,7 @@ import { basename, join } from "node:path";
 import { parseAction } from "../../envs/index.js";
 import { IM_END, makeTokenizer, parseChatML, type Tokenizer } from "../../llm/index.js";
 import type { Trajectory } from "../../rl/index.js";
-import { readTraceLines } from "../../runtime/index.js";
+import { readTraceLines, type TraceSpan } from "../../runtime/index.js";
 import type { TaskRow } from "../eval/eval.js";
 import { readJsonl } from "../jsonl.js";
 import { tokenizerOfTrajectories } from "../verifier/train-verifier.js";
@@ -116,8 +116,12 @@ function spansByTrace(file: string): Map<string, ViewSpan[]> {
   for (const [id, spans] of byTrace) {
     const t0 = spans.reduce((m, s) => (BigInt(s.startTimeUnixNano) < m ? BigInt(s.startTimeUnixNano) : m), BigInt(spans[0].startTimeUnixNano));
     const ms = (ns: string) => Number(BigInt(ns) - t0) / 1e6;
+    // A call's sending span names the actor's subject (troupe.a.<id>.method send); the span that
+    // received it names the class: the waterfall shows that name on both.
+    const received = new Map(spans.filter((s) => s.kind === "CONSUMER" && s.parentSpanId).map((s) => [s.parentSpanId!, s.name]));
+    const label = (s: TraceSpan) => (s.kind === "PRODUCER" && received.has(s.spanId) ? `${received.get(s.spanId)} send` : s.name);
     out.set(id, spans
-      .map((s) => ({ id: s.spanId, parent: s.parentSpanId, name: s.name, service: s.service, start: ms(s.startTimeUnixNano), ms: ms(s.endTimeUnixNano) - ms(s.startTimeUnixNano), error: s.status.code === 2 }))
+      .map((s) => ({ id: s.spanId, parent: s.parentSpanId, name: label(s), service: s.service, start: ms(s.startTimeUnixNano), ms: ms(s.endTimeUnixNano) - ms(s.startTimeUnixNano), error: s.status.code === 2 }))
       .sort((a, b) => a.start - b.start));
   }
   return out;
