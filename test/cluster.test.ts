@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createUser } from "@nats-io/nkeys";
 import { ConfigError, init, NodeAgent, readTraceLines, RemoteMethodError, startNatsServer, actorClass, type Cluster, type TraceSpan } from "../runtime/index.js";
-import { Chain, Echo, ROOT, TASKS, until } from "./helpers.js";
+import { callThroughTwoHosts, Echo, ROOT, TASKS, until } from "./helpers.js";
 
 describe("stateless tasks", function () {
   let cluster: Cluster;
@@ -169,14 +169,7 @@ describe("TLS and credentials from the environment, through the command line", f
 describe("tracing", function () {
   it("joins the caller's producer span and the actor's consumer span across three processes", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "troupe-trace-")), "traces.jsonl");
-    const cluster = await init({ tracesFile: file });
-    try {
-      const e = await cluster.actor(Echo, [], { process: "dedicated" });
-      const c = await cluster.actor(Chain, [e], { process: "dedicated" });
-      expect(await c.forward("traced")).to.equal("traced");
-    } finally {
-      await cluster.shutdown();
-    }
+    await callThroughTwoHosts({ tracesFile: file });
     type S = TraceSpan;
     const spans = await until("the hosts to flush their spans", () => {
       if (!existsSync(file)) return undefined;

@@ -3,7 +3,8 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { actorClass, type Cluster } from "../runtime/index.js";
+import { expect } from "chai";
+import { actorClass, init, type Cluster, type ClusterOptions } from "../runtime/index.js";
 import type * as Fixtures from "./fixtures/actors.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -14,6 +15,18 @@ export const Chain = actorClass<typeof Fixtures.Chain>(FIXTURES, "Chain");
 export const Broken = actorClass<typeof Fixtures.Broken>(FIXTURES, "Broken");
 export const Slow = actorClass<typeof Fixtures.Slow>(FIXTURES, "Slow");
 export const TASKS = new URL("./fixtures/tasks.js", import.meta.url);
+
+/** One call from this process through a Chain actor's host to an Echo actor's (three processes), on a cluster of its own. */
+export async function callThroughTwoHosts(opts: ClusterOptions = {}): Promise<void> {
+  const cluster = await init(opts);
+  try {
+    const e = await cluster.actor(Echo, [], { process: "dedicated" });
+    const c = await cluster.actor(Chain, [e], { process: "dedicated" });
+    expect(await c.forward("traced")).to.equal("traced");
+  } finally {
+    await cluster.shutdown();
+  }
+}
 
 /** `node driver.js ARGS` from the project's root; never throws: its exit code and output. */
 export function driver(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {

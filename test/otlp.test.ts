@@ -7,8 +7,8 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import protobuf from "protobufjs";
-import { init, OTLP_PROTOCOLS, otlpProtocol, readTraceLines, type OtlpProtocol, type TraceSpan } from "../runtime/index.js";
-import { Chain, Echo, until } from "./helpers.js";
+import { OTLP_PROTOCOLS, otlpProtocol, readTraceLines, type OtlpProtocol, type TraceSpan } from "../runtime/index.js";
+import { callThroughTwoHosts, until } from "./helpers.js";
 
 // The messages of opentelemetry/proto/collector/trace/v1 and trace/v1 a receiver needs (field
 // numbers as the OTLP specification gives them; fields left out are skipped when decoding).
@@ -105,14 +105,7 @@ describe("traces over OTLP", function () {
         process.env.OTEL_EXPORTER_OTLP_PROTOCOL = protocol;
         process.env.OTEL_EXPORTER_OTLP_HEADERS = `authorization=Bearer%20key-${protocol},x-unused=1`;
         process.env.OTEL_BSP_SCHEDULE_DELAY = "200";
-        const cluster = await init();
-        try {
-          const e = await cluster.actor(Echo, [], { process: "dedicated" });
-          const c = await cluster.actor(Chain, [e], { process: "dedicated" });
-          expect(await c.forward("over otlp")).to.equal("over otlp");
-        } finally {
-          await cluster.shutdown();
-        }
+        await callThroughTwoHosts();
         const spans = await until("the hosts' spans to arrive", () => (r.got.spans.some((s) => s.name.endsWith(".echo") && s.kind === "CONSUMER") ? r.got.spans : undefined), 15_000);
         if (protocol === "grpc") expect([...r.got.paths]).to.deep.equal(["/opentelemetry.proto.collector.trace.v1.TraceService/Export"]);
         else {
