@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { LearnerGroupError, readPredictions, readTrajectories, resolveConfig, runArith, runDeepSWE, runEval, scorePredictions, summaryTable, TOY_VERIFIER, trainVerifier, writeView, type DeepSWEConfig } from "./recipes/index.js";
 import { exportCheckpoint, exportProblem, NativeWorker, workerBackend, type WorkerBackend } from "./gpu/index.js";
-import { makeTokenizer, modelTokenizer, serveOpenAI, tokenizerForVocab, writeTokenizerFiles, type TokenizerName } from "./llm/index.js";
+import { isTokenizerName, makeTokenizer, modelTokenizer, serveOpenAI, tokenizerForVocab, writeTokenizerFiles, type TokenizerName } from "./llm/index.js";
 import { SELECTORS, type Selector } from "./rl/index.js";
 import { buildImages, buildLocalImages, closeAllSandboxes, DockerBackend, EnvError, loadUsableTasks, openBackend, pullMissing, TaskFormatError, validateTasks, type BackendKind, type BuildReport, type SandboxBackend, type Task } from "./envs/index.js";
 
@@ -393,9 +393,7 @@ async function evalCommand(argv: string[]): Promise<number> {
   const unknown = select?.filter((x) => !(SELECTORS as readonly string[]).includes(x));
   if (unknown?.length || select?.length === 0) throw new UsageError(`eval: --select ${unknown?.join(",") ?? ""}: rules are ${SELECTORS.join(", ")}`);
   const tokenizer = values.tokenizer as string | undefined;
-  if (tokenizer !== undefined && tokenizer !== "qwen3" && tokenizer !== "bytes" && !existsSync(join(tokenizer, "tokenizer.json"))) {
-    throw new UsageError(`eval: --tokenizer ${tokenizer}: not qwen3, bytes, or a model folder holding a tokenizer.json`);
-  }
+  if (tokenizer !== undefined && !isTokenizerName(tokenizer)) throw new UsageError(`eval: --tokenizer ${tokenizer}: not qwen3, bytes, or a model folder holding a tokenizer.json`);
   const tasks = await tasksFrom(values.tasks as string);
   const backend = values.backend as string | undefined;
   await backendWithImages(backend, tasks);

@@ -36,7 +36,7 @@ interface OtlpSpan {
 interface Request { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[] }
 
 /** OTLP/JSON's AnyValue as a plain value (int64 stays a number while it is exact). */
-export function plainValue(v: AnyValue | undefined): unknown {
+function plainValue(v: AnyValue | undefined): unknown {
   if (!v) return undefined;
   if (v.stringValue !== undefined) return v.stringValue;
   if (v.boolValue !== undefined) return v.boolValue;
@@ -48,7 +48,7 @@ export function plainValue(v: AnyValue | undefined): unknown {
   return undefined;
 }
 
-export function plainAttributes(kvs: KeyValue[] | undefined): Record<string, unknown> {
+function plainAttributes(kvs: KeyValue[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const kv of kvs ?? []) out[kv.key] = plainValue(kv.value);
   return out;

@@ -22,6 +22,11 @@ export function tokenizerForVocab(vocabSize: number): "bytes" | "qwen3" {
   return vocabSize >= QWEN3_TOKENS ? "qwen3" : "bytes";
 }
 
+/** Whether `name` names a tokenizer: bytes, qwen3, or a folder that holds a tokenizer.json. */
+export function isTokenizerName(name: string): name is TokenizerName {
+  return name === "bytes" || name === "qwen3" || existsSync(join(name, "tokenizer.json"));
+}
+
 /**
  * The tokenizer of a model folder (a Hugging Face folder, a Troupe checkpoint): the folder's own
  * tokenizer.json when it has one, else what its config.json's vocab_size means (none: bytes).

@@ -5,9 +5,8 @@
 // supervised on gold demonstrations (a model from scratch never finds a reward on SWE tasks);
 // `smoke` is the laptop's pipeline in a minute (a tiny model that learns nothing, two tasks of two
 // rollouts per step): what the tests and benches run when they check a mechanism, not learning.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
+import { isTokenizerName } from "../../llm/index.js";
 import { ConfigError } from "../../runtime/index.js";
 
 const Model = z.strictObject({
@@ -15,9 +14,7 @@ const Model = z.strictObject({
   init: z.string().optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   /** "bytes", "qwen3", or a model folder whose tokenizer.json (and chat template) to use. */
-  tokenizer: z.string().refine((t) => t === "bytes" || t === "qwen3" || existsSync(join(t, "tokenizer.json")), {
-    message: "must be bytes, qwen3, or a folder holding a tokenizer.json",
-  }),
+  tokenizer: z.string().refine(isTokenizerName, { message: "must be bytes, qwen3, or a folder holding a tokenizer.json" }),
   seed: z.number().int().default(1),
 });
 
